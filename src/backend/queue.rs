@@ -1,0 +1,107 @@
+//! The deque and injector the stealing backend uses: crossbeam-deque normally, and under
+//! `cfg(loom)` mutex-guarded twins with the same API, because crossbeam-deque's atomics are
+//! invisible to loom. The models then explore the sleep protocol and latches around a queue
+//! that is trivially correct.
+
+pub(crate) use crossbeam_deque::Steal;
+
+#[cfg(not(loom))]
+pub(crate) use crossbeam_deque::{Injector, Stealer, Worker};
+
+#[cfg(loom)]
+pub(crate) use twin::{Injector, Stealer, Worker};
+
+#[cfg(loom)]
+mod twin {
+    use std::collections::VecDeque;
+
+    use super::Steal;
+    use crate::sync::{Arc, Mutex};
+
+    #[derive(Debug)]
+    pub(crate) struct Worker<T>(Arc<Mutex<VecDeque<T>>>);
+    #[derive(Debug)]
+    pub(crate) struct Stealer<T>(Arc<Mutex<VecDeque<T>>>);
+    #[derive(Debug)]
+    pub(crate) struct Injector<T>(Mutex<VecDeque<T>>);
+
+    impl<T> Worker<T> {
+        pub(crate) fn new_lifo() -> Self {
+            Worker(Arc::new(Mutex::new(VecDeque::new())))
+        }
+        pub(crate) fn stealer(&self) -> Stealer<T> {
+            Stealer(self.0.clone())
+        }
+        pub(crate) fn push(&self, t: T) {
+            self.0.lock().push_back(t);
+        }
+        pub(crate) fn pop(&self) -> Option<T> {
+            self.0.lock().pop_back()
+        }
+        pub(crate) fn len(&self) -> usize {
+            self.0.lock().len()
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.lock().is_empty()
+        }
+    }
+
+    impl<T> Stealer<T> {
+        pub(crate) fn steal(&self) -> Steal<T> {
+            self.0
+                .lock()
+                .pop_front()
+                .map_or(Steal::Empty, Steal::Success)
+        }
+        pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
+            let mut src = self.0.lock();
+            let Some(first) = src.pop_front() else {
+                return Steal::Empty;
+            };
+            let extra = src.len().div_ceil(2);
+            let moved: Vec<T> = src.drain(..extra).collect();
+            drop(src);
+            let mut dst = dest.0.lock();
+            dst.extend(moved);
+            Steal::Success(first)
+        }
+        pub(crate) fn len(&self) -> usize {
+            self.0.lock().len()
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.lock().is_empty()
+        }
+    }
+
+    impl<T> Injector<T> {
+        pub(crate) fn new() -> Self {
+            Injector(Mutex::new(VecDeque::new()))
+        }
+        pub(crate) fn push(&self, t: T) {
+            self.0.lock().push_back(t);
+        }
+        pub(crate) fn steal(&self) -> Steal<T> {
+            self.0
+                .lock()
+                .pop_front()
+                .map_or(Steal::Empty, Steal::Success)
+        }
+        pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
+            let mut src = self.0.lock();
+            let Some(first) = src.pop_front() else {
+                return Steal::Empty;
+            };
+            let extra = src.len().div_ceil(2);
+            let moved: Vec<T> = src.drain(..extra).collect();
+            drop(src);
+            dest.0.lock().extend(moved);
+            Steal::Success(first)
+        }
+        pub(crate) fn len(&self) -> usize {
+            self.0.lock().len()
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.lock().is_empty()
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! `Builder`: configuring and starting a pool, with rayon's names.
+
+use std::fmt;
+
+use crate::Pool;
+use crate::backend::channel::Channel;
+use crate::backend::stealing::Stealing;
+use crate::backend::{Backend, Tuning};
+use crate::error::BuildError;
+use crate::registry::{Config, PanicHandler, Registry, ThreadHandler};
+use crate::unwind::JobPanic;
+
+/// The environment variable that sets the default number of worker threads.
+pub const ENV_NUM_THREADS: &str = "SKEWER_NUM_THREADS";
+/// The environment variable that sets the default backend (`stealing` or `channel`).
+pub const ENV_BACKEND: &str = "SKEWER_BACKEND";
+
+/// Configures and builds a [`Pool`].
+///
+/// Settings left unset take their defaults when [`build`](Builder::build) runs:
+/// `num_threads` from `SKEWER_NUM_THREADS`, else `std::thread::available_parallelism`;
+/// `backend` from `SKEWER_BACKEND`, else [`Backend::Stealing`]. An environment value that
+/// does not parse is an error naming the variable, never a silent fallback.
+///
+/// # Examples
+/// ```
+/// use skewer::{Backend, Pool};
+/// let pool = Pool::builder()
+///     .num_threads(2)
+///     .backend(Backend::Stealing)
+///     .thread_name(|i| format!("compute-{i}"))
+///     .stack_size(4 << 20)
+///     .start_handler(|i| assert!(i < 2))
+///     .build()
+///     .expect("pool");
+/// assert_eq!(pool.current_num_threads(), 2);
+/// let name = pool.install(|| std::thread::current().name().map(String::from));
+/// assert!(name.unwrap().starts_with("compute-"));
+/// ```
+#[must_use]
+pub struct Builder {
+    num_threads: Option<usize>,
+    backend: Option<Backend>,
+    tuning: Tuning,
+    thread_name: Option<Box<dyn FnMut(usize) -> String>>,
+    stack_size: Option<usize>,
+    panic_handler: Option<Box<PanicHandler>>,
+    start_handler: Option<Box<ThreadHandler>>,
+    exit_handler: Option<Box<ThreadHandler>>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("num_threads", &self.num_threads)
+            .field("backend", &self.backend)
+            .field("steal_batch", &self.tuning.steal_batch)
+            .field("stack_size", &self.stack_size)
+            .field("thread_name", &self.thread_name.is_some())
+            .field("panic_handler", &self.panic_handler.is_some())
+            .field("start_handler", &self.start_handler.is_some())
+            .field("exit_handler", &self.exit_handler.is_some())
+            .finish()
+    }
+}
+
+impl Builder {
+    /// A builder with every setting at its default.
+    pub fn new() -> Self {
+        Builder {
+            num_threads: None,
+            backend: None,
+            tuning: Tuning::default(),
+            thread_name: None,
+            stack_size: None,
+            panic_handler: None,
+            start_handler: None,
+            exit_handler: None,
+        }
+    }
+
+    /// The number of worker threads. `0` is refused by `build`.
+    pub fn num_threads(mut self, n: usize) -> Self {
+        self.num_threads = Some(n);
+        self
+    }
+
+    /// The scheduling discipline.
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = Some(backend);
+        self
+    }
+
+    /// For the stealing backend: take about half of a victim's queue per steal (`true`, the
+    /// default) or a single job. `docs/work-stealing.md` has the measurement.
+    pub fn steal_batch(mut self, batch: bool) -> Self {
+        self.tuning.steal_batch = batch;
+        self
+    }
+
+    /// Names worker threads; the closure gets the worker index. Default `skewer-{index}`.
+    pub fn thread_name<F>(mut self, name: F) -> Self
+    where
+        F: FnMut(usize) -> String + 'static,
+    {
+        self.thread_name = Some(Box::new(name));
+        self
+    }
+
+    /// The stack size of each worker thread, in bytes. Default: the standard library's.
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Receives the panics of detached [`Pool::spawn`] jobs (and only those: panics in
+    /// `join`, `scope` and `install` reach their caller). Without a handler such a panic
+    /// is counted in [`Pool::metrics`] and reported on stderr once per location. The
+    /// worker survives either way.
+    pub fn panic_handler<H>(mut self, handler: H) -> Self
+    where
+        H: Fn(JobPanic) + Send + Sync + 'static,
+    {
+        self.panic_handler = Some(Box::new(handler));
+        self
+    }
+
+    /// Runs on each worker thread when it starts, with its index.
+    pub fn start_handler<H>(mut self, handler: H) -> Self
+    where
+        H: Fn(usize) + Send + Sync + 'static,
+    {
+        self.start_handler = Some(Box::new(handler));
+        self
+    }
+
+    /// Runs on each worker thread just before it exits, with its index.
+    pub fn exit_handler<H>(mut self, handler: H) -> Self
+    where
+        H: Fn(usize) + Send + Sync + 'static,
+    {
+        self.exit_handler = Some(Box::new(handler));
+        self
+    }
+
+    /// Starts the pool's threads.
+    ///
+    /// # Errors
+    /// [`BuildError`] when `num_threads` is 0 or too large, when `SKEWER_NUM_THREADS` or
+    /// `SKEWER_BACKEND` hold an invalid value, or when a worker thread cannot be started
+    /// (the threads already started are stopped and joined first).
+    pub fn build(self) -> Result<Pool, BuildError> {
+        self.build_with_env(&|var| std::env::var(var).ok())
+    }
+
+    /// `build`, reading the environment through `env` (tests substitute it).
+    pub(crate) fn build_with_env(
+        mut self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Pool, BuildError> {
+        let num_threads = match self.num_threads {
+            Some(0) => return Err(BuildError::zero_threads()),
+            Some(n) => n,
+            None => threads_from_env(env)?,
+        };
+        if num_threads > crate::sleep::MAX_WORKERS {
+            return Err(BuildError::too_many_threads(num_threads));
+        }
+        let backend = match self.backend {
+            Some(b) => b,
+            None => backend_from_env(env)?,
+        };
+        let thread_names = (0..num_threads)
+            .map(|i| match &mut self.thread_name {
+                Some(name) => name(i),
+                None => format!("skewer-{i}"),
+            })
+            .collect();
+        let config = Config {
+            num_threads,
+            backend,
+            tuning: self.tuning,
+            thread_names,
+            stack_size: self.stack_size,
+            panic_handler: self.panic_handler,
+            start_handler: self.start_handler,
+            exit_handler: self.exit_handler,
+        };
+        let api = match backend {
+            Backend::Stealing => Registry::<Stealing>::start(config)?,
+            Backend::Channel => Registry::<Channel>::start(config)?,
+        };
+        Ok(Pool::from_api(api))
+    }
+}
+
+fn threads_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<usize, BuildError> {
+    match env(ENV_NUM_THREADS) {
+        Some(value) => match value.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(BuildError::invalid_env(
+                ENV_NUM_THREADS,
+                value,
+                "a whole number of threads, 1 or more",
+            )),
+        },
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}
+
+fn backend_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Backend, BuildError> {
+    match env(ENV_BACKEND) {
+        Some(value) => value.parse().map_err(|_| {
+            BuildError::invalid_env(ENV_BACKEND, value, "\"stealing\" or \"channel\"")
+        }),
+        None => Ok(Backend::Stealing),
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |var| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == var)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn env_sets_defaults() {
+        let pool = Builder::new()
+            .build_with_env(&env_of(&[(ENV_NUM_THREADS, "3"), (ENV_BACKEND, "channel")]))
+            .unwrap();
+        assert_eq!(pool.current_num_threads(), 3);
+        assert_eq!(pool.backend(), Backend::Channel);
+    }
+
+    #[test]
+    fn explicit_settings_win_over_env() {
+        let pool = Builder::new()
+            .num_threads(1)
+            .backend(Backend::Stealing)
+            .build_with_env(&env_of(&[(ENV_NUM_THREADS, "junk"), (ENV_BACKEND, "junk")]))
+            .unwrap();
+        assert_eq!(pool.current_num_threads(), 1);
+        assert_eq!(pool.backend(), Backend::Stealing);
+    }
+
+    #[test]
+    fn invalid_num_threads_env_is_an_error_naming_the_variable() {
+        for bad in ["0", "-2", "four", ""] {
+            let pairs: &'static [(&'static str, &'static str)] =
+                Box::leak(Box::new([(ENV_NUM_THREADS, bad)]));
+            let err = Builder::new().build_with_env(&env_of(pairs)).unwrap_err();
+            assert_eq!(err.env_var(), Some(ENV_NUM_THREADS), "{bad:?}");
+            assert!(err.to_string().contains(ENV_NUM_THREADS));
+        }
+    }
+
+    #[test]
+    fn invalid_backend_env_is_an_error_naming_the_variable() {
+        let err = Builder::new()
+            .num_threads(1)
+            .build_with_env(&env_of(&[(ENV_BACKEND, "fifo")]))
+            .unwrap_err();
+        assert_eq!(err.env_var(), Some(ENV_BACKEND));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("SKEWER_BACKEND") && msg.contains("\"fifo\""),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn missing_env_uses_the_cpu_count() {
+        let pool = Builder::new().build_with_env(&|_| None).unwrap();
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(pool.current_num_threads(), cpus);
+        assert_eq!(pool.backend(), Backend::Stealing);
+    }
+}

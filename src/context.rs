@@ -1,0 +1,266 @@
+//! The per-thread context: what a thread inside `join`/`scope` needs on its fast path.
+//!
+//! Every thread that runs skewer work has a [`Ctx`] on its stack while it does: each worker
+//! for its whole life, and a thread outside the pool (a *guest*) for the duration of a
+//! `Pool::join`/`Pool::scope` call. A thread-local pointer names the current one.
+//!
+//! The context holds the thread's **private forks**: the second halves of `join`s that no
+//! other thread can see yet. Forking pushes onto this private stack, with no atomic
+//! operation; the fork becomes a real, stealable job only when somebody could use it
+//! (*lazy publication*, after heartbeat scheduling):
+//! - a worker is searching for work, or a waiter is spinning for work of its own
+//!   (`Snapshot::hungry`): the oldest private fork is published on the next `join`;
+//! - otherwise, every 64 forks the thread looks at the clock, and if workers are parked and
+//!   the thread has been busy for `HEARTBEAT` without publishing, it publishes its oldest
+//!   fork (which wakes one sleeper).
+//!
+//! The oldest fork is the one nearest the root, so it is usually the largest piece of
+//! work. A small tree finishes before the first heartbeat and never wakes anybody.
+
+use std::cell::{Cell, UnsafeCell};
+use std::time::{Duration, Instant};
+
+use crate::job::{Header, JobRef};
+use crate::latch::Latch;
+use crate::sleep::Sleep;
+
+/// How long a thread may run private forks while others sleep before it publishes one.
+pub(crate) const HEARTBEAT: Duration = Duration::from_micros(100);
+/// Forks between two looks at the clock (a power of two).
+const HEARTBEAT_TICKS: u32 = 64;
+
+/// What a context needs from the pool it belongs to. Implemented by the worker and guest
+/// types of `registry.rs`, for each backend; the fast path never calls through it.
+pub(crate) trait Engine {
+    /// Makes a private fork visible to other threads and wakes a sleeper if needed.
+    fn publish(&self, job: JobRef);
+    /// Queues a scope's job (own deque for a worker, shared queue for a guest).
+    fn push_scoped(&self, job: JobRef);
+    /// Queues a detached job into the shared queue. Never refused from inside a pool.
+    fn push_detached(&self, job: JobRef);
+    /// Helps with work `target` depends on until `latch` is set; blocks when there is none.
+    fn wait(&self, ctx: &Ctx, target: *const Header, latch: &Latch);
+    /// The pool this context belongs to.
+    fn api(&self) -> &dyn crate::registry::PoolApi;
+    /// The number of worker threads of the pool.
+    fn num_threads(&self) -> usize;
+    /// Reports a detached job's panic to the pool's panic policy.
+    fn report_panic(&self, panic: crate::JobPanic);
+    /// This thread's worker index, or `None` for a guest.
+    fn worker_index(&self) -> Option<usize>;
+    /// Whether the pool takes work from this context (false once a guest's pool shut down).
+    fn accepts_publication(&self) -> bool;
+    /// Whether the queue a publication would go to is empty. While it holds a fork that
+    /// nobody took yet, publishing another only adds queue traffic.
+    fn publish_target_is_empty(&self) -> bool;
+}
+
+/// Private forks, oldest first. `front` is the first entry not yet published.
+#[derive(Debug, Default)]
+struct Pending {
+    forks: Vec<JobRef>,
+    front: usize,
+}
+
+/// A thread's context; see the module docs.
+pub(crate) struct Ctx {
+    engine: *const dyn Engine,
+    sleep: *const Sleep,
+    registry: *const (),
+    pending: UnsafeCell<Pending>,
+    frame: Cell<*const Header>,
+    ticks: Cell<u32>,
+    deadline: Cell<Option<Instant>>,
+    previous: *const Ctx,
+}
+
+thread_local! {
+    static CURRENT: Cell<*const Ctx> = const { Cell::new(std::ptr::null()) };
+}
+
+impl Ctx {
+    /// # Safety
+    /// `engine` and `sleep` must outlive the context; `registry` identifies the pool.
+    pub(crate) unsafe fn new(
+        engine: *const dyn Engine,
+        sleep: *const Sleep,
+        registry: *const (),
+    ) -> Self {
+        Ctx {
+            engine,
+            sleep,
+            registry,
+            pending: UnsafeCell::new(Pending::default()),
+            frame: Cell::new(std::ptr::null()),
+            ticks: Cell::new(0),
+            deadline: Cell::new(None),
+            previous: std::ptr::null(),
+        }
+    }
+
+    /// Runs `f` with `self` as the current context, restoring the previous one after (also
+    /// when `f` unwinds).
+    pub(crate) fn enter<R>(&mut self, f: impl FnOnce(&Ctx) -> R) -> R {
+        struct Restore(*const Ctx);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                CURRENT.with(|c| c.set(self.0));
+            }
+        }
+        self.previous = CURRENT.with(|c| c.get());
+        let _restore = Restore(self.previous);
+        CURRENT.with(|c| c.set(self as *const Ctx));
+        f(self)
+    }
+
+    /// Calls `f` with the current thread's context, if it has one.
+    #[inline]
+    pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Ctx>) -> R) -> R {
+        let ptr = CURRENT.with(|c| c.get());
+        // SAFETY: a non-null CURRENT points at a context that is alive: `enter` sets it for
+        // exactly the duration of the borrow of that context and restores it afterwards.
+        f(unsafe { ptr.as_ref() })
+    }
+
+    #[inline]
+    pub(crate) fn engine(&self) -> &dyn Engine {
+        // SAFETY: the engine outlives the context (contract of `new`).
+        unsafe { &*self.engine }
+    }
+
+    #[inline]
+    fn sleep(&self) -> &Sleep {
+        // SAFETY: the sleep state outlives the context (contract of `new`).
+        unsafe { &*self.sleep }
+    }
+
+    /// Identity of the pool this context belongs to.
+    pub(crate) fn registry(&self) -> *const () {
+        self.registry
+    }
+
+    /// The header of the job this thread is running (parent of the jobs it creates).
+    #[inline]
+    pub(crate) fn frame(&self) -> *const Header {
+        self.frame.get()
+    }
+
+    /// Runs `f` with `header` as the current frame.
+    #[inline]
+    pub(crate) fn in_frame<R>(&self, header: *const Header, f: impl FnOnce() -> R) -> R {
+        struct Restore<'a>(&'a Cell<*const Header>, *const Header);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.1);
+            }
+        }
+        let _restore = Restore(&self.frame, self.frame.replace(header));
+        f()
+    }
+
+    /// Runs a queued job with its header as the current frame.
+    ///
+    /// # Safety
+    /// The job must not have been executed before.
+    pub(crate) unsafe fn execute(&self, job: JobRef) {
+        // SAFETY: forwarded exactly-once promise.
+        self.in_frame(job.header(), || unsafe { job.execute() })
+    }
+
+    #[allow(clippy::mut_from_ref)]
+    #[inline]
+    fn pending(&self) -> &mut Pending {
+        // SAFETY: `pending` is only touched by the thread that owns the context, and no
+        // method holds this borrow across a call that could re-enter it.
+        unsafe { &mut *self.pending.get() }
+    }
+
+    /// Pushes a private fork; publishes the oldest one if somebody could use it.
+    #[inline]
+    pub(crate) fn fork(&self, job: JobRef) {
+        self.pending().forks.push(job);
+        let s = self.sleep().peek();
+        if s.hungry() {
+            self.publish_for_hungry();
+            return;
+        }
+        let t = self.ticks.get().wrapping_add(1);
+        self.ticks.set(t);
+        if t.is_multiple_of(HEARTBEAT_TICKS) && s.sleeping() > 0 {
+            self.heartbeat();
+        }
+    }
+
+    #[cold]
+    fn heartbeat(&self) {
+        let now = Instant::now();
+        match self.deadline.get() {
+            Some(deadline) if now >= deadline => {
+                if self.engine().publish_target_is_empty() {
+                    let _ = self.publish_oldest();
+                }
+                self.deadline.set(Some(now + HEARTBEAT));
+            }
+            Some(_) => {}
+            None => self.deadline.set(Some(now + HEARTBEAT)),
+        }
+    }
+
+    #[cold]
+    fn publish_for_hungry(&self) {
+        if self.engine().publish_target_is_empty() {
+            let _ = self.publish_oldest();
+        }
+    }
+
+    /// Starts a new heartbeat period (the thread just picked up a new root job).
+    #[inline]
+    pub(crate) fn reset_heartbeat(&self) {
+        self.deadline.set(None);
+    }
+
+    /// Takes `job` back if it is still private (the common case). Returns false if it was
+    /// published; it may then be anywhere, running or done.
+    #[inline]
+    pub(crate) fn take_back(&self, job: JobRef) -> bool {
+        let p = self.pending();
+        if p.forks.len() > p.front && p.forks.last() == Some(&job) {
+            p.forks.pop();
+            if p.forks.len() == p.front {
+                p.forks.clear();
+                p.front = 0;
+            }
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Publishes the oldest private fork, if there is one and the pool takes it.
+    pub(crate) fn publish_oldest(&self) -> bool {
+        let p = self.pending();
+        if p.front == p.forks.len() || !self.engine().accepts_publication() {
+            return false;
+        }
+        let job = p.forks[p.front];
+        p.front += 1;
+        if p.front == p.forks.len() {
+            p.forks.clear();
+            p.front = 0;
+        }
+        self.engine().publish(job);
+        true
+    }
+
+    /// Publishes every private fork (before the thread waits: others may take them).
+    pub(crate) fn publish_all(&self) {
+        while self.publish_oldest() {}
+    }
+
+    /// Whether the thread holds private forks (tests and assertions).
+    #[cfg(test)]
+    pub(crate) fn private_forks(&self) -> usize {
+        let p = self.pending();
+        p.forks.len() - p.front
+    }
+}

@@ -1,0 +1,254 @@
+//! Type-erased jobs: the one place where closure types and lifetimes are erased.
+//!
+//! A [`JobRef`] is two words: a pointer to a job's [`Header`] and the function that runs it.
+//! Both backends move `JobRef`s and nothing else. The contract of every `JobRef`: it is
+//! executed **exactly once**, and the memory it points to stays valid until then.
+//!
+//! Three job shapes exist:
+//! - [`StackJob`]: the second half of a `join` (and the body of `install`), living in the
+//!   waiting caller's frame. No allocation; the caller cannot return before the job ran,
+//!   because it waits on the job's latch.
+//! - [`HeapJob`]: a boxed closure for `spawn` and `Scope::spawn`, freed after it ran.
+//!
+//! Every job starts with a [`Header`] whose `parent` points at the header of the job (or
+//! scope) that was running when it was created. The chain of parents is what lets a waiting
+//! thread tell whether a job belongs to the work it waits for (see `Header::descends_from`).
+
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::panic::{self, AssertUnwindSafe};
+
+use crate::latch::Latch;
+use crate::unwind;
+
+/// What kind of job a header belongs to; decides the job's *anchor* (see [`Header::anchor`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A `join` half or `install` body: the awaited unit is the job itself.
+    Stack,
+    /// A `Scope::spawn` job: the awaited unit is its scope.
+    Scoped,
+    /// A detached `spawn`, or a scope's own frame marker: nobody waits for it specifically.
+    Detached,
+    /// The frame of a scope (not a job; it is never queued).
+    ScopeFrame,
+}
+
+/// The first field of every job, and of every scope's frame.
+///
+/// Invariant (the *parent chain is alive*): while a job is queued or running, every header on
+/// its parent chain is alive. It holds because each parent is a job or scope that cannot
+/// finish before its structured children did: a `join` waits for its second half, a scope for
+/// its spawns. Detached jobs start a fresh chain (`parent` is null), since nothing waits for
+/// them.
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct Header {
+    pub(crate) parent: *const Header,
+    pub(crate) kind: Kind,
+}
+
+impl Header {
+    pub(crate) const fn new(parent: *const Header, kind: Kind) -> Self {
+        Header { parent, kind }
+    }
+
+    /// The unit a waiter names when it waits for this job: a stack job is awaited itself, a
+    /// scoped job through its scope. Null for detached jobs.
+    pub(crate) fn anchor(this: *const Header) -> *const Header {
+        // SAFETY: callers pass the header of a live job (a JobRef not yet executed, or the
+        // job the current thread is executing).
+        let header = unsafe { &*this };
+        match header.kind {
+            Kind::Stack => this,
+            Kind::Scoped => header.parent,
+            Kind::Detached | Kind::ScopeFrame => std::ptr::null(),
+        }
+    }
+
+    /// Whether `this` is `ancestor` or lies below it on the parent chain.
+    ///
+    /// # Safety
+    /// `this` must be the header of a live job or frame; by the parent-chain invariant every
+    /// header reached from it is alive too. `ancestor` is only compared, never read.
+    pub(crate) unsafe fn descends_from(this: *const Header, ancestor: *const Header) -> bool {
+        let mut cur = this;
+        while !cur.is_null() {
+            if cur == ancestor {
+                return true;
+            }
+            // SAFETY: `cur` is on the parent chain of a live job, so it is alive (see above).
+            cur = unsafe { (*cur).parent };
+        }
+        false
+    }
+}
+
+/// A type-erased reference to a job that has not run yet.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct JobRef {
+    header: *const Header,
+    execute_fn: unsafe fn(*const Header),
+}
+
+// SAFETY: a JobRef is a pointer to a job whose closure is `Send` (enforced by the
+// constructors' bounds); it is handed from thread to thread and executed by exactly one.
+unsafe impl Send for JobRef {}
+// SAFETY: sharing a JobRef only shares the pointer; executing it needs ownership (by value).
+unsafe impl Sync for JobRef {}
+
+impl PartialEq for JobRef {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.header, other.header)
+    }
+}
+impl Eq for JobRef {}
+
+impl JobRef {
+    /// # Safety
+    /// `header` must stay valid until `execute_fn` has been called on it, exactly once.
+    pub(crate) unsafe fn new(header: *const Header, execute_fn: unsafe fn(*const Header)) -> Self {
+        JobRef { header, execute_fn }
+    }
+
+    pub(crate) fn header(&self) -> *const Header {
+        self.header
+    }
+
+    /// Runs the job. Consumes the reference: it must not be executed again.
+    ///
+    /// # Safety
+    /// The job must not have been executed before (the exactly-once contract).
+    pub(crate) unsafe fn execute(self) {
+        // SAFETY: forwarded from the caller; `new` made `header` valid until this call.
+        unsafe { (self.execute_fn)(self.header) }
+    }
+}
+
+/// The outcome of a job whose caller wants a value back.
+#[derive(Debug)]
+pub(crate) enum JobResult<T> {
+    None,
+    Ok(T),
+    Panic(Box<dyn Any + Send>),
+}
+
+impl<T> JobResult<T> {
+    /// Returns the value, or re-raises the job's panic in the caller.
+    pub(crate) fn into_return_value(self) -> T {
+        match self {
+            JobResult::Ok(value) => value,
+            JobResult::Panic(payload) => unwind::resume(payload),
+            JobResult::None => unreachable!("job result read before the job completed"),
+        }
+    }
+}
+
+/// A job that lives in its waiter's stack frame (`join`'s second half, `install`'s body).
+#[repr(C)]
+pub(crate) struct StackJob<F, R> {
+    header: Header,
+    pub(crate) latch: Latch,
+    func: UnsafeCell<Option<F>>,
+    result: UnsafeCell<JobResult<R>>,
+}
+
+impl<F, R> StackJob<F, R>
+where
+    F: FnOnce() -> R + Send,
+    R: Send,
+{
+    pub(crate) fn new(parent: *const Header, func: F) -> Self {
+        StackJob {
+            header: Header::new(parent, Kind::Stack),
+            latch: Latch::new(),
+            func: UnsafeCell::new(Some(func)),
+            result: UnsafeCell::new(JobResult::None),
+        }
+    }
+
+    pub(crate) fn header(&self) -> *const Header {
+        &self.header
+    }
+
+    /// # Safety
+    /// The caller must keep `self` in place and alive until the job has been executed
+    /// (it waits on `self.latch`) and must execute the returned reference at most once.
+    pub(crate) unsafe fn as_job_ref(&self) -> JobRef {
+        // SAFETY: forwarded to the caller's promise above.
+        unsafe { JobRef::new(&self.header, Self::execute) }
+    }
+
+    /// Runs the closure on the current thread, without going through the latch. For the
+    /// owner that took its own job back before anyone else saw it.
+    ///
+    /// # Safety
+    /// The job must not have been executed, and must not be reachable by another thread.
+    pub(crate) unsafe fn run_inline(&self) -> R {
+        // SAFETY: exclusive access per the caller's promise.
+        let func = unsafe { (*self.func.get()).take() }.expect("stack job run twice");
+        func()
+    }
+
+    /// The execute function behind the `JobRef`.
+    unsafe fn execute(this: *const Header) {
+        // SAFETY: `this` is the header of a live `StackJob<F, R>` (it is the first field of
+        // a `repr(C)` struct), and exactly-once execution gives us exclusive access to the
+        // closure and the result slot until the latch is set.
+        let job = unsafe { &*(this as *const Self) };
+        // SAFETY: as above, the closure cell is ours alone during execution.
+        let func = unsafe { (*job.func.get()).take() }.expect("stack job run twice");
+        let result = match panic::catch_unwind(AssertUnwindSafe(func)) {
+            Ok(value) => JobResult::Ok(value),
+            Err(payload) => JobResult::Panic(payload),
+        };
+        // SAFETY: nobody reads the result before the latch is set below.
+        unsafe { *job.result.get() = result };
+        // SAFETY: `job` stays alive until the waiter observes the latch; `set` touches the
+        // latch for the last time before the waiter may free it.
+        unsafe { Latch::set(&job.latch) };
+    }
+
+    /// Takes the result after the latch was observed set (or after `run_inline`).
+    pub(crate) fn into_result(self) -> JobResult<R> {
+        self.result.into_inner()
+    }
+}
+
+/// A boxed job for `spawn` and `Scope::spawn`: freed after it ran.
+#[repr(C)]
+pub(crate) struct HeapJob<F> {
+    header: Header,
+    func: F,
+}
+
+impl<F> HeapJob<F>
+where
+    F: FnOnce() + Send,
+{
+    /// Boxes `func` and returns the reference that owns the box. The closure must not unwind
+    /// (the spawn layers wrap it in `catch_unwind`); if it does, the process aborts rather
+    /// than leave a worker in an unknown state.
+    ///
+    /// # Safety
+    /// Everything `func` borrows must outlive its execution (guaranteed by `'static` for
+    /// `spawn` and by the scope's wait for `Scope::spawn`).
+    pub(crate) unsafe fn into_job_ref(parent: *const Header, kind: Kind, func: F) -> JobRef {
+        let job = Box::new(HeapJob {
+            header: Header::new(parent, kind),
+            func,
+        });
+        let ptr = Box::into_raw(job);
+        // SAFETY: the box is leaked until `execute` reclaims it, exactly once.
+        unsafe { JobRef::new(ptr as *const Header, Self::execute) }
+    }
+
+    unsafe fn execute(this: *const Header) {
+        // SAFETY: `this` came from `Box::into_raw` in `into_job_ref` (header is the first
+        // field of a repr(C) struct); exactly-once execution means we reclaim it once.
+        let job = unsafe { Box::from_raw(this as *mut Self) };
+        let abort = unwind::AbortIfPanic;
+        (job.func)();
+        std::mem::forget(abort);
+    }
+}

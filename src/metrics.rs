@@ -1,0 +1,255 @@
+//! Per-worker counters and the public snapshot.
+//!
+//! Each worker owns one row of counters in its own cache-padded cell, so counting never
+//! shares a cache line between workers. The owner is the only writer of its row and writes
+//! with a relaxed load + store (no locked instruction); threads outside the pool share one
+//! extra row and use `fetch_add`. Readers sum the rows with relaxed loads: a snapshot is a
+//! consistent-enough picture of monotonic counters, not a linearizable one.
+
+use std::time::Instant;
+
+use crossbeam_utils::CachePadded;
+
+use crate::sync::{AtomicU64, Ordering};
+
+/// One monotonic counter.
+#[derive(Debug, Default)]
+pub(crate) struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds `n`; only for the single thread that owns the row.
+    #[inline]
+    pub(crate) fn add_owned(&self, n: u64) {
+        let v = self.0.load(Ordering::Relaxed);
+        self.0.store(v.wrapping_add(n), Ordering::Relaxed);
+    }
+
+    /// Adds `n` from any thread.
+    #[inline]
+    pub(crate) fn add_shared(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Raises the counter to `v` if it is lower (a peak gauge), from any thread.
+    #[inline]
+    pub(crate) fn raise_to(&self, v: u64) {
+        if v > self.0.load(Ordering::Relaxed) {
+            self.0.fetch_max(v, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The counters of one worker (or of the outside row).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) jobs_executed: Counter,
+    pub(crate) local_pushes: Counter,
+    pub(crate) injected: Counter,
+    pub(crate) steal_ops: Counter,
+    pub(crate) jobs_stolen: Counter,
+    pub(crate) failed_steals: Counter,
+    pub(crate) parks: Counter,
+    pub(crate) wakeups: Counter,
+    pub(crate) panics: Counter,
+    pub(crate) busy_ns: Counter,
+    pub(crate) max_local_depth: Counter,
+}
+
+impl Counters {
+    fn snapshot(&self) -> WorkerMetrics {
+        WorkerMetrics {
+            jobs_executed: self.jobs_executed.get(),
+            local_pushes: self.local_pushes.get(),
+            injected: self.injected.get(),
+            steal_ops: self.steal_ops.get(),
+            jobs_stolen: self.jobs_stolen.get(),
+            failed_steals: self.failed_steals.get(),
+            parks: self.parks.get(),
+            wakeups: self.wakeups.get(),
+            panics: self.panics.get(),
+            busy_ns: self.busy_ns.get(),
+            max_local_depth: self.max_local_depth.get(),
+        }
+    }
+}
+
+/// All counters of a pool: one row per worker plus one for threads outside the pool.
+#[derive(Debug)]
+pub(crate) struct PoolCounters {
+    pub(crate) workers: Vec<CachePadded<Counters>>,
+    pub(crate) outside: CachePadded<Counters>,
+    pub(crate) max_injector_depth: Counter,
+}
+
+impl PoolCounters {
+    pub(crate) fn new(num_workers: usize) -> Self {
+        PoolCounters {
+            workers: (0..num_workers).map(|_| CachePadded::default()).collect(),
+            outside: CachePadded::default(),
+            max_injector_depth: Counter::default(),
+        }
+    }
+
+    pub(crate) fn snapshot(
+        &self,
+        injector_depth: usize,
+        local_depths: Vec<usize>,
+        live_workers: usize,
+    ) -> Metrics {
+        let workers: Vec<WorkerMetrics> = self.workers.iter().map(|c| c.snapshot()).collect();
+        let outside = self.outside.snapshot();
+        let mut total = outside.clone();
+        for w in &workers {
+            total.accumulate(w);
+        }
+        Metrics {
+            total,
+            outside,
+            workers,
+            injector_depth,
+            local_depths,
+            max_injector_depth: self.max_injector_depth.get(),
+            live_workers,
+        }
+    }
+}
+
+/// A worker's busy-time clock: started when the worker finds work after being idle, stopped
+/// when it runs out. Two clock reads per idle period, none per job.
+#[derive(Debug, Default)]
+pub(crate) struct BusyClock {
+    since: Option<Instant>,
+}
+
+impl BusyClock {
+    pub(crate) fn start(&mut self) {
+        if self.since.is_none() {
+            self.since = Some(Instant::now());
+        }
+    }
+
+    pub(crate) fn stop(&mut self, counters: &Counters) {
+        if let Some(since) = self.since.take() {
+            counters
+                .busy_ns
+                .add_owned(since.elapsed().as_nanos() as u64);
+        }
+    }
+}
+
+/// Counters of one worker (or the sum of all), as read by [`Pool::metrics`](crate::Pool::metrics).
+///
+/// Every field is monotonic except the `max_*` peaks, which only rise.
+///
+/// # Examples
+/// ```
+/// let pool = skewer::Pool::builder().num_threads(2).build().unwrap();
+/// pool.scope(|s| {
+///     for _ in 0..100 {
+///         s.spawn(|_| { std::hint::black_box(1 + 1); });
+///     }
+/// });
+/// let m = pool.metrics();
+/// assert_eq!(m.total.jobs_executed, 100);
+/// assert_eq!(m.workers.len(), 2);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerMetrics {
+    /// Queued jobs this worker ran (join halves that never left their caller are not jobs).
+    pub jobs_executed: u64,
+    /// Jobs pushed onto this worker's own queue (published join halves, scope spawns).
+    pub local_pushes: u64,
+    /// Jobs this worker (or, in `Metrics::outside`, any outside thread) put into the shared
+    /// queue: the injector (stealing) or the channel.
+    pub injected: u64,
+    /// Successful steal operations (one operation may take a batch of jobs).
+    pub steal_ops: u64,
+    /// Jobs taken by those steal operations, including batches from the injector.
+    pub jobs_stolen: u64,
+    /// Steal attempts on a peer that came back empty.
+    pub failed_steals: u64,
+    /// Times the worker parked because it found no work.
+    pub parks: u64,
+    /// Times the worker was unparked.
+    pub wakeups: u64,
+    /// Detached jobs that panicked on this worker.
+    pub panics: u64,
+    /// Nanoseconds spent between finding work and running out of it.
+    pub busy_ns: u64,
+    /// The deepest this worker's local queue has been.
+    pub max_local_depth: u64,
+}
+
+impl WorkerMetrics {
+    fn accumulate(&mut self, other: &WorkerMetrics) {
+        self.jobs_executed += other.jobs_executed;
+        self.local_pushes += other.local_pushes;
+        self.injected += other.injected;
+        self.steal_ops += other.steal_ops;
+        self.jobs_stolen += other.jobs_stolen;
+        self.failed_steals += other.failed_steals;
+        self.parks += other.parks;
+        self.wakeups += other.wakeups;
+        self.panics += other.panics;
+        self.busy_ns += other.busy_ns;
+        self.max_local_depth = self.max_local_depth.max(other.max_local_depth);
+    }
+}
+
+/// A snapshot of a pool's counters: totals, one row per worker, and current queue depths.
+///
+/// # Examples
+/// ```
+/// let pool = skewer::Pool::builder().num_threads(2).build().unwrap();
+/// pool.spawn(|| {}).unwrap();
+/// pool.shutdown();
+/// let m = pool.metrics();
+/// assert_eq!(m.total.jobs_executed, 1);
+/// assert_eq!(m.outside.injected, 1);
+/// assert_eq!(m.live_workers, 0);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Metrics {
+    /// The sum over all workers and the outside row (`max_local_depth`: the largest).
+    pub total: WorkerMetrics,
+    /// What threads outside the pool did (submissions, steals while they waited).
+    pub outside: WorkerMetrics,
+    /// One row per worker, by index.
+    pub workers: Vec<WorkerMetrics>,
+    /// Jobs waiting in the shared queue (injector or channel) right now.
+    pub injector_depth: usize,
+    /// Jobs waiting in each worker's local queue right now (empty for the channel backend).
+    pub local_depths: Vec<usize>,
+    /// The deepest the shared queue has been (sampled on push).
+    pub max_injector_depth: u64,
+    /// Worker threads still running.
+    pub live_workers: usize,
+}
+
+impl Metrics {
+    /// Jobs queued right now, in all queues.
+    pub fn queued(&self) -> usize {
+        self.injector_depth + self.local_depths.iter().sum::<usize>()
+    }
+
+    /// An upper bound of the most jobs that were queued at once: the shared queue's peak
+    /// plus every local queue's peak (the peaks need not have coincided).
+    pub fn peak_queued(&self) -> u64 {
+        self.max_injector_depth + self.workers.iter().map(|w| w.max_local_depth).sum::<u64>()
+    }
+
+    /// Steal operations per 1000 executed jobs: how much balancing the run needed.
+    pub fn steals_per_1000_jobs(&self) -> f64 {
+        if self.total.jobs_executed == 0 {
+            0.0
+        } else {
+            self.total.steal_ops as f64 * 1000.0 / self.total.jobs_executed as f64
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! `Pool`: the public handle. Cheap to clone; the last handle dropped shuts the pool down.
+
+use std::fmt;
+
+use crate::backend::Backend;
+use crate::builder::Builder;
+use crate::context::Ctx;
+use crate::error::{BuildError, SpawnError};
+use crate::job::{HeapJob, Kind, StackJob};
+use crate::metrics::Metrics;
+use crate::registry::PoolApi;
+use crate::scope::Scope;
+use crate::sync::Arc;
+use crate::{join, scope, unwind};
+
+/// A pool of worker threads. See the [crate docs](crate) for the model.
+///
+/// `Pool` is a handle: clones share one pool, and the pool shuts down (finishing queued
+/// work and joining its threads) when the last handle is dropped or [`shutdown`](Pool::shutdown)
+/// is called.
+///
+/// # Examples
+/// ```
+/// let pool = skewer::Pool::builder().num_threads(2).build().unwrap();
+/// let (a, b) = pool.join(|| 1 + 1, || 2 + 2);
+/// assert_eq!((a, b), (2, 4));
+/// let total: u64 = pool.install(|| {
+///     let (x, y) = skewer::join(|| (0..1000u64).sum::<u64>(), || (1000..2000u64).sum::<u64>());
+///     x + y
+/// });
+/// assert_eq!(total, (0..2000).sum());
+/// ```
+pub struct Pool {
+    api: Arc<dyn PoolApi>,
+}
+
+impl Pool {
+    /// A pool with default settings (see [`Builder`]).
+    ///
+    /// # Errors
+    /// As [`Builder::build`]: an invalid `SKEWER_NUM_THREADS` or `SKEWER_BACKEND`, or a
+    /// worker thread the OS refused to start.
+    ///
+    /// # Examples
+    /// ```
+    /// let pool = skewer::Pool::new().unwrap();
+    /// assert!(pool.current_num_threads() >= 1);
+    /// ```
+    pub fn new() -> Result<Pool, BuildError> {
+        Builder::new().build()
+    }
+
+    /// A [`Builder`] to configure a pool.
+    ///
+    /// # Examples
+    /// ```
+    /// let pool = skewer::Pool::builder().num_threads(3).build().unwrap();
+    /// assert_eq!(pool.current_num_threads(), 3);
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(crate) fn from_api(api: Arc<dyn PoolApi>) -> Pool {
+        Pool { api }
+    }
+
+    /// Spawns a detached `'static` job. Its panic, if any, goes to the panic handler (or is
+    /// counted and reported once), never to the caller.
+    ///
+    /// From outside the pool the job goes to the shared queue; from a worker, also to the
+    /// shared queue (a detached job belongs to no one's wait).
+    ///
+    /// # Errors
+    /// After [`shutdown`](Pool::shutdown), a spawn from outside the pool is refused and the
+    /// job is handed back in the [`SpawnError`]. Spawns from the pool's own jobs are still
+    /// accepted while it drains.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::mpsc;
+    /// let pool = skewer::Pool::builder().num_threads(2).build().unwrap();
+    /// let (tx, rx) = mpsc::channel();
+    /// for i in 0..4 {
+    ///     let tx = tx.clone();
+    ///     pool.spawn(move || tx.send(i * i).unwrap()).unwrap();
+    /// }
+    /// drop(tx);
+    /// let mut squares: Vec<i32> = rx.iter().collect();
+    /// squares.sort();
+    /// assert_eq!(squares, [0, 1, 4, 9]);
+    /// ```
+    pub fn spawn<F>(&self, job: F) -> Result<(), SpawnError<F>>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let inside = Ctx::with_current(|ctx| ctx.is_some_and(|c| c.registry() == self.api.id()));
+        if inside {
+            Ctx::with_current(|ctx| {
+                let ctx = ctx.expect("checked above");
+                ctx.engine().push_detached(detached_job(job));
+            });
+            return Ok(());
+        }
+        if !self.api.begin_submit() {
+            return Err(SpawnError::new(job));
+        }
+        self.api.submit(detached_job(job));
+        Ok(())
+    }
+
+    /// Runs `a` and `b`, potentially in parallel, and returns both results.
+    ///
+    /// On a worker of this pool, `a` runs right away and `b` waits as a private fork that an
+    /// idle worker can take; called from outside, the calling thread does the same and takes
+    /// part in the work until both halves are done. If either panics, the panic is re-raised
+    /// here once both have finished (`a`'s first, if both did).
+    ///
+    /// # Examples
+    /// ```
+    /// fn fib(pool: &skewer::Pool, n: u64) -> u64 {
+    ///     if n < 2 { return n; }
+    ///     let (a, b) = pool.join(|| fib(pool, n - 1), || fib(pool, n - 2));
+    ///     a + b
+    /// }
+    /// let pool = skewer::Pool::builder().num_threads(2).build().unwrap();
+    /// assert_eq!(fib(&pool, 20), 6765);
+    /// ```
+    pub fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        let mut parts = Some((a, b));
+        let mut out = None;
+        self.api.with_ctx(&mut |ctx| {
+            if let Some((a, b)) = parts.take() {
+                out = Some(join::join_in(ctx, a, b));
+            }
+        });
+        out.expect("with_ctx runs its closure")
+    }
+
+    /// Creates a [`Scope`] whose jobs may borrow from the caller's stack, runs `op` in it,
+    /// and returns once every job spawned in it has finished. A panic in `op` or in any
+    /// job is re-raised here after all of them finished.
+    ///
+    /// `op` runs on the calling thread (a worker of this pool, or a guest thread that then
+    /// helps with the scope's jobs while it waits).
+    ///
+    /// # Examples
+    /// ```
+    /// let pool = skewer::Pool::builder().num_threads(2).build().unwrap();
+    /// let mut chunks = vec![vec![1, 2], vec![3, 4, 5]];
+    /// pool.scope(|s| {
+    ///     for chunk in chunks.iter_mut() {
+    ///         s.spawn(move |_| chunk.iter_mut().for_each(|x| *x *= 10));
+    ///     }
+    /// });
+    /// assert_eq!(chunks, [vec![10, 20], vec![30, 40, 50]]);
+    /// ```
+    pub fn scope<'scope, OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&Scope<'scope>) -> R + Send,
+        R: Send,
+    {
+        let mut op = Some(op);
+        let mut out = None;
+        self.api.with_ctx(&mut |ctx| {
+            if let Some(op) = op.take() {
+                out = Some(scope::scope_in(ctx, op));
+            }
+        });
+        out.expect("with_ctx runs its closure")
+    }
+
+    /// Runs `op` on a worker thread of this pool and returns its result; `skewer::join`,
+    /// `skewer::scope` and `skewer::spawn` inside it use this pool. Called on one of this
+    /// pool's workers, it runs `op` in place. A panic in `op` is re-raised here.
+    ///
+    /// After [`shutdown`](Pool::shutdown), `op` runs on the calling thread instead.
+    ///
+    /// # Examples
+    /// ```
+    /// let pool = skewer::Pool::builder().num_threads(2).build().unwrap();
+    /// let index = pool.install(|| skewer::current_thread_index());
+    /// assert!(index.unwrap() < 2);
+    /// assert_eq!(skewer::current_thread_index(), None); // the caller is not a worker
+    /// ```
+    pub fn install<OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce() -> R + Send,
+        R: Send,
+    {
+        let on_worker = Ctx::with_current(|ctx| {
+            ctx.is_some_and(|c| {
+                c.registry() == self.api.id() && c.engine().worker_index().is_some()
+            })
+        });
+        if on_worker {
+            return op();
+        }
+        if !self.api.begin_submit() {
+            return op();
+        }
+        let job = StackJob::new(std::ptr::null(), op);
+        // SAFETY: `job` stays in this frame until its latch is set: we wait for it below
+        // before returning or unwinding.
+        let job_ref = unsafe { job.as_job_ref() };
+        self.api.submit(job_ref);
+        // The caller is not a worker of this pool: it blocks (`op` is meant to run on the
+        // pool's threads, so it does not help).
+        while !job.latch.wait_timeout(std::time::Duration::from_secs(1)) {}
+        job.into_result().into_return_value()
+    }
+
+    /// The number of worker threads.
+    pub fn current_num_threads(&self) -> usize {
+        self.api.num_threads()
+    }
+
+    /// The backend this pool runs on.
+    pub fn backend(&self) -> Backend {
+        self.api.backend()
+    }
+
+    /// A snapshot of the pool's counters and queue depths.
+    ///
+    /// # Examples
+    /// ```
+    /// let pool = skewer::Pool::builder().num_threads(2).build().unwrap();
+    /// pool.scope(|s| for _ in 0..10 { s.spawn(|_| {}); });
+    /// assert_eq!(pool.metrics().total.jobs_executed, 10);
+    /// ```
+    pub fn metrics(&self) -> Metrics {
+        self.api.metrics()
+    }
+
+    /// Stops taking outside submissions, lets the workers finish every queued and nested
+    /// job, and joins all worker threads. Idempotent. Called from one of the pool's own
+    /// workers it does not wait (a thread cannot join itself): the workers still drain
+    /// and exit, and a later call from outside joins them.
+    ///
+    /// # Examples
+    /// ```
+    /// let pool = skewer::Pool::builder().num_threads(2).build().unwrap();
+    /// let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    /// for _ in 0..100 {
+    ///     let done = done.clone();
+    ///     pool.spawn(move || { done.fetch_add(1, std::sync::atomic::Ordering::SeqCst); }).unwrap();
+    /// }
+    /// pool.shutdown();
+    /// assert_eq!(done.load(std::sync::atomic::Ordering::SeqCst), 100);
+    /// assert_eq!(pool.metrics().live_workers, 0);
+    /// ```
+    pub fn shutdown(&self) {
+        self.api.shutdown();
+    }
+
+    /// Whether [`shutdown`](Pool::shutdown) was called (or the last other handle dropped).
+    pub fn is_shut_down(&self) -> bool {
+        self.api.is_closed()
+    }
+}
+
+fn detached_job<F: FnOnce() + Send + 'static>(job: F) -> crate::job::JobRef {
+    let body = move || {
+        let worker = crate::current_thread_index();
+        if let Err(panic) = unwind::catch_detached(job, worker) {
+            Ctx::with_current(|ctx| match ctx {
+                Some(ctx) => ctx.engine().report_panic(panic),
+                None => eprintln!("skewer: {panic}"),
+            });
+        }
+    };
+    // SAFETY: `job` is 'static, so it borrows nothing that could go away.
+    unsafe { HeapJob::into_job_ref(std::ptr::null(), Kind::Detached, body) }
+}
+
+/// Pushes a detached job from the current context (free `spawn` on a pool thread).
+pub(crate) fn spawn_in(ctx: &Ctx, job: impl FnOnce() + Send + 'static) {
+    ctx.engine().push_detached(detached_job(job));
+}
+
+impl Clone for Pool {
+    fn clone(&self) -> Self {
+        self.api.add_handle();
+        Pool {
+            api: Arc::clone(&self.api),
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        if self.api.release_handle() {
+            self.api.shutdown();
+        }
+    }
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("backend", &self.backend())
+            .field("num_threads", &self.current_num_threads())
+            .field("shut_down", &self.is_shut_down())
+            .finish()
+    }
+}

@@ -1,0 +1,278 @@
+//! The registry: everything a pool shares between its threads, and the pool's lifecycle
+//! (start, outside submission, shutdown, metrics, the panic policy).
+//!
+//! `Registry<Q>` is generic over the backend's queues; the public [`Pool`](crate::Pool)
+//! holds it as `Arc<dyn PoolApi>`, so the choice of backend is made once, at build time.
+
+use std::collections::HashSet;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_utils::CachePadded;
+
+use crate::Backend;
+use crate::anchor::AnchorSlot;
+use crate::backend::{Queues, Tuning};
+use crate::context::Ctx;
+use crate::error::BuildError;
+use crate::job::JobRef;
+use crate::metrics::{Metrics, PoolCounters};
+use crate::sleep::Sleep;
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::unwind::JobPanic;
+use crate::{guest, worker};
+
+pub(crate) type PanicHandler = dyn Fn(JobPanic) + Send + Sync;
+pub(crate) type ThreadHandler = dyn Fn(usize) + Send + Sync;
+
+/// What the builder hands to the registry.
+pub(crate) struct Config {
+    pub(crate) num_threads: usize,
+    pub(crate) backend: Backend,
+    pub(crate) tuning: Tuning,
+    pub(crate) thread_names: Vec<String>,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) panic_handler: Option<Box<PanicHandler>>,
+    pub(crate) start_handler: Option<Box<ThreadHandler>>,
+    pub(crate) exit_handler: Option<Box<ThreadHandler>>,
+}
+
+/// The shared state of one pool.
+pub(crate) struct Registry<Q: Queues> {
+    pub(crate) queues: Q,
+    pub(crate) sleep: Sleep,
+    pub(crate) anchors: Vec<CachePadded<AnchorSlot>>,
+    pub(crate) counters: PoolCounters,
+    pub(crate) num_threads: usize,
+    backend: Backend,
+    /// Set by `shutdown`: outside submissions are refused from then on.
+    closed: AtomicBool,
+    /// Outside submissions in flight (`shutdown` waits for them to land before it lets
+    /// workers exit, so no accepted job is stranded).
+    submitting: AtomicUsize,
+    /// Set once `closed` and no submission is in flight: workers exit when they find no work.
+    pub(crate) terminate: AtomicBool,
+    /// Worker threads that have not exited yet.
+    pub(crate) live: AtomicUsize,
+    /// `Pool` handles alive; the last one to go shuts the pool down.
+    handles: AtomicUsize,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    panic_handler: Option<Box<PanicHandler>>,
+    pub(crate) start_handler: Option<Box<ThreadHandler>>,
+    pub(crate) exit_handler: Option<Box<ThreadHandler>>,
+    reported: Mutex<HashSet<String>>,
+    pushes: AtomicUsize,
+}
+
+/// The backend-independent face of a registry, used by `Pool`.
+pub(crate) trait PoolApi: Send + Sync {
+    fn id(&self) -> *const ();
+    fn backend(&self) -> Backend;
+    fn num_threads(&self) -> usize;
+    /// Starts an outside submission; false (and nothing to undo) if the pool is closed.
+    fn begin_submit(&self) -> bool;
+    /// Pushes an accepted outside submission into the shared queue and ends it.
+    fn submit(&self, job: JobRef);
+    /// Runs `f` with a context of this pool on the current thread: the worker's own when the
+    /// thread is one of this pool's workers, else a guest context for the call.
+    fn with_ctx(&self, f: &mut dyn FnMut(&Ctx));
+    fn metrics(&self) -> Metrics;
+    fn add_handle(&self);
+    /// Returns true when the handle released was the last one.
+    fn release_handle(&self) -> bool;
+    fn shutdown(&self);
+    fn is_closed(&self) -> bool;
+}
+
+impl<Q: Queues> Registry<Q> {
+    /// Builds the registry and starts its workers.
+    pub(crate) fn start(config: Config) -> Result<Arc<dyn PoolApi>, BuildError> {
+        crate::unwind::install_hook();
+        let n = config.num_threads;
+        let (queues, locals) = Q::new(n, config.tuning);
+        let registry = Arc::new(Registry {
+            queues,
+            sleep: Sleep::new(n),
+            anchors: (0..n).map(|_| CachePadded::default()).collect(),
+            counters: PoolCounters::new(n),
+            num_threads: n,
+            backend: config.backend,
+            closed: AtomicBool::new(false),
+            submitting: AtomicUsize::new(0),
+            terminate: AtomicBool::new(false),
+            live: AtomicUsize::new(0),
+            handles: AtomicUsize::new(1),
+            threads: Mutex::new(Vec::with_capacity(n)),
+            panic_handler: config.panic_handler,
+            start_handler: config.start_handler,
+            exit_handler: config.exit_handler,
+            reported: Mutex::new(HashSet::new()),
+            pushes: AtomicUsize::new(0),
+        });
+        for (index, (local, name)) in locals.into_iter().zip(config.thread_names).enumerate() {
+            let mut builder = std::thread::Builder::new().name(name);
+            if let Some(size) = config.stack_size {
+                builder = builder.stack_size(size);
+            }
+            let reg = Arc::clone(&registry);
+            registry.live.fetch_add(1, Ordering::SeqCst);
+            match builder.spawn(move || worker::run(reg, index, local)) {
+                Ok(handle) => registry.threads.lock().push(handle),
+                Err(source) => {
+                    registry.live.fetch_sub(1, Ordering::SeqCst);
+                    registry.shutdown();
+                    return Err(BuildError::thread_spawn(index, source));
+                }
+            }
+        }
+        Ok(registry)
+    }
+
+    /// Identity of this registry, compared against a context's.
+    pub(crate) fn identity(&self) -> *const () {
+        self as *const Self as *const ()
+    }
+
+    /// Pushes a job into the shared queue from `counters`' owner and wakes a worker.
+    pub(crate) fn push_global(&self, job: JobRef, row: Option<usize>) {
+        self.queues.push_global(job);
+        match row {
+            Some(i) => self.counters.workers[i].injected.add_owned(1),
+            None => self.counters.outside.injected.add_shared(1),
+        }
+        // Sample the shared queue's depth every 16 pushes: `len` is not free.
+        if self
+            .pushes
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(16)
+        {
+            self.counters
+                .max_injector_depth
+                .raise_to(self.queues.global_len() as u64);
+        }
+        self.sleep.notify_work();
+    }
+
+    /// Applies the panic policy to a detached job's panic.
+    pub(crate) fn report_panic(&self, panic: JobPanic) {
+        match panic.worker() {
+            Some(i) => self.counters.workers[i].panics.add_owned(1),
+            None => self.counters.outside.panics.add_shared(1),
+        }
+        if let Some(handler) = &self.panic_handler {
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(panic)));
+            if caught.is_err() {
+                eprintln!("skewer: the pool's panic handler panicked; the panic was dropped");
+            }
+            return;
+        }
+        let key = panic.location().unwrap_or("<unknown location>").to_string();
+        if self.reported.lock().insert(key) {
+            eprintln!(
+                "skewer: {panic} (reported once per location; Pool::metrics counts every panic)"
+            );
+        }
+    }
+
+    fn join_threads(&self) {
+        let threads = std::mem::take(&mut *self.threads.lock());
+        for handle in threads {
+            // A worker never unwinds (jobs are caught, scheduler code aborts instead), but a
+            // start/exit handler may have panicked: that thread is gone either way.
+            let _ = handle.join();
+        }
+    }
+
+    fn on_worker_thread(&self) -> bool {
+        Ctx::with_current(|ctx| {
+            ctx.is_some_and(|c| {
+                c.registry() == self.identity() && c.engine().worker_index().is_some()
+            })
+        })
+    }
+}
+
+impl<Q: Queues> PoolApi for Registry<Q> {
+    fn id(&self) -> *const () {
+        self.identity()
+    }
+
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn num_threads(&self) -> usize {
+        self.num_threads
+    }
+
+    fn begin_submit(&self) -> bool {
+        self.submitting.fetch_add(1, Ordering::SeqCst);
+        if self.closed.load(Ordering::SeqCst) {
+            self.submitting.fetch_sub(1, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+
+    fn submit(&self, job: JobRef) {
+        self.push_global(job, None);
+        self.submitting.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    fn with_ctx(&self, f: &mut dyn FnMut(&Ctx)) {
+        let mine = Ctx::with_current(|ctx| match ctx {
+            Some(ctx) if ctx.registry() == self.identity() => {
+                f(ctx);
+                true
+            }
+            _ => false,
+        });
+        if !mine {
+            guest::run(self, f);
+        }
+    }
+
+    fn metrics(&self) -> Metrics {
+        self.counters.snapshot(
+            self.queues.global_len(),
+            self.queues.local_lens(),
+            self.live.load(Ordering::SeqCst),
+        )
+    }
+
+    fn add_handle(&self) {
+        self.handles.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn release_handle(&self) -> bool {
+        self.handles.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
+    fn shutdown(&self) {
+        // 1. Refuse new outside submissions; let those already accepted land.
+        self.closed.store(true, Ordering::SeqCst);
+        while self.submitting.load(Ordering::SeqCst) != 0 {
+            std::thread::yield_now();
+        }
+        // 2. Workers drain every queue (nested work included), then exit when they find
+        //    nothing. Sleepers are woken so they can see the flag.
+        self.terminate.store(true, Ordering::SeqCst);
+        self.sleep.wake_all();
+        // 3. Join them, unless we are one of them (a worker cannot join itself; the others
+        //    still exit on their own, and a later call from outside joins them).
+        if self.on_worker_thread() {
+            return;
+        }
+        self.join_threads();
+        // Anyone parked late (a worker that announced sleep after wake_all) is covered by
+        // the sleep protocol's re-check of `terminate`; wait for the count to settle.
+        while self.live.load(Ordering::SeqCst) != 0 {
+            self.sleep.wake_all();
+            std::thread::sleep(Duration::from_micros(50));
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,167 @@
+//! Scoped spawning: jobs that may borrow from the caller's stack, all finished before
+//! `scope` returns.
+
+use std::any::Any;
+use std::marker::PhantomData;
+
+use crate::context::Ctx;
+use crate::job::{Header, HeapJob, Kind};
+use crate::latch::CountLatch;
+use crate::registry::PoolApi;
+use crate::sync::Mutex;
+
+/// A scope in which jobs that borrow from the enclosing stack frame can be spawned.
+///
+/// Created by [`Pool::scope`](crate::Pool::scope) or [`scope`](crate::scope). Every job
+/// spawned in it, directly or from other jobs of the scope, has finished when `scope`
+/// returns. If any of them (or the scope's body) panicked, the first panic is re-raised
+/// in the caller after all of them finished.
+///
+/// # Examples
+/// ```
+/// let pool = skewer::Pool::builder().num_threads(2).build().unwrap();
+/// let mut left = 0;
+/// let mut right = 0;
+/// let words = ["a", "bb", "ccc"];
+/// pool.scope(|s| {
+///     s.spawn(|_| left = words.iter().map(|w| w.len()).sum());
+///     s.spawn(|s| {
+///         s.spawn(|_| {}); // nested spawns belong to the same scope
+///         right = words.len();
+///     });
+/// });
+/// assert_eq!((left, right), (6, 3));
+/// ```
+pub struct Scope<'scope> {
+    header: Header,
+    latch: CountLatch,
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
+    /// The pool; alive as long as the scope (the scope lives inside a call on the pool).
+    pool: *const dyn PoolApi,
+    /// Invariant in `'scope`, as for `std::thread::Scope`.
+    _marker: PhantomData<&'scope mut &'scope ()>,
+}
+
+// SAFETY: a `Scope` is shared with the jobs it runs on other threads. Its fields are
+// atomics, a mutex and an `Arc` of a `Sync` registry; the header is immutable and only
+// compared or read (as a parent pointer) while the scope is alive.
+unsafe impl Sync for Scope<'_> {}
+// SAFETY: as above; moving a scope between threads moves no thread-bound state.
+unsafe impl Send for Scope<'_> {}
+
+impl std::fmt::Debug for Scope<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scope").finish_non_exhaustive()
+    }
+}
+
+impl<'scope> Scope<'scope> {
+    /// Spawns `job` into the scope. It may borrow anything that outlives the scope, and it
+    /// receives the scope so it can spawn more.
+    ///
+    /// On a worker the job goes to that worker's own deque (others steal it from there);
+    /// from outside the pool it goes to the shared queue. Spawning into a scope never fails,
+    /// even after the pool was shut down: the scope's caller then runs the jobs itself.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// let count = AtomicUsize::new(0);
+    /// skewer::scope(|s| {
+    ///     for _ in 0..10 {
+    ///         s.spawn(|_| { count.fetch_add(1, Ordering::Relaxed); });
+    ///     }
+    /// });
+    /// assert_eq!(count.into_inner(), 10);
+    /// ```
+    pub fn spawn<F>(&self, job: F)
+    where
+        F: FnOnce(&Scope<'scope>) + Send + 'scope,
+    {
+        self.latch.increment();
+        let scope = ScopePtr(self as *const Scope<'scope>);
+        let body = move || {
+            let scope = scope;
+            // SAFETY: the scope outlives its jobs: `scope` does not return before the count
+            // latch (incremented above for this job) is released by this very job.
+            let this = unsafe { &*scope.0 };
+            if let Err(payload) =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(this)))
+            {
+                this.record_panic(payload);
+            }
+            // SAFETY: last access to the scope from this job.
+            unsafe { CountLatch::decrement(&this.latch) };
+        };
+        // SAFETY: everything `job` borrows outlives 'scope, and the scope waits for the job.
+        let job_ref = unsafe { HeapJob::into_job_ref(&self.header, Kind::Scoped, body) };
+        let pushed = Ctx::with_current(|ctx| match ctx {
+            Some(ctx) if ctx.registry() == self.pool().id() => {
+                ctx.engine().push_scoped(job_ref);
+                true
+            }
+            _ => false,
+        });
+        if !pushed {
+            // Spawned from a thread that has no context of this pool (the user passed the
+            // scope to another thread): hand it over as a guest.
+            let mut job_ref = Some(job_ref);
+            self.pool().with_ctx(&mut |ctx| {
+                if let Some(job) = job_ref.take() {
+                    ctx.engine().push_scoped(job);
+                }
+            });
+        }
+    }
+
+    fn pool(&self) -> &dyn PoolApi {
+        // SAFETY: the scope only exists inside a `scope` call on this pool, which holds
+        // the pool alive (a worker's registry `Arc`, or the caller's `Pool` handle).
+        unsafe { &*self.pool }
+    }
+
+    fn record_panic(&self, payload: Box<dyn Any + Send>) {
+        let mut slot = self.panic.lock();
+        if slot.is_none() {
+            *slot = Some(payload);
+        }
+    }
+}
+
+/// A raw scope pointer that may cross threads (the scope is `Sync`).
+struct ScopePtr<'scope>(*const Scope<'scope>);
+// SAFETY: `Scope` is `Sync`, so sharing a pointer to it with another thread is sound; the
+// pointee's lifetime is guaranteed by the count latch (see `Scope::spawn`).
+unsafe impl Send for ScopePtr<'_> {}
+
+/// Runs a scope's body on the current thread with `ctx`, then waits for all its jobs.
+pub(crate) fn scope_in<'scope, OP, R>(ctx: &Ctx, op: OP) -> R
+where
+    OP: FnOnce(&Scope<'scope>) -> R,
+{
+    let scope = Scope {
+        header: Header::new(ctx.frame(), Kind::ScopeFrame),
+        latch: CountLatch::new(),
+        panic: Mutex::new(None),
+        pool: erase(ctx.engine().api()),
+        _marker: PhantomData,
+    };
+    let result = ctx.in_frame(&scope.header, || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(&scope)))
+    });
+    // SAFETY: the body's own count; the scope stays alive while we wait below.
+    unsafe { CountLatch::decrement(&scope.latch) };
+    ctx.engine()
+        .wait(ctx, &scope.header, scope.latch.as_latch());
+    let job_panic = scope.panic.lock().take();
+    match (result, job_panic) {
+        (Err(payload), _) | (Ok(_), Some(payload)) => crate::unwind::resume(payload),
+        (Ok(value), None) => value,
+    }
+}
+
+/// Erases the borrow's lifetime; see `Scope::pool` for why the pointer stays valid.
+fn erase(api: &dyn PoolApi) -> *const dyn PoolApi {
+    // SAFETY: only the lifetime changes; validity is argued at the use site.
+    unsafe { std::mem::transmute::<&dyn PoolApi, &'static dyn PoolApi>(api) }
+}

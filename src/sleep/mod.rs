@@ -1,0 +1,264 @@
+//! The sleep/wake protocol: idle workers spin briefly, then park; new work wakes as few of
+//! them as it needs. The protocol, its states and the argument that no wake-up is lost are in
+//! `README.md` next to this file; the code below follows it step by step.
+
+use crossbeam_utils::CachePadded;
+
+use crate::sync::{AtomicU64, Mutex, Ordering, Parker, fence};
+
+/// Layout of the packed state word (one `AtomicU64`):
+///
+/// | bits   | field      | meaning                                                   |
+/// |--------|------------|-----------------------------------------------------------|
+/// | 0..16  | searching  | workers out of local work, looking for more (not parked)  |
+/// | 16..32 | sleeping   | workers parked in the main loop, listed in `idle`         |
+/// | 32..48 | waiting    | threads spinning in `join`/`scope` for work of their own  |
+/// | 63     | NEED_WAKE  | a notify saw searchers and deferred its wake-up to them   |
+const SEARCH_ONE: u64 = 1;
+const SLEEP_ONE: u64 = 1 << 16;
+const WAIT_ONE: u64 = 1 << 32;
+const FIELD: u64 = 0xFFFF;
+const NEED_WAKE: u64 = 1 << 63;
+
+/// The largest pool the packing allows (a 16-bit field per count).
+pub(crate) const MAX_WORKERS: usize = FIELD as usize;
+
+/// A decoded view of the state word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Snapshot(u64);
+
+impl Snapshot {
+    pub(crate) fn searching(self) -> u64 {
+        self.0 & FIELD
+    }
+    pub(crate) fn sleeping(self) -> u64 {
+        (self.0 >> 16) & FIELD
+    }
+    #[cfg(test)]
+    pub(crate) fn waiting(self) -> u64 {
+        (self.0 >> 32) & FIELD
+    }
+    fn need_wake(self) -> bool {
+        self.0 & NEED_WAKE != 0
+    }
+    /// Someone would take a job right now if it were published: a searcher, or a waiter
+    /// spinning for work of its own. Busy threads publish their oldest private fork then.
+    #[inline]
+    pub(crate) fn hungry(self) -> bool {
+        self.0 & (FIELD | (FIELD << 32)) != 0
+    }
+}
+
+/// What `try_sleep` ended with.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Woke {
+    /// The re-check after announcing sleep found work: the worker never parked.
+    FoundWork,
+    /// The worker parked and was woken (by new work or by shutdown).
+    Unparked,
+}
+
+/// Sleep state shared by all workers of a pool.
+#[derive(Debug)]
+pub(crate) struct Sleep {
+    state: CachePadded<AtomicU64>,
+    /// Indices of parked workers, most recent last (woken first: its cache is warmest).
+    idle: Mutex<Vec<usize>>,
+    parkers: Vec<CachePadded<Parker>>,
+}
+
+impl Sleep {
+    /// All workers start as searchers: each looks for work once before it first sleeps.
+    pub(crate) fn new(num_workers: usize) -> Self {
+        assert!(num_workers <= MAX_WORKERS);
+        Sleep {
+            state: CachePadded::new(AtomicU64::new(num_workers as u64 * SEARCH_ONE)),
+            idle: Mutex::new(Vec::with_capacity(num_workers)),
+            parkers: (0..num_workers)
+                .map(|_| CachePadded::new(Parker::new()))
+                .collect(),
+        }
+    }
+
+    /// A relaxed look at the counters, for decisions that tolerate staleness (whether to
+    /// publish a private fork). Never used to decide that a wake-up is unnecessary.
+    #[inline]
+    pub(crate) fn peek(&self) -> Snapshot {
+        Snapshot(self.state.load(Ordering::Relaxed))
+    }
+
+    /// Step N1-N3 of the README: called after a job was made visible to other workers.
+    /// Returns whether a sleeper was woken.
+    pub(crate) fn notify_work(&self) -> bool {
+        // N2: the job's publication is ordered before the read of the counters.
+        fence(Ordering::SeqCst);
+        let mut s = Snapshot(self.state.load(Ordering::SeqCst));
+        loop {
+            if s.sleeping() == 0 {
+                return false;
+            }
+            if s.searching() == 0 {
+                return self.wake_one();
+            }
+            if s.need_wake() {
+                return false;
+            }
+            // A searcher will see the job; if it finds other work first, it must wake a
+            // sleeper on our behalf (see `found_work`).
+            match self.state.compare_exchange_weak(
+                s.0,
+                s.0 | NEED_WAKE,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return false,
+                Err(actual) => s = Snapshot(actual),
+            }
+        }
+    }
+
+    /// Wakes one parked worker, which becomes a searcher. Returns false if none was parked.
+    pub(crate) fn wake_one(&self) -> bool {
+        let index = {
+            let mut idle = self.idle.lock();
+            let Some(index) = idle.pop() else {
+                return false;
+            };
+            self.state
+                .fetch_add(SEARCH_ONE.wrapping_sub(SLEEP_ONE), Ordering::SeqCst);
+            index
+        };
+        self.parkers[index].unpark();
+        true
+    }
+
+    /// Wakes every parked worker (shutdown).
+    pub(crate) fn wake_all(&self) {
+        while self.wake_one() {}
+    }
+
+    /// An active worker ran out of local work and starts searching.
+    pub(crate) fn start_searching(&self) {
+        self.state.fetch_add(SEARCH_ONE, Ordering::SeqCst);
+    }
+
+    /// A searcher found work and becomes active. If it was the last searcher and a notify
+    /// deferred its wake-up to the searchers, the wake-up is done now.
+    pub(crate) fn found_work(&self) {
+        let old = Snapshot(self.state.fetch_sub(SEARCH_ONE, Ordering::SeqCst));
+        debug_assert!(old.searching() > 0);
+        if old.searching() == 1 && old.need_wake() {
+            self.state.fetch_and(!NEED_WAKE, Ordering::SeqCst);
+            self.notify_work();
+        }
+    }
+
+    /// A searcher leaves the protocol for good (shutdown).
+    pub(crate) fn stop_searching(&self) {
+        self.state.fetch_sub(SEARCH_ONE, Ordering::SeqCst);
+    }
+
+    /// Steps S1-S4 of the README. `recheck` looks at every queue (and the shutdown flag)
+    /// once more *after* the worker is listed as sleeping; if it finds something the worker
+    /// stays a searcher.
+    pub(crate) fn try_sleep(&self, index: usize, recheck: impl FnOnce() -> bool) -> Woke {
+        {
+            // S1: list ourselves, then turn from searcher into sleeper.
+            let mut idle = self.idle.lock();
+            idle.push(index);
+            let old = Snapshot(
+                self.state
+                    .fetch_add(SLEEP_ONE.wrapping_sub(SEARCH_ONE), Ordering::SeqCst),
+            );
+            if old.searching() == 1 && old.need_wake() {
+                // The deferred job was published before our update; the re-check sees it.
+                self.state.fetch_and(!NEED_WAKE, Ordering::SeqCst);
+            }
+        }
+        // S2: our announcement is ordered before the re-check (pairs with N2).
+        fence(Ordering::SeqCst);
+        if recheck() {
+            let mut idle = self.idle.lock();
+            if let Some(pos) = idle.iter().rposition(|&i| i == index) {
+                idle.remove(pos);
+                self.state
+                    .fetch_add(SEARCH_ONE.wrapping_sub(SLEEP_ONE), Ordering::SeqCst);
+                return Woke::FoundWork;
+            }
+            // A waker already took us off the list and counted us as a searcher; its
+            // unpark token is on its way. Consume it so it cannot cut a later sleep short.
+            drop(idle);
+        }
+        // S4: park until a waker hands us a token (it also did the accounting).
+        self.parkers[index].park();
+        Woke::Unparked
+    }
+
+    /// A thread starts spinning in `join`/`scope`, hungry for work its wait depends on.
+    pub(crate) fn start_waiting(&self) {
+        self.state.fetch_add(WAIT_ONE, Ordering::Relaxed);
+    }
+
+    /// The waiting thread stops spinning (its work arrived, or it blocks on its latch).
+    pub(crate) fn stop_waiting(&self) {
+        self.state.fetch_sub(WAIT_ONE, Ordering::Relaxed);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packing_round_trips_and_fields_do_not_bleed() {
+        let sleep = Sleep::new(3);
+        assert_eq!(sleep.peek().searching(), 3);
+        sleep.start_waiting();
+        sleep.start_waiting();
+        assert_eq!(sleep.peek().waiting(), 2);
+        assert!(sleep.peek().hungry());
+        sleep.stop_waiting();
+        sleep.stop_waiting();
+        // Three searchers all go to sleep (the re-check finds nothing): no borrow across fields.
+        for i in 0..3 {
+            let sleep = &sleep;
+            // Announce only; we cannot park in a unit test, so wake right after.
+            let mut idle = sleep.idle.lock();
+            idle.push(i);
+            sleep
+                .state
+                .fetch_add(SLEEP_ONE.wrapping_sub(SEARCH_ONE), Ordering::SeqCst);
+        }
+        let s = sleep.peek();
+        assert_eq!((s.searching(), s.sleeping(), s.waiting()), (0, 3, 0));
+        assert!(!s.hungry());
+        assert!(
+            sleep.notify_work(),
+            "a sleeper must be woken when nobody searches"
+        );
+        let s = sleep.peek();
+        assert_eq!((s.searching(), s.sleeping()), (1, 2));
+        // With a searcher present, a second notify defers to it...
+        assert!(!sleep.notify_work());
+        assert!(sleep.peek().need_wake());
+        // ...and the searcher finding other work performs the deferred wake-up.
+        sleep.found_work();
+        let s = sleep.peek();
+        assert_eq!((s.searching(), s.sleeping()), (1, 1));
+        assert!(!s.need_wake());
+    }
+
+    #[test]
+    fn recheck_that_finds_work_keeps_the_worker_awake() {
+        let sleep = Sleep::new(1);
+        assert_eq!(sleep.try_sleep(0, || true), Woke::FoundWork);
+        assert_eq!(sleep.peek().searching(), 1);
+        assert_eq!(sleep.peek().sleeping(), 0);
+        assert!(sleep.idle.lock().is_empty());
+    }
+
+    #[test]
+    fn max_workers_matches_field_width() {
+        assert_eq!(MAX_WORKERS, 65535);
+    }
+}

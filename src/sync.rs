@@ -1,0 +1,147 @@
+//! The one door to synchronisation primitives.
+//!
+//! Every other module imports atomics, `Arc`, mutexes and condvars from here, never from
+//! `std::sync` or `parking_lot` directly. Under `cfg(loom)` the same names resolve to loom's
+//! model-checked types, so the sleep protocol and the latches can be explored exhaustively
+//! without changing a line of the code that uses them.
+
+/// Reference counting is not part of any modelled protocol: std's `Arc` in both builds.
+pub(crate) use std::sync::Arc;
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence};
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{
+    AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
+};
+
+/// A mutex without poisoning: parking_lot's normally, loom's (unwrapped) under loom.
+#[derive(Debug, Default)]
+pub(crate) struct Mutex<T> {
+    #[cfg(not(loom))]
+    inner: parking_lot::Mutex<T>,
+    #[cfg(loom)]
+    inner: loom::sync::Mutex<T>,
+}
+
+/// The guard of [`Mutex`].
+#[cfg(not(loom))]
+pub(crate) type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
+#[cfg(loom)]
+pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+
+impl<T> Mutex<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Mutex {
+            #[cfg(not(loom))]
+            inner: parking_lot::Mutex::new(value),
+            #[cfg(loom)]
+            inner: loom::sync::Mutex::new(value),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        #[cfg(not(loom))]
+        {
+            self.inner.lock()
+        }
+        #[cfg(loom)]
+        {
+            self.inner.lock().unwrap()
+        }
+    }
+}
+
+/// A condition variable paired with [`Mutex`].
+#[derive(Debug, Default)]
+pub(crate) struct Condvar {
+    #[cfg(not(loom))]
+    inner: parking_lot::Condvar,
+    #[cfg(loom)]
+    inner: loom::sync::Condvar,
+}
+
+impl Condvar {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Blocks until notified (spurious wake-ups are possible; callers loop on a condition).
+    #[cfg(not(loom))]
+    pub(crate) fn wait<'a, T>(&self, mut guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        self.inner.wait(&mut guard);
+        guard
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        self.inner.wait(guard).unwrap()
+    }
+
+    /// Blocks until notified or until `timeout` passed. Loom has no clock: there it is a
+    /// plain wait, which is the stronger condition for a model (no rescue by timeout).
+    #[cfg(not(loom))]
+    pub(crate) fn wait_timeout<'a, T>(
+        &self,
+        mut guard: MutexGuard<'a, T>,
+        timeout: std::time::Duration,
+    ) -> MutexGuard<'a, T> {
+        let _ = self.inner.wait_for(&mut guard, timeout);
+        guard
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn wait_timeout<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        _timeout: std::time::Duration,
+    ) -> MutexGuard<'a, T> {
+        self.wait(guard)
+    }
+
+    pub(crate) fn notify_one(&self) {
+        self.inner.notify_one();
+    }
+
+    pub(crate) fn notify_all(&self) {
+        self.inner.notify_all();
+    }
+}
+
+/// A one-token parker: `unpark` before `park` makes the next `park` return at once, so a
+/// wake-up sent while its target is still on the way to sleep is never lost.
+#[derive(Debug, Default)]
+pub(crate) struct Parker {
+    notified: Mutex<bool>,
+    cvar: Condvar,
+}
+
+impl Parker {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Blocks until a token is available, then consumes it.
+    pub(crate) fn park(&self) {
+        let mut notified = self.notified.lock();
+        while !*notified {
+            notified = self.cvar.wait(notified);
+        }
+        *notified = false;
+    }
+
+    /// Makes a token available and wakes the parked thread, if any.
+    pub(crate) fn unpark(&self) {
+        let mut notified = self.notified.lock();
+        *notified = true;
+        self.cvar.notify_one();
+    }
+}
+
+/// Busy-wait hint, a yield point under loom.
+pub(crate) fn spin_hint() {
+    #[cfg(not(loom))]
+    std::hint::spin_loop();
+    #[cfg(loom)]
+    loom::thread::yield_now();
+}
