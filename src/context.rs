@@ -113,6 +113,14 @@ impl Ctx {
         f(self)
     }
 
+    /// The current thread's context, if it has one. The pointer stays valid until the
+    /// frame that entered the context returns.
+    #[inline]
+    pub(crate) fn current() -> Option<*const Ctx> {
+        let ptr = CURRENT.with(|c| c.get());
+        (!ptr.is_null()).then_some(ptr)
+    }
+
     /// Calls `f` with the current thread's context, if it has one.
     #[inline]
     pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Ctx>) -> R) -> R {

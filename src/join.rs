@@ -32,10 +32,16 @@ where
         armed: bool,
     }
     impl<F: FnOnce() -> R + Send, R: Send> Drop for Guard<'_, F, R> {
+        #[inline]
         fn drop(&mut self) {
-            if !self.armed {
-                return;
+            if self.armed {
+                self.finish_b();
             }
+        }
+    }
+    impl<F: FnOnce() -> R + Send, R: Send> Guard<'_, F, R> {
+        #[cold]
+        fn finish_b(&mut self) {
             // SAFETY: same frame, same job as above.
             let job_ref = unsafe { self.job.as_job_ref() };
             if self.ctx.take_back(job_ref) {

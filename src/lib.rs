@@ -114,19 +114,11 @@ where
     RA: Send,
     RB: Send,
 {
-    let mut parts = Some((a, b));
-    let out = Ctx::with_current(|ctx| {
-        ctx.map(|ctx| {
-            let (a, b) = parts.take().expect("taken once");
-            join::join_in(ctx, a, b)
-        })
-    });
-    match out {
-        Some(out) => out,
-        None => {
-            let (a, b) = parts.take().expect("taken once");
-            global().join(a, b)
-        }
+    match Ctx::current() {
+        // SAFETY: the current context outlives this call (it is popped only when the
+        // frame that entered it returns, which encloses this one).
+        Some(ctx) => join::join_in(unsafe { &*ctx }, a, b),
+        None => global().join(a, b),
     }
 }
 

@@ -164,16 +164,14 @@ impl Sleep {
     pub(crate) fn try_sleep(&self, index: usize, recheck: impl FnOnce() -> bool) -> Woke {
         {
             // S1: list ourselves, then turn from searcher into sleeper.
+            // `NEED_WAKE` is left as it is, even by the last searcher: it may stand for
+            // several deferred jobs, and the re-check below lets us take only one of them
+            // (loom found the lost wake-up that clearing it here caused). If it turns out
+            // stale, it costs one spurious wake-up later.
             let mut idle = self.idle.lock();
             idle.push(index);
-            let old = Snapshot(
-                self.state
-                    .fetch_add(SLEEP_ONE.wrapping_sub(SEARCH_ONE), Ordering::SeqCst),
-            );
-            if old.searching() == 1 && old.need_wake() {
-                // The deferred job was published before our update; the re-check sees it.
-                self.state.fetch_and(!NEED_WAKE, Ordering::SeqCst);
-            }
+            self.state
+                .fetch_add(SLEEP_ONE.wrapping_sub(SEARCH_ONE), Ordering::SeqCst);
         }
         // S2: our announcement is ordered before the re-check (pairs with N2).
         fence(Ordering::SeqCst);
