@@ -87,8 +87,9 @@ fn run_sleep_model(workers: usize) {
                 let sleep = sleep.clone();
                 thread::spawn(move || {
                     loop {
-                        if let Some(job) = queue.lock().pop_front() {
-                            sleep.found_work();
+                        let popped = queue.lock().pop_front();
+                        if let Some(job) = popped {
+                            sleep.found_work(|| !queue.lock().is_empty());
                             return job;
                         }
                         let recheck = || !queue.lock().is_empty();
@@ -115,4 +116,9 @@ fn loom_sleep_one_worker_no_lost_wakeup() {
 #[test]
 fn loom_sleep_two_workers_deferred_wake() {
     run_sleep_model(2);
+}
+
+#[test]
+fn loom_sleep_three_workers() {
+    run_sleep_model(3);
 }

@@ -95,7 +95,7 @@ impl<Q: Queues> WorkerThread<Q> {
                     )
                 });
                 if let Some(job) = found {
-                    reg.sleep.found_work();
+                    reg.sleep.found_work(|| reg.queues.has_work());
                     searching = false;
                     self.busy.borrow_mut().start();
                     self.run_root(ctx, job);

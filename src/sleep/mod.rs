@@ -13,12 +13,10 @@ use crate::sync::{AtomicU64, Mutex, Ordering, Parker, fence};
 /// | 0..16  | searching  | workers out of local work, looking for more (not parked)  |
 /// | 16..32 | sleeping   | workers parked in the main loop, listed in `idle`         |
 /// | 32..48 | waiting    | threads spinning in `join`/`scope` for work of their own  |
-/// | 63     | NEED_WAKE  | a notify saw searchers and deferred its wake-up to them   |
 const SEARCH_ONE: u64 = 1;
 const SLEEP_ONE: u64 = 1 << 16;
 const WAIT_ONE: u64 = 1 << 32;
 const FIELD: u64 = 0xFFFF;
-const NEED_WAKE: u64 = 1 << 63;
 
 /// The largest pool the packing allows (a 16-bit field per count).
 pub(crate) const MAX_WORKERS: usize = FIELD as usize;
@@ -37,9 +35,6 @@ impl Snapshot {
     #[cfg(test)]
     pub(crate) fn waiting(self) -> u64 {
         (self.0 >> 32) & FIELD
-    }
-    fn need_wake(self) -> bool {
-        self.0 & NEED_WAKE != 0
     }
     /// Someone would take a job right now if it were published: a searcher, or a waiter
     /// spinning for work of its own. Busy threads publish their oldest private fork then.
@@ -87,34 +82,17 @@ impl Sleep {
         Snapshot(self.state.load(Ordering::Relaxed))
     }
 
-    /// Step N1-N3 of the README: called after a job was made visible to other workers.
+    /// Steps N1-N3 of the README: called after a job was made visible to other workers.
     /// Returns whether a sleeper was woken.
     pub(crate) fn notify_work(&self) -> bool {
-        // N2: the job's publication is ordered before the read of the counters.
+        // N2: the job's publication is ordered before the read of the counters (pairs
+        // with S2 and F2). A load, not a read-modify-write: the fence does the ordering,
+        // and a load keeps this cache line shared by the workers that peek at it on every
+        // fork.
         fence(Ordering::SeqCst);
-        let mut s = Snapshot(self.state.load(Ordering::SeqCst));
-        loop {
-            if s.sleeping() == 0 {
-                return false;
-            }
-            if s.searching() == 0 {
-                return self.wake_one();
-            }
-            if s.need_wake() {
-                return false;
-            }
-            // A searcher will see the job; if it finds other work first, it must wake a
-            // sleeper on our behalf (see `found_work`).
-            match self.state.compare_exchange_weak(
-                s.0,
-                s.0 | NEED_WAKE,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(_) => return false,
-                Err(actual) => s = Snapshot(actual),
-            }
-        }
+        let s = Snapshot(self.state.load(Ordering::SeqCst));
+        // N3: a searcher is responsible for the job (see `found_work`); else wake one.
+        s.sleeping() > 0 && s.searching() == 0 && self.wake_one()
     }
 
     /// Wakes one parked worker, which becomes a searcher. Returns false if none was parked.
@@ -142,14 +120,20 @@ impl Sleep {
         self.state.fetch_add(SEARCH_ONE, Ordering::SeqCst);
     }
 
-    /// A searcher found work and becomes active. If it was the last searcher and a notify
-    /// deferred its wake-up to the searchers, the wake-up is done now.
-    pub(crate) fn found_work(&self) {
+    /// Steps F1-F3 of the README: a searcher found work and becomes active. The last
+    /// searcher to leave looks at the queues once more (`more_work`) and wakes a sleeper if
+    /// work is left: notifiers that saw it searching left their jobs to it.
+    pub(crate) fn found_work(&self, more_work: impl FnOnce() -> bool) {
+        // F1
         let old = Snapshot(self.state.fetch_sub(SEARCH_ONE, Ordering::SeqCst));
         debug_assert!(old.searching() > 0);
-        if old.searching() == 1 && old.need_wake() {
-            self.state.fetch_and(!NEED_WAKE, Ordering::SeqCst);
-            self.notify_work();
+        if old.searching() == 1 {
+            // F2: our update is ordered before the look at the queues (pairs with N2).
+            fence(Ordering::SeqCst);
+            // F3
+            if more_work() {
+                self.notify_work();
+            }
         }
     }
 
@@ -164,10 +148,6 @@ impl Sleep {
     pub(crate) fn try_sleep(&self, index: usize, recheck: impl FnOnce() -> bool) -> Woke {
         {
             // S1: list ourselves, then turn from searcher into sleeper.
-            // `NEED_WAKE` is left as it is, even by the last searcher: it may stand for
-            // several deferred jobs, and the re-check below lets us take only one of them
-            // (loom found the lost wake-up that clearing it here caused). If it turns out
-            // stale, it costs one spurious wake-up later.
             let mut idle = self.idle.lock();
             idle.push(index);
             self.state
