@@ -216,14 +216,17 @@ mod tests {
         );
         let s = sleep.peek();
         assert_eq!((s.searching(), s.sleeping()), (1, 2));
-        // With a searcher present, a second notify defers to it...
+        // With a searcher present, a second notify leaves the job to it...
         assert!(!sleep.notify_work());
-        assert!(sleep.peek().need_wake());
-        // ...and the searcher finding other work performs the deferred wake-up.
-        sleep.found_work();
+        assert_eq!(sleep.peek().sleeping(), 2);
+        // ...and the last searcher, finding work with more left, wakes the next sleeper.
+        sleep.found_work(|| true);
         let s = sleep.peek();
         assert_eq!((s.searching(), s.sleeping()), (1, 1));
-        assert!(!s.need_wake());
+        // With nothing left, it wakes nobody.
+        sleep.found_work(|| false);
+        let s = sleep.peek();
+        assert_eq!((s.searching(), s.sleeping()), (0, 1));
     }
 
     #[test]
