@@ -188,6 +188,9 @@ impl Ctx {
     pub(crate) fn fork(&self, job: JobRef) {
         self.pending().forks.push(job);
         let s = self.sleep().peek();
+        if s.is_quiet() {
+            return; // everybody is busy: nobody to publish for, nobody to wake
+        }
         if s.hungry() {
             self.publish_for_hungry();
             return;
@@ -234,12 +237,14 @@ impl Ctx {
         let p = self.pending();
         if p.forks.len() > p.front && p.forks.last() == Some(&job) {
             p.forks.pop();
+            true
+        } else {
+            // `job` was published, and with it every older fork; the forks pushed since
+            // were taken back or published too. Reclaim the published prefix.
             if p.forks.len() == p.front {
                 p.forks.clear();
                 p.front = 0;
             }
-            true
-        } else {
             false
         }
     }

@@ -36,6 +36,12 @@ impl Snapshot {
     pub(crate) fn waiting(self) -> u64 {
         (self.0 >> 32) & FIELD
     }
+    /// No thread searches, sleeps or waits: every worker is busy.
+    #[inline]
+    pub(crate) fn is_quiet(self) -> bool {
+        self.0 == 0
+    }
+
     /// Someone would take a job right now if it were published: a searcher, or a waiter
     /// spinning for work of its own. Busy threads publish their oldest private fork then.
     #[inline]
