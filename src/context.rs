@@ -10,7 +10,7 @@
 //! (*lazy publication*, after heartbeat scheduling):
 //! - a worker is searching for work, or a waiter is spinning for work of its own
 //!   (`Snapshot::hungry`): the oldest private fork is published on the next `join`;
-//! - otherwise, every 64 forks the thread looks at the clock, and if workers are parked and
+//! - otherwise, every 256 forks the thread looks at the clock, and if workers are parked and
 //!   the thread has been busy for `HEARTBEAT` without publishing, it publishes its oldest
 //!   fork (which wakes one sleeper).
 //!
@@ -27,7 +27,7 @@ use crate::sleep::Sleep;
 /// How long a thread may run private forks while others sleep before it publishes one.
 pub(crate) const HEARTBEAT: Duration = Duration::from_micros(100);
 /// Forks between two looks at the clock (a power of two).
-const HEARTBEAT_TICKS: u32 = 64;
+const HEARTBEAT_TICKS: u32 = 256;
 
 /// What a context needs from the pool it belongs to. Implemented by the worker and guest
 /// types of `registry.rs`, for each backend; the fast path never calls through it.

@@ -24,33 +24,24 @@ where
     let b_ref = unsafe { job_b.as_job_ref() };
     ctx.fork(b_ref);
 
-    /// On unwinding out of `a`: `b` must still run (exactly once) and finish before this
-    /// frame goes away, since it may borrow from it and may be running elsewhere.
+    /// Runs only if `a` unwinds (the normal path forgets it): `b` must still run, exactly
+    /// once, and finish before this frame goes away, since it may borrow from it and may
+    /// be running on another thread.
     struct Guard<'a, F: FnOnce() -> R + Send, R: Send> {
         ctx: &'a Ctx,
         job: &'a StackJob<F, R>,
-        armed: bool,
     }
     impl<F: FnOnce() -> R + Send, R: Send> Drop for Guard<'_, F, R> {
-        #[inline]
-        fn drop(&mut self) {
-            if self.armed {
-                self.finish_b();
-            }
-        }
-    }
-    impl<F: FnOnce() -> R + Send, R: Send> Guard<'_, F, R> {
         #[cold]
-        fn finish_b(&mut self) {
+        fn drop(&mut self) {
             // SAFETY: same frame, same job as above.
             let job_ref = unsafe { self.job.as_job_ref() };
             if self.ctx.take_back(job_ref) {
                 let job = self.job;
-                let ctx = self.ctx;
                 // `b`'s own panic is dropped: `a`'s is already propagating.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     // SAFETY: taken back before anyone else saw it.
-                    ctx.in_frame(job.header(), || unsafe { job.run_inline() })
+                    unsafe { job.run_inline() }
                 }));
             } else {
                 self.ctx
@@ -60,18 +51,15 @@ where
         }
     }
 
-    let mut guard = Guard {
-        ctx,
-        job: &job_b,
-        armed: true,
-    };
+    let guard = Guard { ctx, job: &job_b };
     let ra = a();
-    guard.armed = false;
-    drop(guard);
+    std::mem::forget(guard);
 
     if ctx.take_back(b_ref) {
+        // Nobody saw `b`: call it like a function. Its forks take the enclosing frame as
+        // parent, which is exact enough: nobody waits for an inline `b` itself.
         // SAFETY: taken back before anyone else saw it.
-        let rb = ctx.in_frame(job_b.header(), || unsafe { job_b.run_inline() });
+        let rb = unsafe { job_b.run_inline() };
         return (ra, rb);
     }
     ctx.engine().wait(ctx, job_b.header(), &job_b.latch);
