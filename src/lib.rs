@@ -76,6 +76,11 @@ mod worker;
 #[cfg(all(test, loom))]
 mod loom_models;
 
+/// The README's example is compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use backend::Backend;
 pub use builder::{Builder, ENV_BACKEND, ENV_NUM_THREADS};
 pub use error::{BuildError, SpawnError};
