@@ -20,7 +20,7 @@
 use std::cell::{Cell, UnsafeCell};
 use std::time::{Duration, Instant};
 
-use crate::job::{Header, JobRef};
+use crate::job::{ExecuteFn, Header, JobRef};
 use crate::latch::Latch;
 use crate::sleep::Sleep;
 
@@ -55,10 +55,32 @@ pub(crate) trait Engine {
     fn publish_target_is_empty(&self) -> bool;
 }
 
+/// A private fork: a stack job's header and execute function (no payload). Two forks are
+/// the same fork when their headers are (a stack job has one address while it lives).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fork {
+    header: *const Header,
+    execute_fn: ExecuteFn,
+}
+
+impl PartialEq for Fork {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.header, other.header)
+    }
+}
+
+impl Fork {
+    /// # Safety
+    /// As `JobRef::new`.
+    pub(crate) unsafe fn new(header: *const Header, execute_fn: ExecuteFn) -> Self {
+        Fork { header, execute_fn }
+    }
+}
+
 /// Private forks, oldest first. `front` is the first entry not yet published.
 #[derive(Debug, Default)]
 struct Pending {
-    forks: Vec<JobRef>,
+    forks: Vec<Fork>,
     front: usize,
 }
 
@@ -185,7 +207,7 @@ impl Ctx {
 
     /// Pushes a private fork; publishes the oldest one if somebody could use it.
     #[inline]
-    pub(crate) fn fork(&self, job: JobRef) {
+    pub(crate) fn fork(&self, job: Fork) {
         self.pending().forks.push(job);
         let s = self.sleep().peek();
         if s.is_quiet() {
@@ -233,7 +255,7 @@ impl Ctx {
     /// Takes `job` back if it is still private (the common case). Returns false if it was
     /// published; it may then be anywhere, running or done.
     #[inline]
-    pub(crate) fn take_back(&self, job: JobRef) -> bool {
+    pub(crate) fn take_back(&self, job: Fork) -> bool {
         let p = self.pending();
         if p.forks.len() > p.front && p.forks.last() == Some(&job) {
             p.forks.pop();
@@ -255,12 +277,14 @@ impl Ctx {
         if p.front == p.forks.len() || !self.engine().accepts_publication() {
             return false;
         }
-        let job = p.forks[p.front];
+        let fork = p.forks[p.front];
         p.front += 1;
         if p.front == p.forks.len() {
             p.forks.clear();
             p.front = 0;
         }
+        // SAFETY: a fork's header stays valid until it ran (its joiner waits for it).
+        let job = unsafe { JobRef::new(fork.header, fork.execute_fn) };
         self.engine().publish(job);
         true
     }

@@ -1,14 +1,18 @@
 //! Type-erased jobs: the one place where closure types and lifetimes are erased.
 //!
-//! A [`JobRef`] is two words: a pointer to a job's [`Header`] and the function that runs it.
-//! Both backends move `JobRef`s and nothing else. The contract of every `JobRef`: it is
-//! executed **exactly once**, and the memory it points to stays valid until then.
+//! A [`JobRef`] is four words: a pointer to a job's [`Header`], the function that runs it,
+//! and two words of inline payload. Both backends move `JobRef`s and nothing else. The
+//! contract of every `JobRef`: it is executed **exactly once**, and the memory it points to
+//! stays valid until then.
 //!
 //! Three job shapes exist:
 //! - [`StackJob`]: the second half of a `join` (and the body of `install`), living in the
 //!   waiting caller's frame. No allocation; the caller cannot return before the job ran,
 //!   because it waits on the job's latch.
-//! - [`HeapJob`]: a boxed closure for `spawn` and `Scope::spawn`, freed after it ran.
+//! - [`InlineJob`]: a `spawn` or `Scope::spawn` closure of at most two words (say, an index
+//!   and a reference), carried *inside* the `JobRef`: no allocation. Its header is shared:
+//!   the scope's own, or a static one for detached jobs.
+//! - [`HeapJob`]: a larger closure, boxed, freed after it ran.
 //!
 //! Every job starts with a [`Header`] whose `parent` points at the header of the job (or
 //! scope) that was running when it was created. The chain of parents is what lets a waiting
@@ -16,6 +20,7 @@
 
 use std::any::Any;
 use std::cell::UnsafeCell;
+use std::mem::{MaybeUninit, align_of, size_of};
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::latch::Latch;
@@ -26,11 +31,12 @@ use crate::unwind;
 pub(crate) enum Kind {
     /// A `join` half or `install` body: the awaited unit is the job itself.
     Stack,
-    /// A `Scope::spawn` job: the awaited unit is its scope.
+    /// A boxed `Scope::spawn` job: the awaited unit is its scope.
     Scoped,
-    /// A detached `spawn`, or a scope's own frame marker: nobody waits for it specifically.
+    /// A detached `spawn`: nobody waits for it.
     Detached,
-    /// The frame of a scope (not a job; it is never queued).
+    /// The frame of a scope. Also the header of the scope's inline jobs, whose awaited unit
+    /// is therefore the scope itself.
     ScopeFrame,
 }
 
@@ -60,9 +66,9 @@ impl Header {
         // job the current thread is executing).
         let header = unsafe { &*this };
         match header.kind {
-            Kind::Stack => this,
+            Kind::Stack | Kind::ScopeFrame => this,
             Kind::Scoped => header.parent,
-            Kind::Detached | Kind::ScopeFrame => std::ptr::null(),
+            Kind::Detached => std::ptr::null(),
         }
     }
 
@@ -84,11 +90,18 @@ impl Header {
     }
 }
 
+/// The inline payload of a `JobRef`: room for a closure of two words.
+pub(crate) type Payload = [MaybeUninit<usize>; 2];
+
+/// The function that runs a job, given its header and payload.
+pub(crate) type ExecuteFn = unsafe fn(*const Header, Payload);
+
 /// A type-erased reference to a job that has not run yet.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct JobRef {
     header: *const Header,
-    execute_fn: unsafe fn(*const Header),
+    execute_fn: ExecuteFn,
+    payload: Payload,
 }
 
 // SAFETY: a JobRef is a pointer to a job whose closure is `Send` (enforced by the
@@ -97,18 +110,15 @@ unsafe impl Send for JobRef {}
 // SAFETY: sharing a JobRef only shares the pointer; executing it needs ownership (by value).
 unsafe impl Sync for JobRef {}
 
-impl PartialEq for JobRef {
-    fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(self.header, other.header)
-    }
-}
-impl Eq for JobRef {}
-
 impl JobRef {
     /// # Safety
     /// `header` must stay valid until `execute_fn` has been called on it, exactly once.
-    pub(crate) unsafe fn new(header: *const Header, execute_fn: unsafe fn(*const Header)) -> Self {
-        JobRef { header, execute_fn }
+    pub(crate) unsafe fn new(header: *const Header, execute_fn: ExecuteFn) -> Self {
+        JobRef {
+            header,
+            execute_fn,
+            payload: [MaybeUninit::uninit(); 2],
+        }
     }
 
     pub(crate) fn header(&self) -> *const Header {
@@ -121,7 +131,7 @@ impl JobRef {
     /// The job must not have been executed before (the exactly-once contract).
     pub(crate) unsafe fn execute(self) {
         // SAFETY: forwarded from the caller; `new` made `header` valid until this call.
-        unsafe { (self.execute_fn)(self.header) }
+        unsafe { (self.execute_fn)(self.header, self.payload) }
     }
 }
 
@@ -179,6 +189,15 @@ where
         unsafe { JobRef::new(&self.header, Self::execute) }
     }
 
+    /// The job as a private fork (see `context.rs`).
+    ///
+    /// # Safety
+    /// As `as_job_ref`.
+    pub(crate) unsafe fn as_fork(&self) -> crate::context::Fork {
+        // SAFETY: forwarded to the caller's promise.
+        unsafe { crate::context::Fork::new(&self.header, Self::execute) }
+    }
+
     /// Runs the closure on the current thread, without going through the latch. For the
     /// owner that took its own job back before anyone else saw it.
     ///
@@ -191,7 +210,7 @@ where
     }
 
     /// The execute function behind the `JobRef`.
-    unsafe fn execute(this: *const Header) {
+    pub(crate) unsafe fn execute(this: *const Header, _: Payload) {
         // SAFETY: `this` is the header of a live `StackJob<F, R>` (it is the first field of
         // a `repr(C)` struct), and exactly-once execution gives us exclusive access to the
         // closure and the result slot until the latch is set.
@@ -243,7 +262,7 @@ where
         unsafe { JobRef::new(ptr as *const Header, Self::execute) }
     }
 
-    unsafe fn execute(this: *const Header) {
+    unsafe fn execute(this: *const Header, _: Payload) {
         // SAFETY: `this` came from `Box::into_raw` in `into_job_ref` (header is the first
         // field of a repr(C) struct); exactly-once execution means we reclaim it once.
         let job = unsafe { Box::from_raw(this as *mut Self) };
@@ -251,4 +270,56 @@ where
         (job.func)();
         std::mem::forget(abort);
     }
+}
+
+/// A closure of at most two words, carried inside its `JobRef` (no allocation). It gets the
+/// job's header, which for a scope's jobs is the scope's own.
+pub(crate) struct InlineJob;
+
+impl InlineJob {
+    /// Whether a closure of type `F` fits in a `JobRef`'s payload.
+    pub(crate) const fn fits<F>() -> bool {
+        size_of::<F>() <= size_of::<Payload>() && align_of::<F>() <= align_of::<Payload>()
+    }
+
+    /// Stores `func` in a `JobRef`. `func` must not unwind (as for `HeapJob`).
+    ///
+    /// # Safety
+    /// `header` must stay valid until the job ran, and everything `func` borrows must
+    /// outlive its execution. The returned reference must be executed exactly once (a
+    /// copy of it carries the same closure: only one copy may run).
+    pub(crate) unsafe fn into_job_ref<F>(header: *const Header, func: F) -> JobRef
+    where
+        F: FnOnce(*const Header) + Send,
+    {
+        assert!(Self::fits::<F>(), "closure too large for an inline job");
+        let mut payload: Payload = [MaybeUninit::uninit(); 2];
+        // SAFETY: `fits` checked size and alignment; the payload is 8-aligned.
+        unsafe { std::ptr::write(payload.as_mut_ptr().cast::<F>(), func) };
+        JobRef {
+            header,
+            execute_fn: Self::execute::<F>,
+            payload,
+        }
+    }
+
+    unsafe fn execute<F: FnOnce(*const Header)>(header: *const Header, payload: Payload) {
+        // SAFETY: `into_job_ref` wrote an `F` here, and exactly-once execution means it is
+        // read (moved out) once.
+        let func = unsafe { std::ptr::read(payload.as_ptr().cast::<F>()) };
+        let abort = unwind::AbortIfPanic;
+        func(header);
+        std::mem::forget(abort);
+    }
+}
+
+/// The header of inline detached jobs: no parent, awaited by nobody.
+struct StaticHeader(Header);
+// SAFETY: the header is immutable and its parent pointer is null.
+unsafe impl Sync for StaticHeader {}
+static DETACHED: StaticHeader = StaticHeader(Header::new(std::ptr::null(), Kind::Detached));
+
+/// The shared header of inline detached jobs.
+pub(crate) fn detached_header() -> *const Header {
+    &DETACHED.0
 }

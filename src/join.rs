@@ -21,7 +21,7 @@ where
     // SAFETY: `job_b` stays in this frame until it has run: every path below either takes
     // it back unexecuted and runs it inline, or waits for its latch (also when `a` panics,
     // through `Guard`).
-    let b_ref = unsafe { job_b.as_job_ref() };
+    let b_ref = unsafe { job_b.as_fork() };
     ctx.fork(b_ref);
 
     /// Runs only if `a` unwinds (the normal path forgets it): `b` must still run, exactly
@@ -35,8 +35,8 @@ where
         #[cold]
         fn drop(&mut self) {
             // SAFETY: same frame, same job as above.
-            let job_ref = unsafe { self.job.as_job_ref() };
-            if self.ctx.take_back(job_ref) {
+            let fork = unsafe { self.job.as_fork() };
+            if self.ctx.take_back(fork) {
                 let job = self.job;
                 // `b`'s own panic is dropped: `a`'s is already propagating.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

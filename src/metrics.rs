@@ -24,10 +24,10 @@ impl Counter {
         self.0.store(v.wrapping_add(n), Ordering::Relaxed);
     }
 
-    /// Adds `n` from any thread.
+    /// Adds `n` from any thread; returns the previous value.
     #[inline]
-    pub(crate) fn add_shared(&self, n: u64) {
-        self.0.fetch_add(n, Ordering::Relaxed);
+    pub(crate) fn add_shared(&self, n: u64) -> u64 {
+        self.0.fetch_add(n, Ordering::Relaxed)
     }
 
     /// Raises the counter to `v` if it is lower (a peak gauge), from any thread.
@@ -179,7 +179,8 @@ pub struct WorkerMetrics {
     pub wakeups: u64,
     /// Detached jobs that panicked on this worker.
     pub panics: u64,
-    /// Nanoseconds spent between finding work and running out of it.
+    /// Nanoseconds between waking up and parking again (running jobs and searching for
+    /// them; a busy-spinning search counts as busy).
     pub busy_ns: u64,
     /// The deepest this worker's local queue has been.
     pub max_local_depth: u64,

@@ -6,7 +6,7 @@ use crate::backend::Backend;
 use crate::builder::Builder;
 use crate::context::Ctx;
 use crate::error::{BuildError, SpawnError};
-use crate::job::{HeapJob, Kind, StackJob};
+use crate::job::{HeapJob, InlineJob, JobRef, Kind, StackJob, detached_header};
 use crate::metrics::Metrics;
 use crate::registry::PoolApi;
 use crate::scope::Scope;
@@ -265,8 +265,10 @@ impl Pool {
     }
 }
 
-fn detached_job<F: FnOnce() + Send + 'static>(job: F) -> crate::job::JobRef {
-    let body = move || {
+/// Wraps a detached job: its panic goes to the pool's panic policy. A closure of up to two
+/// words travels inside the `JobRef` (no allocation); a larger one is boxed.
+fn detached_job<F: FnOnce() + Send + 'static>(job: F) -> JobRef {
+    fn run<F: FnOnce()>(job: F) {
         let worker = crate::current_thread_index();
         if let Err(panic) = unwind::catch_detached(job, worker) {
             Ctx::with_current(|ctx| match ctx {
@@ -274,9 +276,15 @@ fn detached_job<F: FnOnce() + Send + 'static>(job: F) -> crate::job::JobRef {
                 None => eprintln!("skewer: {panic}"),
             });
         }
-    };
-    // SAFETY: `job` is 'static, so it borrows nothing that could go away.
-    unsafe { HeapJob::into_job_ref(std::ptr::null(), Kind::Detached, body) }
+    }
+    if InlineJob::fits::<F>() {
+        // SAFETY: `job` is 'static, so it borrows nothing that could go away; the static
+        // header lives forever.
+        unsafe { InlineJob::into_job_ref(detached_header(), move |_| run(job)) }
+    } else {
+        // SAFETY: as above.
+        unsafe { HeapJob::into_job_ref(std::ptr::null(), Kind::Detached, move || run(job)) }
+    }
 }
 
 /// Pushes a detached job from the current context (free `spawn` on a pool thread).

@@ -61,7 +61,6 @@ pub(crate) struct Registry<Q: Queues> {
     pub(crate) start_handler: Option<Box<ThreadHandler>>,
     pub(crate) exit_handler: Option<Box<ThreadHandler>>,
     reported: Mutex<HashSet<String>>,
-    pushes: AtomicUsize,
 }
 
 /// The backend-independent face of a registry, used by `Pool`.
@@ -107,7 +106,6 @@ impl<Q: Queues> Registry<Q> {
             start_handler: config.start_handler,
             exit_handler: config.exit_handler,
             reported: Mutex::new(HashSet::new()),
-            pushes: AtomicUsize::new(0),
         });
         for (index, (local, name)) in locals.into_iter().zip(config.thread_names).enumerate() {
             let mut builder = std::thread::Builder::new().name(name);
@@ -136,16 +134,16 @@ impl<Q: Queues> Registry<Q> {
     /// Pushes a job into the shared queue from `counters`' owner and wakes a worker.
     pub(crate) fn push_global(&self, job: JobRef, row: Option<usize>) {
         self.queues.push_global(job);
-        match row {
-            Some(i) => self.counters.workers[i].injected.add_owned(1),
+        let count = match row {
+            Some(i) => {
+                let c = &self.counters.workers[i].injected;
+                c.add_owned(1);
+                c.get()
+            }
             None => self.counters.outside.injected.add_shared(1),
-        }
-        // Sample the shared queue's depth every 16 pushes: `len` is not free.
-        if self
-            .pushes
-            .fetch_add(1, Ordering::Relaxed)
-            .is_multiple_of(16)
-        {
+        };
+        // Sample the shared queue's depth every 16 pushes of a row: `len` is not free.
+        if count.is_multiple_of(16) {
             self.counters
                 .max_injector_depth
                 .raise_to(self.queues.global_len() as u64);
@@ -157,7 +155,9 @@ impl<Q: Queues> Registry<Q> {
     pub(crate) fn report_panic(&self, panic: JobPanic) {
         match panic.worker() {
             Some(i) => self.counters.workers[i].panics.add_owned(1),
-            None => self.counters.outside.panics.add_shared(1),
+            None => {
+                self.counters.outside.panics.add_shared(1);
+            }
         }
         if let Some(handler) = &self.panic_handler {
             let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(panic)));

@@ -5,7 +5,7 @@ use std::any::Any;
 use std::marker::PhantomData;
 
 use crate::context::Ctx;
-use crate::job::{Header, HeapJob, Kind};
+use crate::job::{Header, HeapJob, InlineJob, Kind};
 use crate::latch::CountLatch;
 use crate::registry::PoolApi;
 use crate::sync::Mutex;
@@ -32,7 +32,9 @@ use crate::sync::Mutex;
 /// });
 /// assert_eq!((left, right), (6, 3));
 /// ```
+#[repr(C)]
 pub struct Scope<'scope> {
+    /// First field: a scope's inline jobs carry a pointer to it and recover the scope.
     header: Header,
     latch: CountLatch,
     panic: Mutex<Option<Box<dyn Any + Send>>>,
@@ -79,22 +81,28 @@ impl<'scope> Scope<'scope> {
         F: FnOnce(&Scope<'scope>) + Send + 'scope,
     {
         self.latch.increment();
-        let scope = ScopePtr(self as *const Scope<'scope>);
-        let body = move || {
-            let scope = scope;
-            // SAFETY: the scope outlives its jobs: `scope` does not return before the count
-            // latch (incremented above for this job) is released by this very job.
-            let this = unsafe { &*scope.0 };
-            if let Err(payload) =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(this)))
-            {
-                this.record_panic(payload);
-            }
-            // SAFETY: last access to the scope from this job.
-            unsafe { CountLatch::decrement(&this.latch) };
+        let job_ref = if InlineJob::fits::<F>() {
+            // The job travels inside its `JobRef`, with the scope's header as its own.
+            let body = move |header: *const Header| {
+                // SAFETY: the header is the first field of a `repr(C)` `Scope`, which
+                // outlives its jobs: `scope` does not return before the count latch
+                // (incremented above for this job) is released by this very job.
+                let this = unsafe { &*header.cast::<Scope<'scope>>() };
+                this.run_job(job);
+            };
+            // SAFETY: everything `job` borrows outlives 'scope; the scope waits for it.
+            unsafe { InlineJob::into_job_ref(&self.header, body) }
+        } else {
+            let scope = ScopePtr(self as *const Scope<'scope>);
+            let body = move || {
+                let scope = scope;
+                // SAFETY: as above, the scope outlives its jobs.
+                let this = unsafe { &*scope.0 };
+                this.run_job(job);
+            };
+            // SAFETY: everything `job` borrows outlives 'scope; the scope waits for it.
+            unsafe { HeapJob::into_job_ref(&self.header, Kind::Scoped, body) }
         };
-        // SAFETY: everything `job` borrows outlives 'scope, and the scope waits for the job.
-        let job_ref = unsafe { HeapJob::into_job_ref(&self.header, Kind::Scoped, body) };
         let pushed = Ctx::with_current(|ctx| match ctx {
             Some(ctx) if ctx.registry() == self.pool().id() => {
                 ctx.engine().push_scoped(job_ref);
@@ -118,6 +126,15 @@ impl<'scope> Scope<'scope> {
         // SAFETY: the scope only exists inside a `scope` call on this pool, which holds
         // the pool alive (a worker's registry `Arc`, or the caller's `Pool` handle).
         unsafe { &*self.pool }
+    }
+
+    /// Runs one of the scope's jobs: records its panic, then releases its count.
+    fn run_job<F: FnOnce(&Scope<'scope>)>(&self, job: F) {
+        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(self))) {
+            self.record_panic(payload);
+        }
+        // SAFETY: last access to the scope from this job.
+        unsafe { CountLatch::decrement(&self.latch) };
     }
 
     fn record_panic(&self, payload: Box<dyn Any + Send>) {

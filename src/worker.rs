@@ -81,7 +81,6 @@ impl<Q: Queues> WorkerThread<Q> {
                     self.run_root(ctx, job);
                     continue;
                 }
-                self.busy.borrow_mut().stop(self.counters());
                 reg.sleep.start_searching();
             }
             let mut rounds = 0;
@@ -97,12 +96,12 @@ impl<Q: Queues> WorkerThread<Q> {
                 if let Some(job) = found {
                     reg.sleep.found_work(|| reg.queues.has_work());
                     searching = false;
-                    self.busy.borrow_mut().start();
                     self.run_root(ctx, job);
                     break;
                 }
                 if reg.terminate.load(Ordering::SeqCst) {
                     reg.sleep.stop_searching();
+                    self.busy.borrow_mut().stop(self.counters());
                     return;
                 }
                 rounds += 1;
@@ -118,10 +117,14 @@ impl<Q: Queues> WorkerThread<Q> {
                 }
                 rounds = 0;
                 let recheck = || reg.queues.has_work() || reg.terminate.load(Ordering::SeqCst);
+                // The busy clock runs from wake-up to park (searching included): two clock
+                // reads per park, none per job or per search.
+                self.busy.borrow_mut().stop(self.counters());
                 if reg.sleep.try_sleep(self.index, recheck) == Woke::Unparked {
                     self.counters().parks.add_owned(1);
                     self.counters().wakeups.add_owned(1);
                 }
+                self.busy.borrow_mut().start();
             }
         }
     }
