@@ -86,12 +86,22 @@ impl Builder {
     }
 
     /// The number of worker threads. `0` is refused by `build`.
+    ///
+    /// ```
+    /// let pool = skewer::Pool::builder().num_threads(3).build().unwrap();
+    /// assert_eq!(pool.current_num_threads(), 3);
+    /// ```
     pub fn num_threads(mut self, n: usize) -> Self {
         self.num_threads = Some(n);
         self
     }
 
     /// The scheduling discipline.
+    ///
+    /// ```
+    /// let pool = skewer::Pool::builder().backend(skewer::Backend::Channel).build().unwrap();
+    /// assert_eq!(pool.backend(), skewer::Backend::Channel);
+    /// ```
     pub fn backend(mut self, backend: Backend) -> Self {
         self.backend = Some(backend);
         self
@@ -99,12 +109,22 @@ impl Builder {
 
     /// For the stealing backend: take about half of a victim's queue per steal (`true`, the
     /// default) or a single job. `docs/work-stealing.md` has the measurement.
+    ///
+    /// ```
+    /// let pool = skewer::Pool::builder().steal_batch(false).num_threads(2).build().unwrap();
+    /// assert_eq!(pool.join(|| 1, || 2), (1, 2));
+    /// ```
     pub fn steal_batch(mut self, batch: bool) -> Self {
         self.tuning.steal_batch = batch;
         self
     }
 
     /// Names worker threads; the closure gets the worker index. Default `skewer-{index}`.
+    ///
+    /// ```
+    /// let pool = skewer::Pool::builder().num_threads(1).thread_name(|i| format!("io-{i}")).build().unwrap();
+    /// assert_eq!(pool.install(|| std::thread::current().name().map(String::from)).as_deref(), Some("io-0"));
+    /// ```
     pub fn thread_name<F>(mut self, name: F) -> Self
     where
         F: FnMut(usize) -> String + 'static,
@@ -114,6 +134,13 @@ impl Builder {
     }
 
     /// The stack size of each worker thread, in bytes. Default: the standard library's.
+    ///
+    /// ```
+    /// // Deep recursion through `join` needs the stack the plain recursion needs.
+    /// fn depth(n: u32) -> u32 { if n == 0 { 0 } else { skewer::join(|| depth(n - 1), || 1).0 + 1 } }
+    /// let pool = skewer::Pool::builder().num_threads(2).stack_size(64 << 20).build().unwrap();
+    /// assert_eq!(pool.install(|| depth(10_000)), 10_000);
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
         self
@@ -123,6 +150,20 @@ impl Builder {
     /// `join`, `scope` and `install` reach their caller). Without a handler such a panic
     /// is counted in [`Pool::metrics`] and reported on stderr once per location. The
     /// worker survives either way.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let seen = Arc::new(AtomicUsize::new(0));
+    /// let counter = seen.clone();
+    /// let pool = skewer::Pool::builder()
+    ///     .panic_handler(move |_panic| { counter.fetch_add(1, Ordering::SeqCst); })
+    ///     .build()
+    ///     .unwrap();
+    /// pool.spawn(|| panic!("boom")).unwrap();
+    /// pool.shutdown();
+    /// assert_eq!(seen.load(Ordering::SeqCst), 1);
+    /// ```
     pub fn panic_handler<H>(mut self, handler: H) -> Self
     where
         H: Fn(JobPanic) + Send + Sync + 'static,
@@ -132,6 +173,20 @@ impl Builder {
     }
 
     /// Runs on each worker thread when it starts, with its index.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let s = started.clone();
+    /// let pool = skewer::Pool::builder()
+    ///     .num_threads(2)
+    ///     .start_handler(move |_index| { s.fetch_add(1, Ordering::SeqCst); })
+    ///     .build()
+    ///     .unwrap();
+    /// pool.shutdown();
+    /// assert_eq!(started.load(Ordering::SeqCst), 2);
+    /// ```
     pub fn start_handler<H>(mut self, handler: H) -> Self
     where
         H: Fn(usize) + Send + Sync + 'static,
@@ -141,6 +196,20 @@ impl Builder {
     }
 
     /// Runs on each worker thread just before it exits, with its index.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let exited = Arc::new(AtomicUsize::new(0));
+    /// let e = exited.clone();
+    /// let pool = skewer::Pool::builder()
+    ///     .num_threads(2)
+    ///     .exit_handler(move |_index| { e.fetch_add(1, Ordering::SeqCst); })
+    ///     .build()
+    ///     .unwrap();
+    /// pool.shutdown(); // joins the workers, so their exit handlers have run
+    /// assert_eq!(exited.load(Ordering::SeqCst), 2);
+    /// ```
     pub fn exit_handler<H>(mut self, handler: H) -> Self
     where
         H: Fn(usize) + Send + Sync + 'static,
@@ -155,6 +224,11 @@ impl Builder {
     /// [`BuildError`] when `num_threads` is 0 or too large, when `SKEWER_NUM_THREADS` or
     /// `SKEWER_BACKEND` hold an invalid value, or when a worker thread cannot be started
     /// (the threads already started are stopped and joined first).
+    ///
+    /// ```
+    /// let err = skewer::Pool::builder().num_threads(0).build().unwrap_err();
+    /// assert!(err.to_string().contains("at least one worker"));
+    /// ```
     pub fn build(self) -> Result<Pool, BuildError> {
         self.build_with_env(&|var| std::env::var(var).ok())
     }
