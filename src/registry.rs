@@ -12,6 +12,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::Backend;
 use crate::anchor::AnchorSlot;
+use crate::backend::queue::{Injector, Steal};
 use crate::backend::{Queues, Tuning};
 use crate::context::Ctx;
 use crate::error::BuildError;
@@ -42,6 +43,9 @@ pub(crate) struct Registry<Q: Queues> {
     pub(crate) queues: Q,
     pub(crate) sleep: Sleep,
     pub(crate) anchors: Vec<CachePadded<AnchorSlot>>,
+    /// Jobs a waiter stole while their worker's anchor changed (see `wait.rs`): they may
+    /// belong to anyone. Normally empty; waiters and searching workers look here first.
+    relocated: Injector<JobRef>,
     pub(crate) counters: PoolCounters,
     pub(crate) num_threads: usize,
     backend: Backend,
@@ -93,6 +97,7 @@ impl<Q: Queues> Registry<Q> {
             queues,
             sleep: Sleep::new(n),
             anchors: (0..n).map(|_| CachePadded::default()).collect(),
+            relocated: Injector::new(),
             counters: PoolCounters::new(n),
             num_threads: n,
             backend: config.backend,
@@ -149,6 +154,31 @@ impl<Q: Queues> Registry<Q> {
                 .raise_to(self.queues.global_len() as u64);
         }
         self.sleep.notify_work();
+    }
+
+    /// Parks a job whose owner is unknown where every waiter and searcher looks.
+    pub(crate) fn relocate(&self, job: JobRef) {
+        self.relocated.push(job);
+        self.sleep.notify_work();
+    }
+
+    /// Takes a relocated job, if any.
+    pub(crate) fn pop_relocated(&self) -> Option<JobRef> {
+        if self.relocated.is_empty() {
+            return None;
+        }
+        loop {
+            match self.relocated.steal() {
+                Steal::Success(job) => return Some(job),
+                Steal::Empty => return None,
+                Steal::Retry => crate::sync::spin_hint(),
+            }
+        }
+    }
+
+    /// Whether any queue, the relocation queue included, holds a job.
+    pub(crate) fn has_work(&self) -> bool {
+        !self.relocated.is_empty() || self.queues.has_work()
     }
 
     /// Applies the panic policy to a detached job's panic.

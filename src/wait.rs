@@ -162,8 +162,8 @@ fn find<Q: Queues>(
                         return (Some(Found::Taken(job)), true);
                     }
                     // The victim moved on while we stole: the job may be unrelated.
-                    // Relocate it to the shared queue, where its owner will find it.
-                    reg.push_global(job, me);
+                    // Relocate it where its owner (and every searcher) will look.
+                    reg.relocate(job);
                     break;
                 }
                 Steal::Empty => break,
@@ -171,7 +171,15 @@ fn find<Q: Queues>(
             }
         }
     }
-    // 3. The shared queue.
+    // 3. Relocated jobs (normally none): ours, or back they go.
+    if let Some(job) = reg.pop_relocated() {
+        if belongs(job, target) {
+            count_steal(reg, me);
+            return (Some(Found::Taken(job)), true);
+        }
+        reg.relocate(job);
+    }
+    // 4. The shared queue.
     if scan_global && let Some(job) = q.pop_global() {
         if belongs(job, target) {
             count_steal(reg, me);

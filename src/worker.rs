@@ -17,7 +17,7 @@ use crate::wait;
 /// Full searches (shared queue and every peer) before a worker parks. The first half spin
 /// on the CPU, the second half yield it: a job arriving within a few microseconds is
 /// taken without a wake-up, and an idle pool stops using CPU soon after.
-const SEARCH_ROUNDS: u32 = 32;
+const SEARCH_ROUNDS: u32 = 16;
 /// Every this many jobs from its own deque, a worker takes one from the shared queue first,
 /// so outside submissions are not starved behind local work (Go uses 61 for the same).
 const INJECTOR_EVERY: u32 = 61;
@@ -85,16 +85,20 @@ impl<Q: Queues> WorkerThread<Q> {
             }
             let mut rounds = 0;
             loop {
-                let found = reg.queues.pop_local(&self.local).or_else(|| {
-                    reg.queues.find_work(
-                        &self.local,
-                        self.index,
-                        &mut self.rng.borrow_mut(),
-                        self.counters(),
-                    )
-                });
+                let found = reg
+                    .queues
+                    .pop_local(&self.local)
+                    .or_else(|| reg.pop_relocated())
+                    .or_else(|| {
+                        reg.queues.find_work(
+                            &self.local,
+                            self.index,
+                            &mut self.rng.borrow_mut(),
+                            self.counters(),
+                        )
+                    });
                 if let Some(job) = found {
-                    reg.sleep.found_work(|| reg.queues.has_work());
+                    reg.sleep.found_work(|| reg.has_work());
                     searching = false;
                     self.run_root(ctx, job);
                     break;
@@ -116,7 +120,7 @@ impl<Q: Queues> WorkerThread<Q> {
                     continue;
                 }
                 rounds = 0;
-                let recheck = || reg.queues.has_work() || reg.terminate.load(Ordering::SeqCst);
+                let recheck = || reg.has_work() || reg.terminate.load(Ordering::SeqCst);
                 // The busy clock runs from wake-up to park (searching included): two clock
                 // reads per park, none per job or per search.
                 self.busy.borrow_mut().stop(self.counters());
