@@ -69,7 +69,7 @@ pub(crate) fn wait<Q: Queues>(
 ) {
     // Private forks older than the wait would be invisible while we block: publish them.
     ctx.publish_all();
-    let mut scan_global = matches!(who, Waiter::Guest) || !has_local_queues(reg);
+    let mut scan_global = matches!(who, Waiter::Guest) || !Q::HAS_LOCAL_QUEUES;
     let mut spins = 0u32;
     let mut hungry = false;
     while !latch.probe() {
@@ -114,10 +114,6 @@ pub(crate) fn wait<Q: Queues>(
     if hungry {
         reg.sleep.stop_waiting();
     }
-}
-
-fn has_local_queues<Q: Queues>(reg: &Registry<Q>) -> bool {
-    !reg.queues.local_lens().is_empty()
 }
 
 fn belongs(job: JobRef, target: *const Header) -> bool {

@@ -32,6 +32,7 @@ impl Channel {
 
 impl Queues for Channel {
     type Local = ();
+    const HAS_LOCAL_QUEUES: bool = false;
 
     fn new(num_workers: usize, _tuning: Tuning) -> (Self, Vec<Self::Local>) {
         let (sender, receiver) = crossbeam_channel::unbounded();

@@ -109,6 +109,9 @@ impl XorShift {
 pub(crate) trait Queues: Send + Sync + Sized + 'static {
     type Local: Send + 'static;
 
+    /// Whether workers have queues of their own (a waiter can find its forks there).
+    const HAS_LOCAL_QUEUES: bool;
+
     /// Builds the shared part and one `Local` per worker.
     fn new(num_workers: usize, tuning: Tuning) -> (Self, Vec<Self::Local>);
 

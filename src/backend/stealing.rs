@@ -60,6 +60,7 @@ impl Stealing {
 
 impl Queues for Stealing {
     type Local = Worker<JobRef>;
+    const HAS_LOCAL_QUEUES: bool = true;
 
     fn new(num_workers: usize, tuning: Tuning) -> (Self, Vec<Self::Local>) {
         let locals: Vec<Worker<JobRef>> = (0..num_workers).map(|_| Worker::new_lifo()).collect();
