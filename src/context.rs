@@ -294,10 +294,4 @@ impl Ctx {
         while self.publish_oldest() {}
     }
 
-    /// Whether the thread holds private forks (tests and assertions).
-    #[cfg(test)]
-    pub(crate) fn private_forks(&self) -> usize {
-        let p = self.pending();
-        p.forks.len() - p.front
-    }
 }

@@ -1,0 +1,270 @@
+//! Runs the plan through criterion: one group per workload or sweep, one `BenchmarkId` per
+//! (contender, parameter, threads), every pool built once per cell outside the timed region.
+//!
+//! Nothing is built for a point until criterion runs one of its cells, so criterion's name
+//! filter skips the work of filtered-out groups: the first cell criterion runs builds the
+//! workload and its sequential reference. From then on, each cell's pool is started and one
+//! run checked against the reference before the cell is handed to criterion (that run also
+//! sizes criterion's measurement time); a mismatch aborts the bench. Every timed run is
+//! checked too, outside the timed region. The wall time of every run criterion times is
+//! kept, with CPU time and skewer's counters, for the summary.
+
+use std::time::{Duration, Instant};
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode};
+
+use super::contenders::{Contender, Engine};
+use super::cputime;
+use super::plan::{Group, Point};
+use super::results::{Record, SchedStats, median};
+use super::tally::{self, Digest};
+use super::units::fmt_dur;
+use super::workload::{Outcome, Workload};
+
+/// A built workload with its sequential reference.
+struct Prepared {
+    workload: &'static dyn Workload,
+    reference: Digest,
+    t1_reference: Duration,
+}
+
+/// Runs `w` once and returns what it computed.
+fn digest_of(w: &'static dyn Workload, engine: &Engine, c: Contender) -> Digest {
+    tally::reset();
+    match w.run(engine, c) {
+        Outcome::Returned(d) => d,
+        Outcome::Tallied => tally::collect(),
+    }
+}
+
+fn prepare(group: &Group, point: &Point) -> Prepared {
+    let started = Instant::now();
+    let workload = (point.build)();
+    let reference = digest_of(workload, &Engine::Sequential, Contender::Sequential);
+    let times: Vec<Duration> = (0..3)
+        .map(|_| {
+            tally::reset();
+            let start = Instant::now();
+            let out = workload.run(&Engine::Sequential, Contender::Sequential);
+            let t = start.elapsed();
+            let d = match out {
+                Outcome::Returned(d) => d,
+                Outcome::Tallied => tally::collect(),
+            };
+            assert_eq!(
+                d, reference,
+                "the sequential run of {} is not deterministic",
+                group.name
+            );
+            t
+        })
+        .collect();
+    let t1_reference = median(&times);
+    eprintln!(
+        "[skew] {}{}: {}; sequential {} (ready in {})",
+        group.name,
+        if point.param.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", point.param)
+        },
+        workload.describe(),
+        fmt_dur(t1_reference),
+        fmt_dur(started.elapsed())
+    );
+    Prepared {
+        workload,
+        reference,
+        t1_reference,
+    }
+}
+
+/// One cell being measured.
+struct Cell {
+    contender: Contender,
+    engine: Engine,
+    wall: Vec<Duration>,
+    cpu_total: Duration,
+    sched: Option<SchedStats>,
+    /// Wall time of the checking run, an estimate of one run's time.
+    first_run: Duration,
+}
+
+impl Cell {
+    /// Starts the pool and checks one run against the sequential reference.
+    fn start(name: &str, prep: &Prepared, contender: Contender, threads: usize) -> Cell {
+        let engine = Engine::build(contender, threads);
+        let start = Instant::now();
+        let got = digest_of(prep.workload, &engine, contender);
+        let first_run = start.elapsed();
+        if got != prep.reference {
+            panic!(
+                "{name}: {contender} on {threads} threads computed {got:?}, the sequential run \
+                 {:?}; aborting the bench",
+                prep.reference
+            );
+        }
+        let sched = contender.is_skewer().then(SchedStats::default);
+        Cell {
+            contender,
+            engine,
+            wall: Vec::new(),
+            cpu_total: Duration::ZERO,
+            sched,
+            first_run,
+        }
+    }
+
+    /// `iters` timed runs; returns their total wall time for criterion.
+    fn timed(&mut self, name: &str, prep: &Prepared, iters: u64) -> Duration {
+        let metrics_before = self.engine.metrics();
+        let cpu_before = cputime::snapshot();
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            tally::reset();
+            let start = Instant::now();
+            let out = prep.workload.run(&self.engine, self.contender);
+            let wall = start.elapsed();
+            let got = match out {
+                Outcome::Returned(d) => d,
+                Outcome::Tallied => tally::collect(),
+            };
+            assert_eq!(
+                got, prep.reference,
+                "{name}: {} computed a wrong result",
+                self.contender
+            );
+            self.wall.push(wall);
+            total += wall;
+        }
+        // CPU time is read per batch (reading /proc costs more than a small run) and
+        // reported as the mean per run over all batches.
+        self.cpu_total += cputime::between(&cpu_before, &cputime::snapshot());
+        if let (Some(sched), Some(before), Some(after)) =
+            (&mut self.sched, metrics_before, self.engine.metrics())
+        {
+            sched.add_delta(&before, &after);
+        }
+        total
+    }
+}
+
+/// How long criterion should measure a cell expected to take `est` per run: about two runs
+/// per sample (criterion warns when a sample would need less than one run), and never less
+/// than 20 ms in all, so that tiny runs get many samples.
+fn measurement_time(est: Duration, samples: u32) -> Duration {
+    (est * samples).mul_f64(1.5).max(Duration::from_millis(20))
+}
+
+/// Runs every point and cell of `group`, appending what was measured to `records`.
+pub fn run_group(c: &mut Criterion, group: &Group, records: &mut Vec<Record>) {
+    let started = Instant::now();
+    let mut g: BenchmarkGroup<'_, WallTime> = c.benchmark_group(&group.name);
+    g.sampling_mode(SamplingMode::Flat);
+    let first_record = records.len();
+    for point in &group.points {
+        let mut prepared: Option<Prepared> = None;
+        for &(contender, threads) in &point.cells {
+            let param = if point.param.is_empty() {
+                format!("p{threads}")
+            } else {
+                format!("{}-p{threads}", point.param)
+            };
+            let label = format!("{}/{}/{param}", group.name, contender.name());
+            let id = BenchmarkId::new(contender.name(), param);
+            // Once the point is built (by its first cell that criterion runs), each cell's pool
+            // is started and checked before criterion is called, so that the checking run
+            // also sizes criterion's measurement time. A cell criterion then filters out
+            // costs one pool start and one run; nothing is built for filtered-out points.
+            let mut cell: Option<Cell> = prepared
+                .as_ref()
+                .map(|prep| Cell::start(&label, prep, contender, threads));
+            let est = match &cell {
+                Some(cell) => cell.first_run,
+                None => point.nominal / threads as u32,
+            };
+            g.measurement_time(measurement_time(est, 10));
+            g.bench_function(id, |b| {
+                // Outside `iter_custom`, so criterion's clock (which sizes the samples from the
+                // warm-up) does not see the building.
+                let prep = prepared.get_or_insert_with(|| prepare(group, point));
+                let cell =
+                    cell.get_or_insert_with(|| Cell::start(&label, prep, contender, threads));
+                b.iter_custom(|iters| cell.timed(&label, prep, iters));
+            });
+            if let (Some(cell), Some(prep)) = (cell.filter(|c| !c.wall.is_empty()), &prepared) {
+                records.push(Record {
+                    group: group.name.clone(),
+                    param: point.param.clone(),
+                    x: point.x,
+                    sweep: group.sweep,
+                    kind: group.kind,
+                    contender,
+                    threads,
+                    cpu_per_run: cell.cpu_total / cell.wall.len().max(1) as u32,
+                    wall: cell.wall,
+                    jobs_per_run: prep.workload.jobs(),
+                    largest_job: prep.workload.largest_job(),
+                    t1_reference: prep.t1_reference,
+                    sched: cell.sched,
+                    owners: if contender.is_skewer() {
+                        prep.workload.owners()
+                    } else {
+                        None
+                    },
+                    tile_costs: prep.workload.tile_costs(),
+                });
+                // The cell's pool is shut down here, before the next one starts.
+                drop(cell.engine);
+            }
+        }
+    }
+    g.finish();
+    let done = &records[first_record..];
+    if !done.is_empty() {
+        eprintln!(
+            "[skew] {} done in {}: {}",
+            group.name,
+            fmt_dur(started.elapsed()),
+            brief(done)
+        );
+    }
+}
+
+/// One line: each contender's speedup at the largest thread count measured.
+fn brief(records: &[Record]) -> String {
+    let t1 = |r: &Record| {
+        records
+            .iter()
+            .find(|s| s.param == r.param && s.contender == Contender::Sequential)
+            .map_or(r.t1_reference, Record::wall_median)
+    };
+    let Some(last) = records.last() else {
+        return String::new();
+    };
+    let param = &last.param;
+    let pmax = records
+        .iter()
+        .filter(|r| &r.param == param)
+        .map(|r| r.threads)
+        .max()
+        .unwrap_or(1);
+    let parts: Vec<String> = records
+        .iter()
+        .filter(|r| &r.param == param && r.threads == pmax && r.contender != Contender::Sequential)
+        .map(|r| {
+            format!(
+                "{} {:.2}x",
+                r.contender,
+                t1(r).as_secs_f64() / r.wall_median().as_secs_f64()
+            )
+        })
+        .collect();
+    let at = if param.is_empty() {
+        String::new()
+    } else {
+        format!(" {param}")
+    };
+    format!("speedup at{at} P={pmax}: {}", parts.join(", "))
+}

@@ -1,0 +1,182 @@
+//! The summary: a short table and the goal checks in the terminal; the same plus the full
+//! table in target/skew/summary.md; every number in target/skew/summary.csv.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use super::contenders::Contender;
+use super::plan::Sweep;
+use super::summary::{Goal, Row, find, max_threads};
+use super::units::{fmt_count, fmt_dur};
+
+/// The short table: speedup over sequential of every contender at the largest thread count
+/// of each thread-sweep workload.
+fn speedup_matrix(rows: &[Row<'_>]) -> String {
+    let mut groups: Vec<&str> = Vec::new();
+    let mut contenders: Vec<Contender> = Vec::new();
+    for r in rows.iter().filter(|r| r.rec.sweep == Sweep::Threads) {
+        if !groups.contains(&r.rec.group.as_str()) {
+            groups.push(&r.rec.group);
+        }
+        if r.rec.contender != Contender::Sequential && !contenders.contains(&r.rec.contender) {
+            contenders.push(r.rec.contender);
+        }
+    }
+    contenders.sort();
+    let mut s = String::new();
+    let _ = write!(s, "| workload | P | T1 |");
+    for c in &contenders {
+        let _ = write!(s, " {c} |");
+    }
+    let _ = write!(s, "\n|---|--:|--:|");
+    for _ in &contenders {
+        s.push_str("--:|");
+    }
+    s.push('\n');
+    for g in groups {
+        let Some(p) = max_threads(rows, g) else {
+            continue;
+        };
+        let t1 = rows
+            .iter()
+            .find(|r| r.rec.group == g)
+            .map(|r| r.t1)
+            .unwrap_or_default();
+        let _ = write!(s, "| {g} | {p} | {} |", fmt_dur(t1));
+        for &c in &contenders {
+            match find(rows, g, "", c, p) {
+                Some(r) => {
+                    let _ = write!(s, " {:.2} |", r.speedup);
+                }
+                None => s.push_str(" — |"),
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn goals_list(goals: &[Goal]) -> String {
+    let mut s = String::new();
+    for g in goals {
+        let mark = match g.met {
+            Some(true) => "MET",
+            Some(false) => "NOT MET",
+            None => "—",
+        };
+        let _ = writeln!(s, "- [{mark}] {}: {}", g.goal, g.measured);
+    }
+    s
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("—".to_string(), |v| format!("{v:.digits$}"))
+}
+
+fn full_table(rows: &[Row<'_>]) -> String {
+    let mut s = String::from(
+        "| workload | param | contender | P | runs | median | speedup | efficiency | time/bound | CPU | CPU/wall | steals/1k jobs | peak queued |\n\
+         |---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {} | {} | {:.2} | {} | {} |",
+            r.rec.group,
+            r.rec.param,
+            r.rec.contender,
+            r.rec.threads,
+            r.rec.wall.len(),
+            fmt_dur(r.wall),
+            r.speedup,
+            r.efficiency,
+            opt(r.lb_ratio, 3),
+            fmt_dur(r.cpu),
+            r.cpu.as_secs_f64() / r.wall.as_secs_f64().max(1e-12),
+            opt(r.steals_per_1k, 1),
+            r.peak_queued.map_or("—".to_string(), fmt_count),
+        );
+    }
+    s
+}
+
+fn csv(rows: &[Row<'_>]) -> String {
+    let mut s = String::from(
+        "group,param,x,contender,threads,runs,wall_median_ns,wall_min_ns,wall_max_ns,cpu_per_run_ns,\
+         t1_ns,t1_measured,speedup,efficiency,lower_bound_ns,time_over_bound,largest_job_ns,jobs_per_run,\
+         steal_ops,jobs_stolen,failed_steals,parks,wakeups,injected,local_pushes,jobs_executed,\
+         steals_per_1k,stolen_per_1k,peak_queued\n",
+    );
+    for r in rows {
+        let sc = r.rec.sched.clone();
+        let sched = |f: fn(&super::results::SchedStats) -> u64| {
+            sc.as_ref().map_or(String::new(), |s| f(s).to_string())
+        };
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{:.4},{:.4},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            r.rec.group,
+            r.rec.param,
+            r.rec.x,
+            r.rec.contender,
+            r.rec.threads,
+            r.rec.wall.len(),
+            r.wall.as_nanos(),
+            r.rec.wall.iter().min().map_or(0, |d| d.as_nanos()),
+            r.rec.wall.iter().max().map_or(0, |d| d.as_nanos()),
+            r.cpu.as_nanos(),
+            r.t1.as_nanos(),
+            r.t1_measured,
+            r.speedup,
+            r.efficiency,
+            r.lower_bound
+                .map_or(String::new(), |d| d.as_nanos().to_string()),
+            r.lb_ratio.map_or(String::new(), |v| format!("{v:.4}")),
+            r.rec
+                .largest_job
+                .map_or(String::new(), |d| d.as_nanos().to_string()),
+            r.rec.jobs_per_run,
+            sched(|s| s.steal_ops),
+            sched(|s| s.jobs_stolen),
+            sched(|s| s.failed_steals),
+            sched(|s| s.parks),
+            sched(|s| s.wakeups),
+            sched(|s| s.injected),
+            sched(|s| s.local_pushes),
+            sched(|s| s.jobs_executed),
+            r.steals_per_1k.map_or(String::new(), |v| format!("{v:.2}")),
+            r.stolen_per_1k.map_or(String::new(), |v| format!("{v:.2}")),
+            r.peak_queued.map_or(String::new(), |v| v.to_string()),
+        );
+    }
+    s
+}
+
+/// Prints the summary and writes summary.md and summary.csv into `dir`.
+pub fn write(dir: &Path, header: &str, rows: &[Row<'_>], goals: &[Goal]) -> std::io::Result<()> {
+    let matrix = speedup_matrix(rows);
+    let goal_text = goals_list(goals);
+    let estimated = rows.iter().any(|r| !r.t1_measured);
+    let note = if estimated {
+        "\nT1 of some workloads comes from the reference runs made while building them (their \
+         sequential cell was filtered out).\n"
+    } else {
+        ""
+    };
+    println!(
+        "\n==== skew summary ====\n{header}\n\nSpeedup over sequential (T1) at the largest thread count:\n\n{matrix}{note}\nGoals (issue 3):\n{goal_text}\nFull table: {}\n",
+        dir.join("summary.md").display()
+    );
+    fs::create_dir_all(dir)?;
+    let md = format!(
+        "# skew benchmark summary\n\n{header}\n\n## Speedup over sequential at the largest thread count\n\n{matrix}{note}\n\
+         ## Goals (issue 3)\n\n{goal_text}\n## Every cell\n\n\
+         `time/bound` = median time / max(T1/P, largest job) (flat workloads); CPU = user + system time \
+         of all threads, mean per run; steals and peak queued jobs are skewer's own counters.\n\n{}",
+        full_table(rows)
+    );
+    fs::write(dir.join("summary.md"), md)?;
+    fs::write(dir.join("summary.csv"), csv(rows))?;
+    Ok(())
+}
