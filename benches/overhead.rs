@@ -642,8 +642,11 @@ thread_local! {
 fn job(iters: u64, seed: u64) {
     let v = spin(iters, seed);
     let slot = &TALLY[MY_SLOT.with(|s| *s)];
-    slot.count.fetch_add(1, Ordering::Relaxed);
+    // The checksum first, then the count with release: whoever sees the count (acquire in
+    // `tally_count`) sees the checksum too, and no late checksum add can land after the
+    // waiter moved on and reset the tally.
     slot.sum.fetch_add(v, Ordering::Relaxed);
+    slot.count.fetch_add(1, Ordering::Release);
 }
 
 fn tally_reset() {
@@ -934,7 +937,7 @@ fn spawn_1m_outside(c: &mut Criterion) {
     }
     g.finish();
     diag(format!(
-        "spawn_1m_outside: one job = {iters} spin steps + two relaxed fetch_adds on the \
+        "spawn_1m_outside: one job = {iters} spin steps + two fetch_adds on the \
          thread's own tally slot, calibrated to {job_ns:.1} ns back to back (target {JOB_NS} ns)"
     ));
 }
