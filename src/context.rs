@@ -293,5 +293,4 @@ impl Ctx {
     pub(crate) fn publish_all(&self) {
         while self.publish_oldest() {}
     }
-
 }

@@ -102,7 +102,7 @@ impl Pool {
             });
             return Ok(());
         }
-        if !self.api.begin_submit() {
+        if self.api.is_closed() {
             return Err(SpawnError::new(job));
         }
         self.api.submit(detached_job(job));
@@ -202,7 +202,7 @@ impl Pool {
         if on_worker {
             return op();
         }
-        if !self.api.begin_submit() {
+        if self.api.is_closed() {
             return op();
         }
         let job = StackJob::new(std::ptr::null(), op);

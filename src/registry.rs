@@ -49,12 +49,11 @@ pub(crate) struct Registry<Q: Queues> {
     pub(crate) counters: PoolCounters,
     pub(crate) num_threads: usize,
     backend: Backend,
-    /// Set by `shutdown`: outside submissions are refused from then on.
+    /// Set by `shutdown`: outside submissions are refused from then on. A submission that
+    /// raced with it and finds it set after pushing drains the shared queue itself (see
+    /// `submit`), so an accepted job is never stranded.
     closed: AtomicBool,
-    /// Outside submissions in flight (`shutdown` waits for them to land before it lets
-    /// workers exit, so no accepted job is stranded).
-    submitting: AtomicUsize,
-    /// Set once `closed` and no submission is in flight: workers exit when they find no work.
+    /// Set by `shutdown` after `closed`: workers exit when they find no work.
     pub(crate) terminate: AtomicBool,
     /// Worker threads that have not exited yet.
     pub(crate) live: AtomicUsize,
@@ -72,9 +71,8 @@ pub(crate) trait PoolApi: Send + Sync {
     fn id(&self) -> *const ();
     fn backend(&self) -> Backend;
     fn num_threads(&self) -> usize;
-    /// Starts an outside submission; false (and nothing to undo) if the pool is closed.
-    fn begin_submit(&self) -> bool;
-    /// Pushes an accepted outside submission into the shared queue and ends it.
+    /// Pushes an outside submission into the shared queue. Callers check `is_closed`
+    /// first (to hand a refused job back); a submission racing with `shutdown` still runs.
     fn submit(&self, job: JobRef);
     /// Runs `f` with a context of this pool on the current thread: the worker's own when the
     /// thread is one of this pool's workers, else a guest context for the call.
@@ -102,7 +100,6 @@ impl<Q: Queues> Registry<Q> {
             num_threads: n,
             backend: config.backend,
             closed: AtomicBool::new(false),
-            submitting: AtomicUsize::new(0),
             terminate: AtomicBool::new(false),
             live: AtomicUsize::new(0),
             handles: AtomicUsize::new(1),
@@ -204,6 +201,17 @@ impl<Q: Queues> Registry<Q> {
         }
     }
 
+    /// Runs, on the calling thread, every job left in the shared queue once the workers may
+    /// be gone: a submission that raced with `shutdown` is not stranded.
+    fn drain_stranded(&self) {
+        crate::sync::fence(Ordering::SeqCst);
+        while let Some(job) = self.queues.pop_global() {
+            self.counters.outside.jobs_executed.add_shared(1);
+            // SAFETY: taken out of the queue: this is its only execution.
+            unsafe { job.execute() };
+        }
+    }
+
     fn join_threads(&self) {
         let threads = std::mem::take(&mut *self.threads.lock());
         for handle in threads {
@@ -235,18 +243,14 @@ impl<Q: Queues> PoolApi for Registry<Q> {
         self.num_threads
     }
 
-    fn begin_submit(&self) -> bool {
-        self.submitting.fetch_add(1, Ordering::SeqCst);
-        if self.closed.load(Ordering::SeqCst) {
-            self.submitting.fetch_sub(1, Ordering::SeqCst);
-            return false;
-        }
-        true
-    }
-
     fn submit(&self, job: JobRef) {
+        // The push, then `notify_work`'s SeqCst fence, then the look at `closed`. Against
+        // `shutdown`'s store of `closed`, fence, and final drain: either this load sees
+        // `closed` set, or the drain sees the job (the two fences are ordered).
         self.push_global(job, None);
-        self.submitting.fetch_sub(1, Ordering::SeqCst);
+        if self.closed.load(Ordering::SeqCst) {
+            self.drain_stranded();
+        }
     }
 
     fn with_ctx(&self, f: &mut dyn FnMut(&Ctx)) {
@@ -279,11 +283,8 @@ impl<Q: Queues> PoolApi for Registry<Q> {
     }
 
     fn shutdown(&self) {
-        // 1. Refuse new outside submissions; let those already accepted land.
+        // 1. Refuse new outside submissions.
         self.closed.store(true, Ordering::SeqCst);
-        while self.submitting.load(Ordering::SeqCst) != 0 {
-            std::thread::yield_now();
-        }
         // 2. Workers drain every queue (nested work included), then exit when they find
         //    nothing. Sleepers are woken so they can see the flag.
         self.terminate.store(true, Ordering::SeqCst);
@@ -300,9 +301,11 @@ impl<Q: Queues> PoolApi for Registry<Q> {
             self.sleep.wake_all();
             std::thread::sleep(Duration::from_micros(50));
         }
+        // 4. A submission that raced with step 1 may have landed after the workers left.
+        self.drain_stranded();
     }
 
     fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::SeqCst)
+        self.closed.load(Ordering::Relaxed)
     }
 }
