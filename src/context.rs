@@ -55,33 +55,57 @@ pub(crate) trait Engine {
     fn publish_target_is_empty(&self) -> bool;
 }
 
-/// A private fork: a stack job's header and execute function (no payload). Two forks are
-/// the same fork when their headers are (a stack job has one address while it lives).
+/// A fork: a stack job's header and execute function (no payload), and whether it was
+/// published (bit 0 of `tagged`; headers are 8-aligned).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Fork {
-    header: *const Header,
+    tagged: usize,
     execute_fn: ExecuteFn,
 }
 
-impl PartialEq for Fork {
-    fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(self.header, other.header)
-    }
-}
+const PUBLISHED: usize = 1;
 
 impl Fork {
     /// # Safety
     /// As `JobRef::new`.
     pub(crate) unsafe fn new(header: *const Header, execute_fn: ExecuteFn) -> Self {
-        Fork { header, execute_fn }
+        debug_assert!((header as usize).is_multiple_of(2));
+        Fork {
+            tagged: header as usize,
+            execute_fn,
+        }
+    }
+
+    fn header(self) -> *const Header {
+        (self.tagged & !PUBLISHED) as *const Header
+    }
+
+    fn is_published(self) -> bool {
+        self.tagged & PUBLISHED != 0
     }
 }
 
-/// Private forks, oldest first. `front` is the first entry not yet published.
+/// The thread's forks, oldest first. An entry stays until its own `join` takes it back;
+/// publishing marks it, so the `join` knows to wait for it instead of calling it.
+///
+/// Publication goes oldest first, but never below `floor`: forks older than the innermost
+/// scope open on this thread stay private while it is open. Otherwise such a fork,
+/// published after the scope pushed its jobs, would sit *above* them in the deque, where
+/// the scope's wait (which only looks at the top of its own deque for its jobs) would find
+/// a job it must not run covering the ones it must.
 #[derive(Debug, Default)]
 struct Pending {
     forks: Vec<Fork>,
-    front: usize,
+    floor: usize,
+    /// Every entry in `floor..cursor` is published.
+    cursor: usize,
+}
+
+/// What `enter_scope` saved, for `exit_scope`.
+#[derive(Debug)]
+pub(crate) struct SavedFloor {
+    floor: usize,
+    cursor: usize,
 }
 
 /// A thread's context; see the module docs.
@@ -252,45 +276,64 @@ impl Ctx {
         self.deadline.set(None);
     }
 
-    /// Takes `job` back if it is still private (the common case). Returns false if it was
-    /// published; it may then be anywhere, running or done.
+    /// Removes `job`, the newest fork (every fork pushed after it was removed by its own
+    /// `join` before this one's first half returned). Returns true if it is still private
+    /// (the common case): the caller runs it. False if it was published: it may be
+    /// anywhere, running or done.
     #[inline]
     pub(crate) fn take_back(&self, job: Fork) -> bool {
         let p = self.pending();
-        if p.forks.len() > p.front && p.forks.last() == Some(&job) {
-            p.forks.pop();
-            true
-        } else {
-            // `job` was published, and with it every older fork; the forks pushed since
-            // were taken back or published too. Reclaim the published prefix.
-            if p.forks.len() == p.front {
-                p.forks.clear();
-                p.front = 0;
-            }
-            false
+        let last = p.forks.pop().expect("a join's fork is on the stack");
+        debug_assert_eq!(
+            last.header(),
+            job.header(),
+            "forks are taken back newest first"
+        );
+        if p.cursor > p.forks.len() {
+            p.cursor = p.forks.len();
         }
+        !last.is_published()
     }
 
-    /// Publishes the oldest private fork, if there is one and the pool takes it.
+    /// Publishes the oldest private fork at or above the floor, if there is one and the
+    /// pool takes it.
     pub(crate) fn publish_oldest(&self) -> bool {
         let p = self.pending();
-        if p.front == p.forks.len() || !self.engine().accepts_publication() {
+        let start = p.cursor.max(p.floor);
+        let Some(offset) = p.forks[start..].iter().position(|f| !f.is_published()) else {
+            return false;
+        };
+        if !self.engine().accepts_publication() {
             return false;
         }
-        let fork = p.forks[p.front];
-        p.front += 1;
-        if p.front == p.forks.len() {
-            p.forks.clear();
-            p.front = 0;
-        }
+        let index = start + offset;
+        let fork = &mut p.forks[index];
+        fork.tagged |= PUBLISHED;
+        let (header, execute_fn) = (fork.header(), fork.execute_fn);
+        p.cursor = index + 1;
         // SAFETY: a fork's header stays valid until it ran (its joiner waits for it).
-        let job = unsafe { JobRef::new(fork.header, fork.execute_fn) };
+        let job = unsafe { JobRef::new(header, execute_fn) };
         self.engine().publish(job);
         true
     }
 
-    /// Publishes every private fork (before the thread waits: others may take them).
-    pub(crate) fn publish_all(&self) {
-        while self.publish_oldest() {}
+    /// A scope opens on this thread: older forks stay private until it closes.
+    pub(crate) fn enter_scope(&self) -> SavedFloor {
+        let p = self.pending();
+        let saved = SavedFloor {
+            floor: p.floor,
+            cursor: p.cursor,
+        };
+        p.floor = p.forks.len();
+        p.cursor = p.forks.len();
+        saved
+    }
+
+    /// The scope closes (all its forks are gone): restore the outer floor.
+    pub(crate) fn exit_scope(&self, saved: SavedFloor) {
+        let p = self.pending();
+        debug_assert_eq!(p.forks.len(), p.floor, "a scope's forks outlived it");
+        p.floor = saved.floor;
+        p.cursor = saved.cursor;
     }
 }

@@ -8,7 +8,7 @@ use crate::backend::Queues;
 use crate::context::{Ctx, Engine};
 use crate::job::{Header, JobRef};
 use crate::latch::Latch;
-use crate::registry::Registry;
+use crate::registry::{PoolApi, Registry};
 use crate::sync::Ordering;
 use crate::unwind::JobPanic;
 use crate::wait;
@@ -41,14 +41,8 @@ impl<Q: Queues> Engine for Guest<'_, Q> {
     }
 
     fn push_detached(&self, job: JobRef) {
-        if self.registry.terminate.load(Ordering::SeqCst) {
-            // The workers may be gone: run it here rather than strand it.
-            self.registry.counters.outside.jobs_executed.add_shared(1);
-            // SAFETY: the job was never queued; this is its only execution.
-            unsafe { job.execute() };
-        } else {
-            self.registry.push_global(job, None);
-        }
+        // An outside submission: if it races with shutdown, `submit` drains it here.
+        self.registry.submit(job);
     }
 
     fn wait(&self, ctx: &Ctx, target: *const Header, latch: &Latch) {

@@ -94,7 +94,13 @@ impl Pool {
     where
         F: FnOnce() + Send + 'static,
     {
-        let inside = Ctx::with_current(|ctx| ctx.is_some_and(|c| c.registry() == self.api.id()));
+        // Only the pool's own workers bypass the shutdown check: a guest (a thread inside
+        // `Pool::join`/`Pool::scope` from outside) submits from outside.
+        let inside = Ctx::with_current(|ctx| {
+            ctx.is_some_and(|c| {
+                c.registry() == self.api.id() && c.engine().worker_index().is_some()
+            })
+        });
         if inside {
             Ctx::with_current(|ctx| {
                 let ctx = ctx.expect("checked above");

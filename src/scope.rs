@@ -163,6 +163,7 @@ where
         pool: erase(ctx.engine().api()),
         _marker: PhantomData,
     };
+    let floor = ctx.enter_scope();
     let result = ctx.in_frame(&scope.header, || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(&scope)))
     });
@@ -170,6 +171,7 @@ where
     unsafe { CountLatch::decrement(&scope.latch) };
     ctx.engine()
         .wait(ctx, &scope.header, scope.latch.as_latch());
+    ctx.exit_scope(floor);
     let job_panic = scope.panic.lock().take();
     match (result, job_panic) {
         (Err(payload), _) | (Ok(_), Some(payload)) => crate::unwind::resume(payload),

@@ -67,8 +67,6 @@ pub(crate) fn wait<Q: Queues>(
     target: *const Header,
     latch: &Latch,
 ) {
-    // Private forks older than the wait would be invisible while we block: publish them.
-    ctx.publish_all();
     let mut scan_global = matches!(who, Waiter::Guest) || !Q::HAS_LOCAL_QUEUES;
     let mut spins = 0u32;
     let mut hungry = false;
