@@ -20,6 +20,19 @@
 //!    the CPU time of the whole process while an idle pool receives one empty spawn every
 //!    1 ms for 2 s, raw and net of a producer that sleeps the same way without a pool.
 //!
+//! Spawn contenders: skewer Stealing and Channel (`pool.spawn` from the main thread);
+//! rayon two ways, `ThreadPool::spawn` from the main thread (`rayon_pool_spawn`, an outside
+//! producer like the others) and `pool.scope(|s| s.spawn(..))` (`rayon_scope_spawn`: the
+//! scope body runs on a pool thread, so the producer is one of the workers, as in the peers'
+//! figure); one crossbeam channel read by N threads; a bare-bones crossbeam-deque injector
+//! pool with busy-waiting thieves; and 1M direct calls of the job.
+//!
+//! Rows marked extra are not in the issue and are not goals, only context:
+//! `sequential_calls` (fib with one real call per node, see `fib_calls`),
+//! `skewer_stealing_install` (the 1023-node tree entered with `install`),
+//! `sequential_boxed` (the 1M jobs boxed and called in place) and
+//! `skewer_stealing_<P-1>w_extra` (one worker fewer, so workers plus producer fit the cores).
+//!
 //! Every workload checks its result against the sequential answer before it is timed (and
 //! the spawn workload after every timed run as well). After criterion's own output the bench
 //! prints a ratio summary (each contender's median over criterion's measurement samples,
@@ -590,19 +603,19 @@ fn spin(iters: u64, seed: u64) -> u64 {
 }
 
 /// The spin length that makes one job (spin + tally, called back to back as the sequential
-/// contender calls it) take about `JOB_NS`: measured on 100k-job loops, best of 5 trials per
-/// step, refined twice. Calibrating on the job loop itself rather than on one long spin
+/// contender calls it) take about `JOB_NS`: measured on 20k-job loops, best of 15 trials per
+/// step (short windows, so that the best one is likely undisturbed), refined three times. Calibrating on the job loop itself rather than on one long spin
 /// matters: consecutive jobs are independent chains that the core overlaps.
 fn calibrate_job_iters() -> (u64, f64) {
     let per_job_ns = |iters: u64| {
-        (0..5)
+        (0..15)
             .map(|t| {
                 tally_reset();
                 let start = Instant::now();
-                for i in 0..100_000u64 {
+                for i in 0..20_000u64 {
                     job(iters, black_box(i + t));
                 }
-                start.elapsed().as_nanos() as f64 / 100_000.0
+                start.elapsed().as_nanos() as f64 / 20_000.0
             })
             .fold(f64::INFINITY, f64::min)
     };
@@ -846,9 +859,21 @@ fn spawn_1m_outside(c: &mut Criterion) {
         })
     });
 
-    for backend in [Backend::Stealing, Backend::Channel] {
-        let name = format!("skewer_{backend}");
-        let pool = skewer_pool(p, backend);
+    // The issue's two (2 workers each), then an extra: Stealing with one worker fewer, so
+    // that workers plus the outside producer do not outnumber the cores.
+    let mut configs = vec![
+        (Backend::Stealing, p, "skewer_stealing".to_string()),
+        (Backend::Channel, p, "skewer_channel".to_string()),
+    ];
+    if p > 1 {
+        configs.push((
+            Backend::Stealing,
+            p - 1,
+            format!("skewer_stealing_{}w_extra", p - 1),
+        ));
+    }
+    for (backend, threads, name) in configs {
+        let pool = skewer_pool(threads, backend);
         let m0 = pool.metrics();
         let pool_ref = &pool;
         let who = name.clone();
@@ -863,7 +888,7 @@ fn spawn_1m_outside(c: &mut Criterion) {
         });
         let m1 = pool.metrics();
         diag(metrics_delta(
-            &format!("spawn_1m_outside {name} ({p} threads), all runs together"),
+            &format!("spawn_1m_outside {name} ({threads} threads), all runs together"),
             &m0,
             &m1,
         ));

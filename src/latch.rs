@@ -7,9 +7,14 @@
 //!
 //! # Lifetime
 //! The waiter usually frees the latch (it lives in the waiter's frame) as soon as it sees it
-//! set. A setter that has to wake a sleeper therefore goes through a `NOTIFYING` state and
-//! makes its final store to `state` the last access; a waiter that ever slept only leaves
-//! once it reads `SET`, never `NOTIFYING`. This is modelled under loom (`loom_latch`).
+//! set. A setter that has to wake a sleeper therefore holds the latch's lock from *before*
+//! it stores `SET` until after it notified; a waiter that ever registered as sleeping leaves
+//! only through the lock (`wait_timeout` reads the state under it, and `leave` takes it once
+//! after a lock-free `probe`), so it cannot free the latch while the setter still uses it.
+//! Neither side ever spins on the other. (An earlier version had the waiter spin while the
+//! setter was between its store and its notify; when the woken waiter preempted the setter
+//! on its own CPU, the spin lasted a whole time slice, about 1.8 ms per `install`.)
+//! Modelled under loom (`loom_latch_hand_off`).
 
 use std::time::Duration;
 
@@ -17,12 +22,10 @@ use crate::sync::{AtomicU8, AtomicUsize, Condvar, Mutex, Ordering};
 
 /// Not set; nobody sleeps on it.
 const UNSET: u8 = 0;
-/// Not set; the waiter may be blocked on the condvar and must be woken.
+/// Not set; the waiter may be blocked on the condvar and must be woken under the lock.
 const SLEEPING: u8 = 1;
-/// Being set by a thread that is waking the sleeper; the waiter must not leave yet.
-const NOTIFYING: u8 = 2;
 /// Set. Final.
-const SET: u8 = 3;
+const SET: u8 = 2;
 
 /// A one-shot latch with an optional sleeping waiter.
 #[derive(Debug)]
@@ -41,7 +44,8 @@ impl Latch {
         }
     }
 
-    /// Whether the latch is set. Acquire: pairs with the release in `set`.
+    /// Whether the latch is set. Acquire: pairs with the release in `set`. A waiter that
+    /// called `wait_timeout` before must call `leave` after this returns true.
     #[inline]
     pub(crate) fn probe(&self) -> bool {
         self.state.load(Ordering::Acquire) == SET
@@ -50,66 +54,53 @@ impl Latch {
     /// Sets the latch and wakes the waiter if it sleeps.
     ///
     /// # Safety
-    /// `this` must be valid on entry. It may be freed by the waiter as soon as this call's
-    /// final store is visible, so the setter must not touch it after `set` returns.
+    /// `this` must be valid on entry. It may be freed by the waiter as soon as the waiter
+    /// can observe `SET` (and, if it slept, take the lock), so the setter must not touch it
+    /// after `set` returns.
     pub(crate) unsafe fn set(this: *const Self) {
         // SAFETY: valid on entry per the contract.
         let latch = unsafe { &*this };
-        let mut current = latch.state.load(Ordering::Relaxed);
-        loop {
-            let next = if current == SLEEPING { NOTIFYING } else { SET };
-            match latch.state.compare_exchange_weak(
-                current,
-                next,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) if next == SET => return, // nobody sleeps: done, no further access
-                Ok(_) => break,
-                Err(actual) => current = actual,
-            }
-        }
-        // The waiter is (or is about to be) blocked and cannot leave while we are NOTIFYING.
+        // Nobody sleeps: one CAS, and the waiter may free the latch right after it.
+        if latch
+            .state
+            .compare_exchange(UNSET, SET, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
         {
-            let _guard = latch.lock.lock();
-            latch.cvar.notify_all();
+            return;
         }
-        // Last access: after this store the waiter may free the latch.
+        // The waiter registered as sleeping (the only other state before `SET`). Take the
+        // lock first: the waiter cannot leave while we hold it, since after registering it
+        // only leaves through the lock.
+        let guard = latch.lock.lock();
         latch.state.store(SET, Ordering::Release);
+        latch.cvar.notify_all();
+        drop(guard);
     }
 
     /// Blocks the calling thread until the latch is set or `timeout` passed. Returns whether
-    /// it is set. After a timeout the waiter stays registered as sleeping, which only costs
-    /// the setter a lock; a caller that sees `true` here, or from `probe`, may free the latch.
+    /// it is set; if so, the caller may free the latch. After a timeout the waiter stays
+    /// registered as sleeping: if it later sees the latch set through `probe`, it calls
+    /// `leave` before freeing it.
     pub(crate) fn wait_timeout(&self, timeout: Duration) -> bool {
-        if self
+        // Register (or find ourselves registered by an earlier call, or find it set). In
+        // every case the answer is read under the lock: a setter that saw us registered is
+        // still inside its critical section until it releases it.
+        let _ = self
             .state
-            .compare_exchange(UNSET, SLEEPING, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-            && self.probe()
-        {
-            return true;
-        }
+            .compare_exchange(UNSET, SLEEPING, Ordering::AcqRel, Ordering::Acquire);
         let mut guard = self.lock.lock();
-        // Under the lock: a setter in NOTIFYING must take the lock to notify, so it cannot
-        // slip between this check and the wait.
-        if self.state.load(Ordering::Acquire) == SLEEPING {
+        if self.state.load(Ordering::Acquire) != SET {
             guard = self.cvar.wait_timeout(guard, timeout);
         }
+        let set = self.state.load(Ordering::Acquire) == SET;
         drop(guard);
-        self.spin_past_notifying()
+        set
     }
 
-    /// A setter in NOTIFYING finishes in a few instructions; wait for its final store so the
-    /// caller may free the latch.
-    fn spin_past_notifying(&self) -> bool {
-        loop {
-            match self.state.load(Ordering::Acquire) {
-                SET => return true,
-                NOTIFYING => crate::sync::spin_hint(),
-                _ => return false,
-            }
-        }
+    /// For a waiter that slept and then saw the latch set with `probe`: waits until the
+    /// setter is done with the lock, so the latch may be freed.
+    pub(crate) fn leave(&self) {
+        drop(self.lock.lock());
     }
 }
 

@@ -70,6 +70,7 @@ pub(crate) fn wait<Q: Queues>(
     let mut scan_global = matches!(who, Waiter::Guest) || !Q::HAS_LOCAL_QUEUES;
     let mut spins = 0u32;
     let mut hungry = false;
+    let mut slept = false;
     while !latch.probe() {
         let (found, anchored) = find(reg, &who, target, scan_global);
         if let Some(found) = found {
@@ -102,8 +103,9 @@ pub(crate) fn wait<Q: Queues>(
                 reg.sleep.stop_waiting();
                 hungry = false;
             }
+            slept = true;
             if latch.wait_timeout(BACKSTOP) {
-                break;
+                return; // seen set under the lock: the setter is done with the latch
             }
             scan_global = true;
             spins = 0;
@@ -111,6 +113,9 @@ pub(crate) fn wait<Q: Queues>(
     }
     if hungry {
         reg.sleep.stop_waiting();
+    }
+    if slept {
+        latch.leave();
     }
 }
 

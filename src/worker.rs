@@ -22,6 +22,9 @@ const SEARCH_ROUNDS: u32 = 16;
 /// so outside submissions are not starved behind local work (Go uses 61 for the same).
 const INJECTOR_EVERY: u32 = 61;
 
+/// Every this many jobs from its own deque, a worker books its busy time (two clock reads).
+const BUSY_FLUSH_EVERY: u32 = 4096;
+
 /// The state of one worker thread, living on that thread's stack.
 pub(crate) struct WorkerThread<Q: Queues> {
     pub(crate) registry: Arc<Registry<Q>>,
@@ -140,6 +143,12 @@ impl<Q: Queues> WorkerThread<Q> {
         let q = &self.registry.queues;
         let t = self.ticks.get().wrapping_add(1);
         self.ticks.set(t);
+        if t.is_multiple_of(BUSY_FLUSH_EVERY) {
+            // Book busy time now and then, so a worker that never parks shows it too.
+            let mut busy = self.busy.borrow_mut();
+            busy.stop(self.counters());
+            busy.start();
+        }
         if t.is_multiple_of(INJECTOR_EVERY)
             && let Some(job) = q.pop_global()
         {
