@@ -105,6 +105,7 @@ fn main() {
     let size = plan::Size::from_env();
     let max = machine::available_threads();
     let ipns = spin::calibrate();
+    let others = machine::OtherLoad::start();
     let header = format!(
         "machine: {}\nrun: {size:?} size (SKEWER_BENCH), thread counts {:?}, spin {ipns:.3} iterations/ns",
         machine::describe(),
@@ -130,6 +131,14 @@ fn main() {
         return;
     }
 
+    let header = format!(
+        "{header}\nthe run took {}; other processes kept {} of the {max} cores busy on average \
+         meanwhile (0 = a quiet machine)",
+        units::fmt_dur(started.elapsed()),
+        others
+            .cores_used_by_others()
+            .map_or("?".to_string(), |c| format!("{c:.2}")),
+    );
     let dir = output_dir();
     let rows = summary::rows(&records);
     let goals = summary::goals(&rows);

@@ -18,11 +18,11 @@ pub struct Snapshot(HashMap<u64, u64>);
 /// Reads the CPU time of every thread of this process.
 ///
 /// The kernel brings a running thread's count up to date only at scheduler ticks and
-/// context switches, so a thread that is running while it is read is behind by up to one
-/// tick (a few ms); the calling thread yields first so that its own count is current.
-/// Sleeping threads are exact. Over a cell's many runs the error is a few ticks per thread.
+/// context switches, so a thread that is running while it is read (the reading thread
+/// itself, a worker still spinning) is behind by up to one tick (a few ms); sleeping
+/// threads are exact. The error does not accumulate: over a cell's batches it is a tick or
+/// two per thread, small against a cell's total, and it is as likely low as high.
 pub fn snapshot() -> Snapshot {
-    std::thread::yield_now();
     let mut map = HashMap::new();
     if let Ok(dir) = fs::read_dir("/proc/self/task") {
         for entry in dir.flatten() {
@@ -58,8 +58,9 @@ pub fn between(before: &Snapshot, after: &Snapshot) -> Duration {
     Duration::from_nanos(ns)
 }
 
-/// `utime + stime` of the process from `/proc/self/stat`, converted at 100 ticks per second.
-fn process_stat_ns() -> Option<u64> {
+/// `utime + stime` of the whole process (exited threads included) from `/proc/self/stat`,
+/// converted at 100 ticks per second.
+pub fn process_stat_ns() -> Option<u64> {
     let stat = fs::read_to_string("/proc/self/stat").ok()?;
     // The command name (field 2) is in parentheses and may contain spaces: skip past it.
     let rest = &stat[stat.rfind(')')? + 2..];

@@ -16,6 +16,7 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode};
 
 use super::contenders::{Contender, Engine};
 use super::cputime;
+use super::machine::OtherLoad;
 use super::plan::{Group, Point};
 use super::results::{Record, SchedStats, median};
 use super::tally::{self, Digest};
@@ -160,6 +161,7 @@ fn measurement_time(est: Duration, samples: u32) -> Duration {
 /// Runs every point and cell of `group`, appending what was measured to `records`.
 pub fn run_group(c: &mut Criterion, group: &Group, records: &mut Vec<Record>) {
     let started = Instant::now();
+    let others = OtherLoad::start();
     let mut g: BenchmarkGroup<'_, WallTime> = c.benchmark_group(&group.name);
     g.sampling_mode(SamplingMode::Flat);
     let first_record = records.len();
@@ -177,6 +179,7 @@ pub fn run_group(c: &mut Criterion, group: &Group, records: &mut Vec<Record>) {
             // is started and checked before criterion is called, so that the checking run
             // also sizes criterion's measurement time. A cell criterion then filters out
             // costs one pool start and one run; nothing is built for filtered-out points.
+            let others = OtherLoad::start();
             let mut cell: Option<Cell> = prepared
                 .as_ref()
                 .map(|prep| Cell::start(&label, prep, contender, threads));
@@ -214,6 +217,7 @@ pub fn run_group(c: &mut Criterion, group: &Group, records: &mut Vec<Record>) {
                         None
                     },
                     tile_costs: prep.workload.tile_costs(),
+                    others_cores: others.cores_used_by_others(),
                 });
                 // The cell's pool is shut down here, before the next one starts.
                 drop(cell.engine);
@@ -224,9 +228,12 @@ pub fn run_group(c: &mut Criterion, group: &Group, records: &mut Vec<Record>) {
     let done = &records[first_record..];
     if !done.is_empty() {
         eprintln!(
-            "[skew] {} done in {}: {}",
+            "[skew] {} done in {} (other processes used {} cores): {}",
             group.name,
             fmt_dur(started.elapsed()),
+            others
+                .cores_used_by_others()
+                .map_or("?".to_string(), |c| format!("{c:.2}")),
             brief(done)
         );
     }

@@ -212,19 +212,21 @@ pub fn groups(size: Size, max: usize) -> Vec<Group> {
     let mut out = Vec::new();
 
     // Nested.
-    let geo_nodes = size.pick(100_000, 1_000_000);
+    let geo_nodes = size.pick(70_000, 1_000_000);
     out.push(main(
         "uts-geo",
         Kind::Nested,
-        25.0 * size.pick(1.0, 10.0),
+        18.0 * size.pick(1.0, 14.0),
         NESTED,
         Box::new(move || leak(Uts::geometric_of_size(geo_nodes, 19, 250.0))),
     ));
+    // At this size the first seed's tree holds one root subtree of most of its nodes (depth
+    // 210): the deep, narrow case UTS T3 is known for.
     let bin_nodes = size.pick(90_000, 1_000_000);
     out.push(main(
         "uts-bin",
         Kind::Nested,
-        25.0 * size.pick(1.0, 10.0),
+        22.0 * size.pick(1.0, 11.0),
         NESTED,
         Box::new(move || leak(Uts::binomial_of_size(bin_nodes, 0.995, 42, 250.0))),
     ));
@@ -264,11 +266,11 @@ pub fn groups(size: Size, max: usize) -> Vec<Group> {
         FLAT,
         Box::new(move || leak(SpinJobs::pareto(20_000, 1.1, pareto_mean, 11))),
     ));
-    let bimodal_n = size.pick(2_000, 20_000);
+    let bimodal_n = size.pick(1_500, 20_000);
     out.push(main(
         "bimodal",
         Kind::Flat,
-        44.0 * size.pick(1.0, 10.0),
+        33.0 * size.pick(1.0, 13.0),
         FLAT,
         Box::new(move || leak(SpinJobs::bimodal(bimodal_n, 2_000.0, 1_000.0, 13))),
     ));
@@ -338,7 +340,7 @@ pub fn groups(size: Size, max: usize) -> Vec<Group> {
             100.0, 200.0, 500.0, 1_000.0, 2_000.0, 5_000.0, 10_000.0, 20_000.0,
         ],
     );
-    let budget_ns = size.pick(20e6, 100e6);
+    let budget_ns = size.pick(12e6, 100e6);
     let cost_group = |name: &str,
                       kind,
                       contenders: &[Contender],

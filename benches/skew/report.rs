@@ -60,10 +60,11 @@ fn speedup_matrix(rows: &[Row<'_>]) -> String {
 fn goals_list(goals: &[Goal]) -> String {
     let mut s = String::new();
     for g in goals {
-        let mark = match g.met {
-            Some(true) => "MET",
-            Some(false) => "NOT MET",
-            None => "—",
+        let mark = match (g.met, g.informational) {
+            (None, _) => "—",
+            (Some(_), true) => "MEASURED",
+            (Some(true), false) => "MET",
+            (Some(false), false) => "NOT MET",
         };
         let _ = writeln!(s, "- [{mark}] {}: {}", g.goal, g.measured);
     }
@@ -76,13 +77,13 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 
 fn full_table(rows: &[Row<'_>]) -> String {
     let mut s = String::from(
-        "| workload | param | contender | P | runs | median | speedup | efficiency | time/bound | CPU | CPU/wall | steals/1k jobs | peak queued |\n\
-         |---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+        "| workload | param | contender | P | runs | median | speedup | efficiency | time/bound | CPU | CPU/wall | steals/1k jobs | peak queued | others |\n\
+         |---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     for r in rows {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {} | {} | {:.2} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {} | {} | {:.2} | {} | {} | {} |",
             r.rec.group,
             r.rec.param,
             r.rec.contender,
@@ -96,6 +97,7 @@ fn full_table(rows: &[Row<'_>]) -> String {
             r.cpu.as_secs_f64() / r.wall.as_secs_f64().max(1e-12),
             opt(r.steals_per_1k, 1),
             r.peak_queued.map_or("—".to_string(), fmt_count),
+            opt(r.rec.others_cores, 2),
         );
     }
     s
@@ -106,7 +108,7 @@ fn csv(rows: &[Row<'_>]) -> String {
         "group,param,x,contender,threads,runs,wall_median_ns,wall_min_ns,wall_max_ns,cpu_per_run_ns,\
          t1_ns,t1_measured,speedup,efficiency,lower_bound_ns,time_over_bound,largest_job_ns,jobs_per_run,\
          steal_ops,jobs_stolen,failed_steals,parks,wakeups,injected,local_pushes,jobs_executed,\
-         steals_per_1k,stolen_per_1k,peak_queued\n",
+         steals_per_1k,stolen_per_1k,peak_queued,others_cores\n",
     );
     for r in rows {
         let sc = r.rec.sched.clone();
@@ -115,7 +117,7 @@ fn csv(rows: &[Row<'_>]) -> String {
         };
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{:.4},{:.4},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{:.4},{:.4},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.rec.group,
             r.rec.param,
             r.rec.x,
@@ -148,6 +150,9 @@ fn csv(rows: &[Row<'_>]) -> String {
             r.steals_per_1k.map_or(String::new(), |v| format!("{v:.2}")),
             r.stolen_per_1k.map_or(String::new(), |v| format!("{v:.2}")),
             r.peak_queued.map_or(String::new(), |v| v.to_string()),
+            r.rec
+                .others_cores
+                .map_or(String::new(), |v| format!("{v:.2}")),
         );
     }
     s
@@ -173,7 +178,10 @@ pub fn write(dir: &Path, header: &str, rows: &[Row<'_>], goals: &[Goal]) -> std:
         "# skew benchmark summary\n\n{header}\n\n## Speedup over sequential at the largest thread count\n\n{matrix}{note}\n\
          ## Goals (issue 3)\n\n{goal_text}\n## Every cell\n\n\
          `time/bound` = median time / max(T1/P, largest job) (flat workloads); CPU = user + system time \
-         of all threads, mean per run; steals and peak queued jobs are skewer's own counters.\n\n{}",
+         of all threads, mean per run; steals and peak queued jobs are skewer's own counters \
+         (steal operations include batches taken from the shared queue; peak queued is an upper \
+         bound: the shared queue's peak plus each local deque's peak); others = cores other \
+         processes kept busy while the cell ran (0 on a quiet machine).\n\n{}",
         full_table(rows)
     );
     fs::write(dir.join("summary.md"), md)?;

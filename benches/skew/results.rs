@@ -80,6 +80,8 @@ pub struct Record {
     pub sched: Option<SchedStats>,
     /// Who ran each tile in the last run, with the grid width (mandelbrot, skewer only).
     pub owners: Option<(Vec<u16>, usize)>,
+    /// Mean number of cores other processes kept busy while the cell ran (noise).
+    pub others_cores: Option<f64>,
     /// Relative tile costs (mandelbrot).
     pub tile_costs: Option<Vec<f64>>,
 }
