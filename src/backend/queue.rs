@@ -25,6 +25,19 @@ mod twin {
     #[derive(Debug)]
     pub(crate) struct Injector<T>(Mutex<VecDeque<T>>);
 
+    /// Takes the oldest job of `src` and moves about half of the rest into `dest`.
+    fn batch_and_pop<T>(src: &Mutex<VecDeque<T>>, dest: &Worker<T>) -> Steal<T> {
+        let mut src = src.lock();
+        let Some(first) = src.pop_front() else {
+            return Steal::Empty;
+        };
+        let extra = src.len().div_ceil(2);
+        let moved: Vec<T> = src.drain(..extra).collect();
+        drop(src);
+        dest.0.lock().extend(moved);
+        Steal::Success(first)
+    }
+
     impl<T> Worker<T> {
         pub(crate) fn new_lifo() -> Self {
             Worker(Arc::new(Mutex::new(VecDeque::new())))
@@ -54,16 +67,7 @@ mod twin {
                 .map_or(Steal::Empty, Steal::Success)
         }
         pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
-            let mut src = self.0.lock();
-            let Some(first) = src.pop_front() else {
-                return Steal::Empty;
-            };
-            let extra = src.len().div_ceil(2);
-            let moved: Vec<T> = src.drain(..extra).collect();
-            drop(src);
-            let mut dst = dest.0.lock();
-            dst.extend(moved);
-            Steal::Success(first)
+            batch_and_pop(&self.0, dest)
         }
         pub(crate) fn len(&self) -> usize {
             self.0.lock().len()
@@ -87,15 +91,7 @@ mod twin {
                 .map_or(Steal::Empty, Steal::Success)
         }
         pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
-            let mut src = self.0.lock();
-            let Some(first) = src.pop_front() else {
-                return Steal::Empty;
-            };
-            let extra = src.len().div_ceil(2);
-            let moved: Vec<T> = src.drain(..extra).collect();
-            drop(src);
-            dest.0.lock().extend(moved);
-            Steal::Success(first)
+            batch_and_pop(&self.0, dest)
         }
         pub(crate) fn len(&self) -> usize {
             self.0.lock().len()
