@@ -28,6 +28,8 @@ use crate::sleep::Sleep;
 pub(crate) const HEARTBEAT: Duration = Duration::from_micros(100);
 /// Forks between two looks at the clock (a power of two).
 const HEARTBEAT_TICKS: u32 = 256;
+/// Forks between two publications for hungry threads.
+const HUNGRY_TICKS: u32 = 256;
 
 /// What a context needs from the pool it belongs to. Implemented by the worker and guest
 /// types of `registry.rs`, for each backend; the fast path never calls through it.
@@ -116,6 +118,8 @@ pub(crate) struct Ctx {
     pending: UnsafeCell<Pending>,
     frame: Cell<*const Header>,
     ticks: Cell<u32>,
+    /// `ticks` at the last publication for a hungry thread.
+    published_at: Cell<u32>,
     deadline: Cell<Option<Instant>>,
     previous: *const Ctx,
 }
@@ -136,9 +140,15 @@ impl Ctx {
             engine,
             sleep,
             registry,
-            pending: UnsafeCell::new(Pending::default()),
+            pending: UnsafeCell::new(Pending {
+                // Room for a 64-deep recursion without regrowing (one allocation per
+                // guest call, none per fork).
+                forks: Vec::with_capacity(64),
+                ..Pending::default()
+            }),
             frame: Cell::new(std::ptr::null()),
             ticks: Cell::new(0),
+            published_at: Cell::new(0),
             deadline: Cell::new(None),
             previous: std::ptr::null(),
         }
@@ -237,12 +247,17 @@ impl Ctx {
         if s.is_quiet() {
             return; // everybody is busy: nobody to publish for, nobody to wake
         }
-        if s.hungry() {
-            self.publish_for_hungry();
-            return;
-        }
         let t = self.ticks.get().wrapping_add(1);
         self.ticks.set(t);
+        if s.hungry() {
+            // At most one publication per `HUNGRY_TICKS` forks: a searcher spins for
+            // microseconds, and publishing at every fork meanwhile hands out work too small
+            // to be worth the trip (a tiny tree ping-pongs between threads).
+            if t.wrapping_sub(self.published_at.get()) >= HUNGRY_TICKS {
+                self.publish_for_hungry();
+            }
+            return;
+        }
         if t.is_multiple_of(HEARTBEAT_TICKS) && s.sleeping() > 0 {
             self.heartbeat();
         }
@@ -265,8 +280,8 @@ impl Ctx {
 
     #[cold]
     fn publish_for_hungry(&self) {
-        if self.engine().publish_target_is_empty() {
-            let _ = self.publish_oldest();
+        if self.engine().publish_target_is_empty() && self.publish_oldest() {
+            self.published_at.set(self.ticks.get());
         }
     }
 
