@@ -28,8 +28,12 @@ use crate::sleep::Sleep;
 pub(crate) const HEARTBEAT: Duration = Duration::from_micros(100);
 /// Forks between two looks at the clock (a power of two).
 const HEARTBEAT_TICKS: u32 = 256;
-/// Forks between two publications for hungry threads.
+/// Forks between two publications for hungry threads, at most.
 const HUNGRY_TICKS: u32 = 256;
+/// Every this many forks while somebody is hungry, the thread looks at the clock...
+const HUNGRY_CLOCK_TICKS: u32 = 16;
+/// ...and publishes if this long passed since its last publication for a hungry thread.
+const HUNGRY_INTERVAL: Duration = Duration::from_micros(2);
 
 /// What a context needs from the pool it belongs to. Implemented by the worker and guest
 /// types of `registry.rs`, for each backend; the fast path never calls through it.
@@ -120,6 +124,8 @@ pub(crate) struct Ctx {
     ticks: Cell<u32>,
     /// `ticks` at the last publication for a hungry thread.
     published_at: Cell<u32>,
+    /// When that publication happened.
+    published_time: Cell<Option<Instant>>,
     deadline: Cell<Option<Instant>>,
     previous: *const Ctx,
 }
@@ -149,6 +155,7 @@ impl Ctx {
             frame: Cell::new(std::ptr::null()),
             ticks: Cell::new(0),
             published_at: Cell::new(0),
+            published_time: Cell::new(None),
             deadline: Cell::new(None),
             previous: std::ptr::null(),
         }
@@ -253,7 +260,10 @@ impl Ctx {
             // At most one publication per `HUNGRY_TICKS` forks: a searcher spins for
             // microseconds, and publishing at every fork meanwhile hands out work too small
             // to be worth the trip (a tiny tree ping-pongs between threads).
-            if t.wrapping_sub(self.published_at.get()) >= HUNGRY_TICKS {
+            let since = t.wrapping_sub(self.published_at.get());
+            if since >= HUNGRY_TICKS
+                || (since.is_multiple_of(HUNGRY_CLOCK_TICKS) && self.hungry_clock_due())
+            {
                 self.publish_for_hungry();
             }
             return;
@@ -282,6 +292,18 @@ impl Ctx {
     fn publish_for_hungry(&self) {
         if self.engine().publish_target_is_empty() && self.publish_oldest() {
             self.published_at.set(self.ticks.get());
+            self.published_time.set(Some(Instant::now()));
+        }
+    }
+
+    /// Whether `HUNGRY_INTERVAL` passed since the last publication for a hungry thread: a
+    /// thread whose forks are far apart (coarse nodes) should not make a searcher wait
+    /// `HUNGRY_TICKS` forks.
+    #[cold]
+    fn hungry_clock_due(&self) -> bool {
+        match self.published_time.get() {
+            Some(at) => at.elapsed() >= HUNGRY_INTERVAL,
+            None => true,
         }
     }
 
