@@ -291,6 +291,33 @@ fn all_threads() -> usize {
     thread::available_parallelism().map_or(2, |n| n.get())
 }
 
+/// The fib(30) contenders, side by side in `g`: sequential (two shapes), skewer through
+/// `install`, rayon through `install`; shared by the 1-thread and all-threads groups.
+fn bench_fib(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    group: &'static str,
+    samples: usize,
+    skewer: &Pool,
+    rayon: &rayon::ThreadPool,
+) {
+    let w = "fib30";
+    let contenders: [(&str, &dyn Fn() -> u64); 4] = [
+        ("sequential", &|| fib_seq(black_box(FIB_N))),
+        ("sequential_calls", &|| fib_calls(black_box(FIB_N))),
+        ("skewer_stealing", &|| {
+            skewer.install(|| fib_skewer(black_box(FIB_N)))
+        }),
+        ("rayon_join", &|| {
+            rayon.install(|| fib_rayon(black_box(FIB_N)))
+        }),
+    ];
+    for (name, run) in contenders {
+        g.bench_function(BenchmarkId::new(name, w), |b| {
+            b.iter_custom(|iters| time_loop(group, w, name, samples, iters, run))
+        });
+    }
+}
+
 /// Times `iters` calls of `f` and records the result.
 fn time_loop<R>(
     group: &'static str,
@@ -342,35 +369,7 @@ fn fork_join_1thread(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(700))
         .measurement_time(Duration::from_secs(3));
 
-    let w = "fib30";
-    g.bench_function(BenchmarkId::new("sequential", w), |b| {
-        b.iter_custom(|iters| {
-            time_loop(G, w, "sequential", SAMPLES, iters, || {
-                fib_seq(black_box(FIB_N))
-            })
-        })
-    });
-    g.bench_function(BenchmarkId::new("sequential_calls", w), |b| {
-        b.iter_custom(|iters| {
-            time_loop(G, w, "sequential_calls", SAMPLES, iters, || {
-                fib_calls(black_box(FIB_N))
-            })
-        })
-    });
-    g.bench_function(BenchmarkId::new("skewer_stealing", w), |b| {
-        b.iter_custom(|iters| {
-            time_loop(G, w, "skewer_stealing", SAMPLES, iters, || {
-                skewer1.install(|| fib_skewer(black_box(FIB_N)))
-            })
-        })
-    });
-    g.bench_function(BenchmarkId::new("rayon_join", w), |b| {
-        b.iter_custom(|iters| {
-            time_loop(G, w, "rayon_join", SAMPLES, iters, || {
-                rayon1.install(|| fib_rayon(black_box(FIB_N)))
-            })
-        })
-    });
+    bench_fib(&mut g, G, SAMPLES, &skewer1, &rayon1);
 
     let w = "treesum8M";
     let t = &*tree;
@@ -465,35 +464,7 @@ fn fib_all_threads(c: &mut Criterion) {
         .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    let w = "fib30";
-    g.bench_function(BenchmarkId::new("sequential", w), |b| {
-        b.iter_custom(|iters| {
-            time_loop(G, w, "sequential", SAMPLES, iters, || {
-                fib_seq(black_box(FIB_N))
-            })
-        })
-    });
-    g.bench_function(BenchmarkId::new("sequential_calls", w), |b| {
-        b.iter_custom(|iters| {
-            time_loop(G, w, "sequential_calls", SAMPLES, iters, || {
-                fib_calls(black_box(FIB_N))
-            })
-        })
-    });
-    g.bench_function(BenchmarkId::new("skewer_stealing", w), |b| {
-        b.iter_custom(|iters| {
-            time_loop(G, w, "skewer_stealing", SAMPLES, iters, || {
-                skewer_p.install(|| fib_skewer(black_box(FIB_N)))
-            })
-        })
-    });
-    g.bench_function(BenchmarkId::new("rayon_join", w), |b| {
-        b.iter_custom(|iters| {
-            time_loop(G, w, "rayon_join", SAMPLES, iters, || {
-                rayon_p.install(|| fib_rayon(black_box(FIB_N)))
-            })
-        })
-    });
+    bench_fib(&mut g, G, SAMPLES, &skewer_p, &rayon_p);
     g.finish();
 
     let m0 = skewer_p.metrics();
