@@ -62,6 +62,13 @@ fn assert_threads_gone(tag: &str, before: usize) {
 
 common::for_each_backend! {
     /// A short per-backend tag for thread names (`comm` keeps 15 bytes).
+    /// A builder of `n` workers whose threads are named after `tag` (for thread counting).
+    fn named(tag: &'static str, n: usize) -> skewer::Builder {
+        builder()
+            .num_threads(n)
+            .thread_name(move |i| format!("{tag}{i}"))
+    }
+
     fn tag(base: &'static str) -> &'static str {
         let b = match BACKEND {
             skewer::Backend::Stealing => "s",
@@ -165,11 +172,7 @@ common::for_each_backend! {
         let _serial = serial();
         let tag = tag("drain");
         let before = settled_thread_count();
-        let pool = builder()
-            .num_threads(2)
-            .thread_name(move |i| format!("{tag}{i}"))
-            .build()
-            .unwrap();
+        let pool = named(tag, 2).build().unwrap();
         // Hold both workers so that everything below is still queued when shutdown starts.
         let gate = Arc::new(AtomicBool::new(false));
         for _ in 0..2 {
@@ -294,11 +297,7 @@ common::for_each_backend! {
         let _serial = serial();
         let tag = tag("sshut");
         let before = settled_thread_count();
-        let pool = builder()
-            .num_threads(2)
-            .thread_name(move |i| format!("{tag}{i}"))
-            .build()
-            .unwrap();
+        let pool = named(tag, 2).build().unwrap();
         let ran = AtomicUsize::new(0);
         let (tx, rx) = mpsc::channel();
         let p = pool.clone();
@@ -389,11 +388,7 @@ common::for_each_backend! {
         let tag = tag("race");
         let before = settled_thread_count();
         for round in 0..5 {
-            let pool = builder()
-                .num_threads(2)
-                .thread_name(move |i| format!("{tag}{i}"))
-                .build()
-                .unwrap();
+            let pool = named(tag, 2).build().unwrap();
             let ran = Arc::new(AtomicUsize::new(0));
             let accepted = AtomicUsize::new(0);
             let refused = AtomicUsize::new(0);
@@ -457,11 +452,7 @@ common::for_each_backend! {
             if start.elapsed() > Duration::from_secs(4) {
                 break;
             }
-            let pool = builder()
-                .num_threads(2)
-                .thread_name(move |i| format!("{tag}{i}"))
-                .build()
-                .unwrap();
+            let pool = named(tag, 2).build().unwrap();
             let ran = Arc::new(AtomicUsize::new(0));
             let accepted = AtomicUsize::new(0);
             let stop = AtomicBool::new(false);
