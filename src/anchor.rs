@@ -10,38 +10,62 @@
 //!
 //! The slot is a seqlock: the owner bumps `seq` to odd, writes `anchor`, bumps it to even.
 //! A thief reads `seq`, the anchor, steals, then reads `seq` again; an unchanged even `seq`
-//! proves the stolen job was pushed during the announced period, because the owner's bump
-//! (AcqRel) precedes every push of the next period and the thief's steal acquires the job.
+//! proves the stolen job was pushed during the announced period.
+//!
+//! # Memory ordering (the seqlock the memory model supports)
+//! - **Writer**: `seq += 1` (odd), then a **release fence**, then the relaxed `anchor`
+//!   store, then `seq += 1` (even) with release. The fence is what orders the odd bump
+//!   before the anchor store *for a reader*: a release RMW orders what comes before it, not
+//!   what follows, so without the fence a reader could see the new anchor together with the
+//!   old, even sequence and take an unrelated job for its own.
+//! - **Reader**: `seq` with acquire, the relaxed `anchor` load, an **acquire fence**, `seq`
+//!   again. If the anchor load read the new value, the reader's acquire fence synchronizes
+//!   with the writer's release fence, so the second `seq` load sees at least the odd value
+//!   and the read is rejected.
+//! - **After a steal**: the owner's closing bump (release) is sequenced before every push of
+//!   the next period, and the steal acquires the job it takes, so a job pushed after the
+//!   period ended makes the thief's later acquire load of `seq` see the change.
 
 use crate::job::Header;
-use crate::sync::{AtomicUsize, Ordering, fence};
+use crate::sync::{AtomicPtr, AtomicUsize, Ordering, fence};
 
 /// One worker's anchor; written only by its owner.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct AnchorSlot {
     seq: AtomicUsize,
-    anchor: AtomicUsize,
+    anchor: AtomicPtr<Header>,
+}
+
+impl Default for AnchorSlot {
+    fn default() -> Self {
+        AnchorSlot {
+            seq: AtomicUsize::new(0),
+            anchor: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
 }
 
 impl AnchorSlot {
     /// Announces `anchor` (null: none). Cheap no-op when nothing changes from "none".
     #[inline]
     pub(crate) fn set(&self, anchor: *const Header) {
-        let new = anchor as usize;
-        if new == 0 && self.anchor.load(Ordering::Relaxed) == 0 {
+        let new = anchor.cast_mut();
+        if new.is_null() && self.anchor.load(Ordering::Relaxed).is_null() {
             return;
         }
-        self.seq.fetch_add(1, Ordering::AcqRel);
+        self.seq.fetch_add(1, Ordering::Relaxed);
+        fence(Ordering::Release);
         self.anchor.store(new, Ordering::Relaxed);
-        self.seq.fetch_add(1, Ordering::AcqRel);
+        self.seq.fetch_add(1, Ordering::Release);
     }
 
     /// The owner's current anchor (for save/restore around nested runs).
     pub(crate) fn get(&self) -> *const Header {
-        self.anchor.load(Ordering::Relaxed) as *const Header
+        self.anchor.load(Ordering::Relaxed)
     }
 
-    /// If the slot announces `target`, returns the period's sequence number.
+    /// If the slot announces `target`, returns the period's sequence number. The anchor is
+    /// only compared, never dereferenced.
     #[inline]
     pub(crate) fn matches(&self, target: *const Header) -> Option<usize> {
         let seq = self.seq.load(Ordering::Acquire);
@@ -50,7 +74,7 @@ impl AnchorSlot {
         }
         let anchor = self.anchor.load(Ordering::Relaxed);
         fence(Ordering::Acquire);
-        (anchor == target as usize && self.seq.load(Ordering::Relaxed) == seq).then_some(seq)
+        (std::ptr::eq(anchor, target) && self.seq.load(Ordering::Relaxed) == seq).then_some(seq)
     }
 
     /// Whether the period `seq` is still the current one (read after a steal).

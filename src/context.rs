@@ -62,10 +62,11 @@ pub(crate) trait Engine {
 }
 
 /// A fork: a stack job's header and execute function (no payload), and whether it was
-/// published (bit 0 of `tagged`; headers are 8-aligned).
+/// published (bit 0 of the pointer's address; headers are 8-aligned). The tag lives in the
+/// pointer itself (`map_addr`), so the pointer keeps its provenance: no integer casts.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Fork {
-    tagged: usize,
+    tagged: *const Header,
     execute_fn: ExecuteFn,
 }
 
@@ -75,19 +76,23 @@ impl Fork {
     /// # Safety
     /// As `JobRef::new`.
     pub(crate) unsafe fn new(header: *const Header, execute_fn: ExecuteFn) -> Self {
-        debug_assert!((header as usize).is_multiple_of(2));
+        debug_assert!(header.addr().is_multiple_of(2));
         Fork {
-            tagged: header as usize,
+            tagged: header,
             execute_fn,
         }
     }
 
     fn header(self) -> *const Header {
-        (self.tagged & !PUBLISHED) as *const Header
+        self.tagged.map_addr(|addr| addr & !PUBLISHED)
     }
 
     fn is_published(self) -> bool {
-        self.tagged & PUBLISHED != 0
+        self.tagged.addr() & PUBLISHED != 0
+    }
+
+    fn mark_published(&mut self) {
+        self.tagged = self.tagged.map_addr(|addr| addr | PUBLISHED);
     }
 }
 
@@ -345,7 +350,7 @@ impl Ctx {
         }
         let index = start + offset;
         let fork = &mut p.forks[index];
-        fork.tagged |= PUBLISHED;
+        fork.mark_published();
         let (header, execute_fn) = (fork.header(), fork.execute_fn);
         p.cursor = index + 1;
         // SAFETY: a fork's header stays valid until it ran (its joiner waits for it).

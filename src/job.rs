@@ -177,8 +177,11 @@ where
         }
     }
 
+    /// The job's header pointer. It is derived from the whole job, not from the `header`
+    /// field alone, so `execute` may turn it back into a pointer to the whole `StackJob`
+    /// (a pointer made from `&self.header` would only cover the header's 16 bytes).
     pub(crate) fn header(&self) -> *const Header {
-        &self.header
+        (self as *const Self).cast::<Header>()
     }
 
     /// # Safety
@@ -186,7 +189,7 @@ where
     /// (it waits on `self.latch`) and must execute the returned reference at most once.
     pub(crate) unsafe fn as_job_ref(&self) -> JobRef {
         // SAFETY: forwarded to the caller's promise above.
-        unsafe { JobRef::new(&self.header, Self::execute) }
+        unsafe { JobRef::new(self.header(), Self::execute) }
     }
 
     /// The job as a private fork (see `context.rs`).
@@ -195,7 +198,7 @@ where
     /// As `as_job_ref`.
     pub(crate) unsafe fn as_fork(&self) -> crate::context::Fork {
         // SAFETY: forwarded to the caller's promise.
-        unsafe { crate::context::Fork::new(&self.header, Self::execute) }
+        unsafe { crate::context::Fork::new(self.header(), Self::execute) }
     }
 
     /// Runs the closure on the current thread, without going through the latch. For the
@@ -211,21 +214,22 @@ where
 
     /// The execute function behind the `JobRef`.
     pub(crate) unsafe fn execute(this: *const Header, _: Payload) {
-        // SAFETY: `this` is the header of a live `StackJob<F, R>` (it is the first field of
-        // a `repr(C)` struct), and exactly-once execution gives us exclusive access to the
-        // closure and the result slot until the latch is set.
-        let job = unsafe { &*(this as *const Self) };
-        // SAFETY: as above, the closure cell is ours alone during execution.
-        let func = unsafe { (*job.func.get()).take() }.expect("stack job run twice");
+        let this = this.cast::<Self>();
+        // SAFETY: `this` points at a live `StackJob<F, R>`: `header()` derived it from the
+        // whole job (the header is the first field of a `repr(C)` struct). Exactly-once
+        // execution gives us exclusive access to the closure and the result slot until the
+        // latch is set. No reference to the job is created: the waiter may free it as soon
+        // as the latch is set, and a reference (an argument, say) must not outlive that.
+        let func = unsafe { (*(*this).func.get()).take() }.expect("stack job run twice");
         let result = match panic::catch_unwind(AssertUnwindSafe(func)) {
             Ok(value) => JobResult::Ok(value),
             Err(payload) => JobResult::Panic(payload),
         };
         // SAFETY: nobody reads the result before the latch is set below.
-        unsafe { *job.result.get() = result };
-        // SAFETY: `job` stays alive until the waiter observes the latch; `set` touches the
+        unsafe { *(*this).result.get() = result };
+        // SAFETY: the job stays alive until the waiter observes the latch; `set` touches the
         // latch for the last time before the waiter may free it.
-        unsafe { Latch::set(&job.latch) };
+        unsafe { Latch::set(&raw const (*this).latch) };
     }
 
     /// Takes the result after the latch was observed set (or after `run_inline`).

@@ -81,27 +81,26 @@ impl<'scope> Scope<'scope> {
         F: FnOnce(&Scope<'scope>) + Send + 'scope,
     {
         self.latch.increment();
+        let scope = ScopePtr(self as *const Scope<'scope>);
         let job_ref = if InlineJob::fits::<F>() {
-            // The job travels inside its `JobRef`, with the scope's header as its own.
+            // The job travels inside its `JobRef`, with the scope's header as its own. The
+            // header pointer is derived from the whole scope, so it can be turned back.
             let body = move |header: *const Header| {
-                // SAFETY: the header is the first field of a `repr(C)` `Scope`, which
-                // outlives its jobs: `scope` does not return before the count latch
+                // SAFETY: `header` is `self.header_ptr()`, a pointer to the whole scope,
+                // which outlives its jobs: `scope` does not return before the count latch
                 // (incremented above for this job) is released by this very job.
-                let this = unsafe { &*header.cast::<Scope<'scope>>() };
-                this.run_job(job);
+                unsafe { Scope::run_job(header.cast::<Scope<'scope>>(), job) };
             };
             // SAFETY: everything `job` borrows outlives 'scope; the scope waits for it.
-            unsafe { InlineJob::into_job_ref(&self.header, body) }
+            unsafe { InlineJob::into_job_ref(self.header_ptr(), body) }
         } else {
-            let scope = ScopePtr(self as *const Scope<'scope>);
             let body = move || {
                 let scope = scope;
                 // SAFETY: as above, the scope outlives its jobs.
-                let this = unsafe { &*scope.0 };
-                this.run_job(job);
+                unsafe { Scope::run_job(scope.0, job) };
             };
             // SAFETY: everything `job` borrows outlives 'scope; the scope waits for it.
-            unsafe { HeapJob::into_job_ref(&self.header, Kind::Scoped, body) }
+            unsafe { HeapJob::into_job_ref(self.header_ptr(), Kind::Scoped, body) }
         };
         let pushed = Ctx::with_current(|ctx| match ctx {
             Some(ctx) if ctx.registry() == self.pool().id() => {
@@ -128,13 +127,29 @@ impl<'scope> Scope<'scope> {
         unsafe { &*self.pool }
     }
 
+    /// The scope's header, as a pointer derived from the whole scope (its first field).
+    fn header_ptr(&self) -> *const Header {
+        (self as *const Self).cast::<Header>()
+    }
+
     /// Runs one of the scope's jobs: records its panic, then releases its count.
-    fn run_job<F: FnOnce(&Scope<'scope>)>(&self, job: F) {
-        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(self))) {
-            self.record_panic(payload);
+    ///
+    /// It takes a raw pointer, not `&self`: the decrement that releases the count may let
+    /// the scope's owner return and free the scope, and a reference argument would still be
+    /// live (and, to the memory model, protected) across that point.
+    ///
+    /// # Safety
+    /// `this` points at a live scope whose count includes this job.
+    unsafe fn run_job<F: FnOnce(&Scope<'scope>)>(this: *const Self, job: F) {
+        // SAFETY: the scope is alive until the decrement below (contract). The reference
+        // ends with the calls that use it, before the decrement.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(unsafe { &*this })));
+        if let Err(payload) = result {
+            // SAFETY: as above.
+            unsafe { (*this).record_panic(payload) };
         }
-        // SAFETY: last access to the scope from this job.
-        unsafe { CountLatch::decrement(&self.latch) };
+        // SAFETY: the last access to the scope from this job; no reference to it is live.
+        unsafe { CountLatch::decrement(&raw const (*this).latch) };
     }
 
     fn record_panic(&self, payload: Box<dyn Any + Send>) {
@@ -163,14 +178,14 @@ where
         pool: erase(ctx.engine().api()),
         _marker: PhantomData,
     };
+    let header = scope.header_ptr();
     let floor = ctx.enter_scope();
-    let result = ctx.in_frame(&scope.header, || {
+    let result = ctx.in_frame(header, || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(&scope)))
     });
     // SAFETY: the body's own count; the scope stays alive while we wait below.
     unsafe { CountLatch::decrement(&scope.latch) };
-    ctx.engine()
-        .wait(ctx, &scope.header, scope.latch.as_latch());
+    ctx.engine().wait(ctx, header, scope.latch.as_latch());
     ctx.exit_scope(floor);
     let job_panic = scope.panic.lock().take();
     match (result, job_panic) {
