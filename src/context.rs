@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use crate::job::{ExecuteFn, Header, JobRef};
 use crate::latch::Latch;
 use crate::sleep::Sleep;
+use crate::wait::{Helped, Target};
 
 /// How long a thread may run private forks while others sleep before it publishes one.
 pub(crate) const HEARTBEAT: Duration = Duration::from_micros(100);
@@ -44,8 +45,13 @@ pub(crate) trait Engine {
     fn push_scoped(&self, job: JobRef);
     /// Queues a detached job into the shared queue. Never refused from inside a pool.
     fn push_detached(&self, job: JobRef);
-    /// Helps with work `target` depends on until `latch` is set; blocks when there is none.
-    fn wait(&self, ctx: &Ctx, target: *const Header, latch: &Latch);
+    /// Searches this pool's queues once for work that descends from `target` and runs it
+    /// (see `wait.rs`); `ctx` is this thread's context of this pool, and current.
+    fn help(&self, ctx: &Ctx, target: Target, scan_global: bool) -> Helped;
+    /// Registers `latch` to be poked when work arrives in this pool's shared queue.
+    fn watch(&self, latch: &Latch);
+    /// Undoes `watch` (if no poke did already).
+    fn unwatch(&self, latch: &Latch);
     /// The pool this context belongs to.
     fn api(&self) -> &dyn crate::registry::PoolApi;
     /// The number of worker threads of the pool.
@@ -132,11 +138,55 @@ pub(crate) struct Ctx {
     /// When that publication happened.
     published_time: Cell<Option<Instant>>,
     deadline: Cell<Option<Instant>>,
-    previous: *const Ctx,
+}
+
+/// One entry of a thread's *chain* of contexts: the context made current by `enter` or
+/// `resume`, and the entry that was current before. The chain is what a waiting thread
+/// helps: a worker of pool A that waits inside `B.join` (as B's guest) or `B.install` still
+/// has A's context below on its chain, and helps A with the work its wait depends on.
+/// Links live in the frames of `enter`/`resume`, so the chain follows the thread's stack.
+struct Link {
+    ctx: *const Ctx,
+    prev: *const Link,
 }
 
 thread_local! {
-    static CURRENT: Cell<*const Ctx> = const { Cell::new(std::ptr::null()) };
+    static CURRENT: Cell<*const Link> = const { Cell::new(std::ptr::null()) };
+    /// Cross-pool waits this thread is nested in (see `Ctx::nest`).
+    static NESTING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The most cross-pool waits one thread may be nested in: `install`, `join` or `scope` of
+/// another pool called from inside a pool's work (A's job waits in `B.install`, B's job in
+/// `A.install`, and so on, each level adding its frames to the threads that wait). Deeper
+/// nesting panics with a message that names this limit instead of overflowing a stack.
+pub const MAX_CROSS_POOL_NESTING: usize = 200;
+
+/// Restores `CURRENT` when dropped (also during unwinding).
+struct RestoreCurrent(*const Link);
+
+impl Drop for RestoreCurrent {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.0));
+    }
+}
+
+/// Restores a context's frame when dropped (also during unwinding).
+struct RestoreFrame<'a>(&'a Cell<*const Header>, *const Header);
+
+impl Drop for RestoreFrame<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.1);
+    }
+}
+
+/// Leaves one level of cross-pool nesting when dropped.
+pub(crate) struct Nested(());
+
+impl Drop for Nested {
+    fn drop(&mut self) {
+        NESTING.with(|n| n.set(n.get() - 1));
+    }
 }
 
 impl Ctx {
@@ -162,40 +212,129 @@ impl Ctx {
             published_at: Cell::new(0),
             published_time: Cell::new(None),
             deadline: Cell::new(None),
-            previous: std::ptr::null(),
         }
     }
 
     /// Runs `f` with `self` as the current context, restoring the previous one after (also
-    /// when `f` unwinds).
+    /// when `f` unwinds). A context entered on a thread that already runs skewer work starts
+    /// in the current frame, so parent chains continue across pools.
     pub(crate) fn enter<R>(&mut self, f: impl FnOnce(&Ctx) -> R) -> R {
-        struct Restore(*const Ctx);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                CURRENT.with(|c| c.set(self.0));
-            }
-        }
-        self.previous = CURRENT.with(|c| c.get());
-        let _restore = Restore(self.previous);
-        CURRENT.with(|c| c.set(self as *const Ctx));
+        let this: &Ctx = self;
+        this.resume(f)
+    }
+
+    /// Makes `self`, a context already on this thread's chain (or being entered), current
+    /// again for the duration of `f`: a worker of A inside `B.join` that runs A's work, or
+    /// calls `A.join`, does so in its own context. `self`'s frame is the current frame
+    /// meanwhile, so the jobs it creates descend from the work the thread is doing.
+    pub(crate) fn resume<R>(&self, f: impl FnOnce(&Ctx) -> R) -> R {
+        let prev = CURRENT.with(|c| c.get());
+        let _restore = RestoreCurrent(prev);
+        let frame = match Self::link_ctx(prev) {
+            Some(current) => current.frame(),
+            None => self.frame(),
+        };
+        let _frame = RestoreFrame(&self.frame, self.frame.replace(frame));
+        let link = Link {
+            ctx: self as *const Ctx,
+            prev,
+        };
+        CURRENT.with(|c| c.set(&link as *const Link));
         f(self)
+    }
+
+    /// The context a chain link names.
+    fn link_ctx<'a>(link: *const Link) -> Option<&'a Ctx> {
+        // SAFETY: a non-null link is alive: `resume` sets `CURRENT` to a link in its own
+        // frame for exactly the duration of that frame and restores it after; the link's
+        // context outlives the link (it is borrowed by `resume`).
+        unsafe { link.as_ref().map(|l| &*l.ctx) }
     }
 
     /// The current thread's context, if it has one. The pointer stays valid until the
     /// frame that entered the context returns.
     #[inline]
     pub(crate) fn current() -> Option<*const Ctx> {
-        let ptr = CURRENT.with(|c| c.get());
-        (!ptr.is_null()).then_some(ptr)
+        let link = CURRENT.with(|c| c.get());
+        Self::link_ctx(link).map(|c| c as *const Ctx)
     }
 
     /// Calls `f` with the current thread's context, if it has one.
     #[inline]
     pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Ctx>) -> R) -> R {
-        let ptr = CURRENT.with(|c| c.get());
-        // SAFETY: a non-null CURRENT points at a context that is alive: `enter` sets it for
-        // exactly the duration of the borrow of that context and restores it afterwards.
-        f(unsafe { ptr.as_ref() })
+        let link = CURRENT.with(|c| c.get());
+        f(Self::link_ctx(link))
+    }
+
+    /// Calls `f` with every context on the current thread's chain, innermost first, each
+    /// once, until it returns `Some`.
+    pub(crate) fn find_on_chain<R>(mut f: impl FnMut(&Ctx) -> Option<R>) -> Option<R> {
+        let mut link = CURRENT.with(|c| c.get());
+        let mut seen: [*const Ctx; 8] = [std::ptr::null(); 8];
+        let mut n = 0;
+        // SAFETY: every link on the chain is alive (see `link_ctx`).
+        while let Some(l) = unsafe { link.as_ref() } {
+            if !seen[..n.min(8)].contains(&l.ctx) {
+                if n < 8 {
+                    seen[n] = l.ctx;
+                }
+                n += 1;
+                // SAFETY: as in `link_ctx`.
+                if let Some(out) = f(unsafe { &*l.ctx }) {
+                    return Some(out);
+                }
+            }
+            link = l.prev;
+        }
+        None
+    }
+
+    /// This thread's context of the pool `registry`, if its chain has one: the worker's own
+    /// if the thread is one of the pool's workers, else a guest context.
+    pub(crate) fn of_pool(registry: *const ()) -> Option<*const Ctx> {
+        Self::worker_of(registry).or_else(|| {
+            Self::find_on_chain(|c| (c.registry == registry).then_some(c as *const Ctx))
+        })
+    }
+
+    /// This thread's context as a worker of the pool `registry`, if it is one.
+    pub(crate) fn worker_of(registry: *const ()) -> Option<*const Ctx> {
+        Self::find_on_chain(|c| {
+            (c.registry == registry && c.engine().worker_index().is_some())
+                .then_some(c as *const Ctx)
+        })
+    }
+
+    /// Runs `f` with `ctx`, a context on this thread's chain, as the current one.
+    pub(crate) fn run_in<R>(ctx: *const Ctx, f: impl FnOnce(&Ctx) -> R) -> R {
+        // SAFETY: contexts on the chain outlive the call that found them (see `link_ctx`).
+        let ctx = unsafe { &*ctx };
+        if Self::current() == Some(ctx as *const Ctx) {
+            f(ctx)
+        } else {
+            ctx.resume(f)
+        }
+    }
+
+    /// Enters one more level of cross-pool nesting on this thread; panics past
+    /// [`MAX_CROSS_POOL_NESTING`].
+    #[track_caller]
+    pub(crate) fn nest() -> Nested {
+        let depth = NESTING.with(|n| {
+            let depth = n.get() + 1;
+            n.set(depth);
+            depth
+        });
+        let nested = Nested(());
+        if depth > MAX_CROSS_POOL_NESTING {
+            panic!(
+                "skewer: more than {MAX_CROSS_POOL_NESTING} cross-pool calls nested on one \
+                 thread (`install`, `join` or `scope` of one pool called from inside another \
+                 pool's work, each waiting for the next); the limit \
+                 (skewer::MAX_CROSS_POOL_NESTING) keeps the waiting threads' stacks bounded"
+            );
+        }
+        nested
     }
 
     #[inline]
@@ -205,7 +344,7 @@ impl Ctx {
     }
 
     #[inline]
-    fn sleep(&self) -> &Sleep {
+    pub(crate) fn sleep(&self) -> &Sleep {
         // SAFETY: the sleep state outlives the context (contract of `new`).
         unsafe { &*self.sleep }
     }
@@ -224,13 +363,7 @@ impl Ctx {
     /// Runs `f` with `header` as the current frame.
     #[inline]
     pub(crate) fn in_frame<R>(&self, header: *const Header, f: impl FnOnce() -> R) -> R {
-        struct Restore<'a>(&'a Cell<*const Header>, *const Header);
-        impl Drop for Restore<'_> {
-            fn drop(&mut self) {
-                self.0.set(self.1);
-            }
-        }
-        let _restore = Restore(&self.frame, self.frame.replace(header));
+        let _restore = RestoreFrame(&self.frame, self.frame.replace(header));
         f()
     }
 

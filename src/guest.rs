@@ -6,12 +6,12 @@
 
 use crate::backend::Queues;
 use crate::context::{Ctx, Engine};
-use crate::job::{Header, JobRef};
+use crate::job::JobRef;
 use crate::latch::Latch;
 use crate::registry::{PoolApi, Registry};
 use crate::sync::Ordering;
 use crate::unwind::JobPanic;
-use crate::wait;
+use crate::wait::{self, Helped, Target};
 
 /// A guest's engine: a borrowed registry.
 struct Guest<'a, Q: Queues> {
@@ -45,8 +45,16 @@ impl<Q: Queues> Engine for Guest<'_, Q> {
         self.registry.submit(job);
     }
 
-    fn wait(&self, ctx: &Ctx, target: *const Header, latch: &Latch) {
-        wait::wait(self.registry, wait::Waiter::Guest, ctx, target, latch);
+    fn help(&self, ctx: &Ctx, target: Target, scan_global: bool) -> Helped {
+        wait::help(self.registry, wait::Waiter::Guest, ctx, target, scan_global)
+    }
+
+    fn watch(&self, latch: &Latch) {
+        self.registry.watchers.watch(latch);
+    }
+
+    fn unwatch(&self, latch: &Latch) {
+        self.registry.watchers.unwatch(latch);
     }
 
     fn api(&self) -> &dyn crate::registry::PoolApi {

@@ -7,6 +7,7 @@
 
 use crate::context::Ctx;
 use crate::job::StackJob;
+use crate::wait::{self, Target};
 
 /// Runs `a` and `b`, potentially in parallel, and returns both results; `ctx` is the
 /// calling thread's context.
@@ -19,41 +20,29 @@ where
 {
     let job_b = StackJob::new(ctx.frame(), b);
     // SAFETY: `job_b` stays in this frame until it has run: every path below either takes
-    // it back unexecuted and runs it inline, or waits for its latch (also when `a` panics,
-    // through `Guard`).
+    // it back unexecuted and runs it inline, or waits for its latch (also when `a` panics).
     let b_ref = unsafe { job_b.as_fork() };
     ctx.fork(b_ref);
 
-    /// Runs only if `a` unwinds (the normal path forgets it): `b` must still run, exactly
-    /// once, and finish before this frame goes away, since it may borrow from it and may
-    /// be running on another thread.
-    struct Guard<'a, F: FnOnce() -> R + Send, R: Send> {
-        ctx: &'a Ctx,
-        job: &'a StackJob<F, R>,
-    }
-    impl<F: FnOnce() -> R + Send, R: Send> Drop for Guard<'_, F, R> {
-        #[cold]
-        fn drop(&mut self) {
-            // SAFETY: same frame, same job as above.
-            let fork = unsafe { self.job.as_fork() };
-            if self.ctx.take_back(fork) {
-                let job = self.job;
-                // `b`'s own panic is dropped: `a`'s is already propagating.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    // SAFETY: taken back before anyone else saw it.
-                    unsafe { job.run_inline() }
+    // `a` runs under `catch_unwind`, not beside a drop guard: if it panics, `b` must still
+    // run (exactly once, and finished before this frame goes away, since it may borrow from
+    // it), and running it from a destructor during unwinding would make a panic of `b` a
+    // panic while panicking (the default hook then prints a forced full backtrace).
+    let ra = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(a)) {
+        Ok(ra) => ra,
+        Err(payload) => {
+            if ctx.take_back(b_ref) {
+                // `b`'s own panic is dropped: `a`'s is the one re-raised.
+                // SAFETY: taken back before anyone else saw it.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
+                    job_b.run_inline()
                 }));
             } else {
-                self.ctx
-                    .engine()
-                    .wait(self.ctx, self.job.header(), &self.job.latch);
+                wait::wait(ctx, Target::unit(job_b.header()), &job_b.latch);
             }
+            crate::unwind::resume(payload)
         }
-    }
-
-    let guard = Guard { ctx, job: &job_b };
-    let ra = a();
-    std::mem::forget(guard);
+    };
 
     if ctx.take_back(b_ref) {
         // Nobody saw `b`: call it like a function. Its forks take the enclosing frame as
@@ -62,6 +51,6 @@ where
         let rb = unsafe { job_b.run_inline() };
         return (ra, rb);
     }
-    ctx.engine().wait(ctx, job_b.header(), &job_b.latch);
+    wait::wait(ctx, Target::unit(job_b.header()), &job_b.latch);
     (ra, job_b.into_result().into_return_value())
 }

@@ -18,7 +18,7 @@
 
 use std::time::Duration;
 
-use crate::sync::{AtomicU8, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{AtomicBool, AtomicU8, AtomicUsize, Condvar, Mutex, Ordering};
 
 /// Not set; nobody sleeps on it.
 const UNSET: u8 = 0;
@@ -31,6 +31,8 @@ const SET: u8 = 2;
 #[derive(Debug)]
 pub(crate) struct Latch {
     state: AtomicU8,
+    /// Set (under the lock) by a poke not yet seen by `wait_timeout`.
+    poked: AtomicBool,
     lock: Mutex<()>,
     cvar: Condvar,
 }
@@ -39,6 +41,7 @@ impl Latch {
     pub(crate) fn new() -> Self {
         Latch {
             state: AtomicU8::new(UNSET),
+            poked: AtomicBool::new(false),
             lock: Mutex::new(()),
             cvar: Condvar::new(),
         }
@@ -89,12 +92,29 @@ impl Latch {
             .state
             .compare_exchange(UNSET, SLEEPING, Ordering::AcqRel, Ordering::Acquire);
         let mut guard = self.lock.lock();
-        if self.state.load(Ordering::Acquire) != SET {
+        if self.state.load(Ordering::Acquire) != SET && !self.poked.swap(false, Ordering::Relaxed) {
             guard = self.cvar.wait_timeout(guard, timeout);
+            self.poked.store(false, Ordering::Relaxed);
         }
         let set = self.state.load(Ordering::Acquire) == SET;
         drop(guard);
         set
+    }
+
+    /// Wakes the waiter blocked in `wait_timeout` without setting the latch (it returns
+    /// false and the waiter searches for work again). A poke that comes before the waiter
+    /// blocks makes its next `wait_timeout` return at once.
+    ///
+    /// # Safety
+    /// `this` must be valid for the whole call (see `watchers.rs`: pokes happen under the
+    /// watchers' lock, which the waiter takes before its latch may go).
+    pub(crate) unsafe fn poke(this: *const Self) {
+        // SAFETY: valid for the call per the contract.
+        let latch = unsafe { &*this };
+        let guard = latch.lock.lock();
+        latch.poked.store(true, Ordering::Relaxed);
+        latch.cvar.notify_all();
+        drop(guard);
     }
 
     /// For a waiter that slept and then saw the latch set with `probe`: waits until the

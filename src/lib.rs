@@ -71,6 +71,7 @@ mod sleep;
 mod sync;
 mod unwind;
 mod wait;
+mod watchers;
 mod worker;
 
 #[cfg(all(test, loom))]
@@ -83,6 +84,7 @@ struct ReadmeDoctests;
 
 pub use backend::Backend;
 pub use builder::{Builder, ENV_BACKEND, ENV_NUM_THREADS};
+pub use context::MAX_CROSS_POOL_NESTING;
 pub use error::{BuildError, SpawnError};
 pub use metrics::{Metrics, WorkerMetrics};
 pub use pool::Pool;

@@ -11,6 +11,7 @@ use crate::metrics::Metrics;
 use crate::registry::PoolApi;
 use crate::scope::Scope;
 use crate::sync::Arc;
+use crate::wait::{self, Target};
 use crate::{join, scope, unwind};
 
 /// A pool of worker threads. See the [crate docs](crate) for the model.
@@ -96,16 +97,8 @@ impl Pool {
     {
         // Only the pool's own workers bypass the shutdown check: a guest (a thread inside
         // `Pool::join`/`Pool::scope` from outside) submits from outside.
-        let inside = Ctx::with_current(|ctx| {
-            ctx.is_some_and(|c| {
-                c.registry() == self.api.id() && c.engine().worker_index().is_some()
-            })
-        });
-        if inside {
-            Ctx::with_current(|ctx| {
-                let ctx = ctx.expect("checked above");
-                ctx.engine().push_detached(detached_job(job));
-            });
+        if let Some(ctx) = Ctx::worker_of(self.api.id()) {
+            Ctx::run_in(ctx, |ctx| ctx.engine().push_detached(detached_job(job)));
             return Ok(());
         }
         if self.api.is_closed() {
@@ -183,8 +176,24 @@ impl Pool {
     }
 
     /// Runs `op` on a worker thread of this pool and returns its result; `skewer::join`,
-    /// `skewer::scope` and `skewer::spawn` inside it use this pool. Called on one of this
-    /// pool's workers, it runs `op` in place. A panic in `op` is re-raised here.
+    /// `skewer::scope` and `skewer::spawn` inside it use this pool. A panic in `op` is
+    /// re-raised here.
+    ///
+    /// Who runs what, by the calling thread:
+    /// - **A worker of this pool** (also one inside another pool's `join`/`scope`/`install`
+    ///   called from this pool's work): `op` runs in place.
+    /// - **A thread inside another pool's work** (a worker of pool A calling `B.install`,
+    ///   or a thread taking part in `A.join`): `op` goes to this pool, and the caller waits
+    ///   *by helping*: it runs work of every pool it belongs to that descends from `op`
+    ///   (say, a job that `op` sends back into A with `A.install`), and never unrelated
+    ///   work, so pools compose without deadlock (A->B->A) and a waiter that holds a lock
+    ///   cannot pick up a job that takes it. It does not run `op` itself, even where it
+    ///   takes part in this pool as a guest: `op` runs on a worker.
+    /// - **Any other thread**: `op` goes to this pool and the caller blocks until it ran.
+    ///
+    /// Cross-pool calls may nest (A's job installs into B, whose job installs into A, ...)
+    /// up to [`MAX_CROSS_POOL_NESTING`](crate::MAX_CROSS_POOL_NESTING) levels on one
+    /// thread; one more panics with a message that names the limit.
     ///
     /// After [`shutdown`](Pool::shutdown), `op` runs on the calling thread instead.
     ///
@@ -194,31 +203,44 @@ impl Pool {
     /// let index = pool.install(|| skewer::current_thread_index());
     /// assert!(index.unwrap() < 2);
     /// assert_eq!(skewer::current_thread_index(), None); // the caller is not a worker
+    ///
+    /// // Pools compose: a job of `a` waits in `b.install` while `b` calls back into `a`.
+    /// let a = skewer::Pool::builder().num_threads(1).build().unwrap();
+    /// let b = skewer::Pool::builder().num_threads(1).build().unwrap();
+    /// assert_eq!(a.install(|| b.install(|| a.install(|| 1) + 1)), 2);
     /// ```
     pub fn install<OP, R>(&self, op: OP) -> R
     where
         OP: FnOnce() -> R + Send,
         R: Send,
     {
-        let on_worker = Ctx::with_current(|ctx| {
-            ctx.is_some_and(|c| {
-                c.registry() == self.api.id() && c.engine().worker_index().is_some()
-            })
-        });
-        if on_worker {
-            return op();
+        if let Some(ctx) = Ctx::worker_of(self.api.id()) {
+            return Ctx::run_in(ctx, |_| op());
         }
         if self.api.is_closed() {
             return op();
         }
-        let job = StackJob::new(std::ptr::null(), op);
-        // SAFETY: `job` stays in this frame until its latch is set: we wait for it below
-        // before returning or unwinding.
-        let job_ref = unsafe { job.as_job_ref() };
-        self.api.submit(job_ref);
-        // The caller is not a worker of this pool: it blocks (`op` is meant to run on the
-        // pool's threads, so it does not help).
-        while !job.latch.wait_timeout(std::time::Duration::from_secs(1)) {}
+        // The job descends from whatever the caller is running (in any pool), so a waiter
+        // of that work recognises what `op` sends back as its own.
+        let parent = Ctx::with_current(|ctx| ctx.map_or(std::ptr::null(), Ctx::frame));
+        let job = StackJob::new(parent, op);
+        match Ctx::current() {
+            Some(ctx) => {
+                let nested = Ctx::nest();
+                // SAFETY: `job` stays in this frame until its latch is set: we wait for it
+                // right below (nothing between can unwind).
+                self.api.submit(unsafe { job.as_job_ref() });
+                // SAFETY: the current context outlives this call.
+                wait::wait(unsafe { &*ctx }, Target::install(job.header()), &job.latch);
+                drop(nested);
+            }
+            None => {
+                // SAFETY: as above.
+                self.api.submit(unsafe { job.as_job_ref() });
+                // A thread outside every pool has nothing to help with: it blocks.
+                while !job.latch.wait_timeout(std::time::Duration::from_secs(1)) {}
+            }
+        }
         job.into_result().into_return_value()
     }
 
@@ -309,8 +331,11 @@ impl Clone for Pool {
 
 impl Drop for Pool {
     fn drop(&mut self) {
+        // The last handle closes the pool without waiting: a job still running may wait
+        // for something the dropping thread does next (rayon-core keeps its pool alive the
+        // same way). The workers finish every queued and running job, then exit.
         if self.api.release_handle() {
-            self.api.shutdown();
+            self.api.close();
         }
     }
 }

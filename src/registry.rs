@@ -21,6 +21,7 @@ use crate::metrics::{Metrics, PoolCounters};
 use crate::sleep::Sleep;
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::unwind::JobPanic;
+use crate::watchers::Watchers;
 use crate::{guest, worker};
 
 pub(crate) type PanicHandler = dyn Fn(JobPanic) + Send + Sync;
@@ -46,6 +47,8 @@ pub(crate) struct Registry<Q: Queues> {
     /// Jobs a waiter stole while their worker's anchor changed (see `wait.rs`): they may
     /// belong to anyone. Normally empty; waiters and searching workers look here first.
     relocated: Injector<JobRef>,
+    /// Threads blocked in a wait that want a poke when work arrives (see `watchers.rs`).
+    pub(crate) watchers: Watchers,
     pub(crate) counters: PoolCounters,
     pub(crate) num_threads: usize,
     backend: Backend,
@@ -81,6 +84,10 @@ pub(crate) trait PoolApi: Send + Sync {
     fn add_handle(&self);
     /// Returns true when the handle released was the last one.
     fn release_handle(&self) -> bool;
+    /// Refuses outside submissions from now on and tells the workers to exit once they
+    /// find no work. Does not wait for them.
+    fn close(&self);
+    /// `close`, then waits until every worker has exited (unless called from one).
     fn shutdown(&self);
     fn is_closed(&self) -> bool;
 }
@@ -96,6 +103,7 @@ impl<Q: Queues> Registry<Q> {
             sleep: Sleep::new(n),
             anchors: (0..n).map(|_| CachePadded::default()).collect(),
             relocated: Injector::new(),
+            watchers: Watchers::default(),
             counters: PoolCounters::new(n),
             num_threads: n,
             backend: config.backend,
@@ -151,10 +159,26 @@ impl<Q: Queues> Registry<Q> {
                 .raise_to(self.queues.global_len() as u64);
         }
         self.sleep.notify_work();
+        self.watchers.poke_all();
     }
 
     /// Parks a job whose owner is unknown where every waiter and searcher looks.
     pub(crate) fn relocate(&self, job: JobRef) {
+        self.relocated.push(job);
+        self.sleep.notify_work();
+        self.watchers.poke_all();
+    }
+
+    /// Puts back a job a waiter took from the shared queue and may not run. Not new work:
+    /// it wakes a sleeper for it but pokes no watcher (a watcher that put it back would
+    /// otherwise poke itself awake, over and over).
+    pub(crate) fn put_back_global(&self, job: JobRef) {
+        self.queues.push_global(job);
+        self.sleep.notify_work();
+    }
+
+    /// As `put_back_global`, for a job taken from the relocation queue.
+    pub(crate) fn put_back_relocated(&self, job: JobRef) {
         self.relocated.push(job);
         self.sleep.notify_work();
     }
@@ -222,11 +246,7 @@ impl<Q: Queues> Registry<Q> {
     }
 
     fn on_worker_thread(&self) -> bool {
-        Ctx::with_current(|ctx| {
-            ctx.is_some_and(|c| {
-                c.registry() == self.identity() && c.engine().worker_index().is_some()
-            })
-        })
+        Ctx::worker_of(self.identity()).is_some()
     }
 }
 
@@ -254,15 +274,14 @@ impl<Q: Queues> PoolApi for Registry<Q> {
     }
 
     fn with_ctx(&self, f: &mut dyn FnMut(&Ctx)) {
-        let mine = Ctx::with_current(|ctx| match ctx {
-            Some(ctx) if ctx.registry() == self.identity() => {
-                f(ctx);
-                true
+        match Ctx::of_pool(self.identity()) {
+            Some(ctx) => Ctx::run_in(ctx, |ctx| f(ctx)),
+            None => {
+                // A thread already inside some pool's work that enters this one waits in it
+                // for what it forks: one more level of cross-pool nesting.
+                let _nested = Ctx::current().is_some().then(Ctx::nest);
+                guest::run(self, f);
             }
-            _ => false,
-        });
-        if !mine {
-            guest::run(self, f);
         }
     }
 
@@ -282,15 +301,19 @@ impl<Q: Queues> PoolApi for Registry<Q> {
         self.handles.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
-    fn shutdown(&self) {
+    fn close(&self) {
         // 1. Refuse new outside submissions.
         self.closed.store(true, Ordering::SeqCst);
         // 2. Workers drain every queue (nested work included), then exit when they find
         //    nothing. Sleepers are woken so they can see the flag.
         self.terminate.store(true, Ordering::SeqCst);
         self.sleep.wake_all();
-        // 3. Join them, unless we are one of them (a worker cannot join itself; the others
-        //    still exit on their own, and a later call from outside joins them).
+    }
+
+    fn shutdown(&self) {
+        self.close();
+        // 3. Join the workers, unless we are one of them (a worker cannot join itself; the
+        //    others still exit on their own, and a later call from outside joins them).
         if self.on_worker_thread() {
             return;
         }

@@ -9,6 +9,7 @@ use crate::job::{Header, HeapJob, InlineJob, Kind};
 use crate::latch::CountLatch;
 use crate::registry::PoolApi;
 use crate::sync::Mutex;
+use crate::wait::{self, Target};
 
 /// A scope in which jobs that borrow from the enclosing stack frame can be spawned.
 ///
@@ -143,7 +144,8 @@ impl<'scope> Scope<'scope> {
     unsafe fn run_job<F: FnOnce(&Scope<'scope>)>(this: *const Self, job: F) {
         // SAFETY: the scope is alive until the decrement below (contract). The reference
         // ends with the calls that use it, before the decrement.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(unsafe { &*this })));
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(unsafe { &*this })));
         if let Err(payload) = result {
             // SAFETY: as above.
             unsafe { (*this).record_panic(payload) };
@@ -185,7 +187,7 @@ where
     });
     // SAFETY: the body's own count; the scope stays alive while we wait below.
     unsafe { CountLatch::decrement(&scope.latch) };
-    ctx.engine().wait(ctx, header, scope.latch.as_latch());
+    wait::wait(ctx, Target::unit(header), scope.latch.as_latch());
     ctx.exit_scope(floor);
     let job_panic = scope.panic.lock().take();
     match (result, job_panic) {

@@ -27,6 +27,7 @@ use crate::context::Ctx;
 use crate::job::{Header, JobRef};
 use crate::latch::Latch;
 use crate::registry::Registry;
+use crate::sync::{Ordering, fence};
 use crate::worker::WorkerThread;
 
 /// Spin iterations (each a search plus a short pause) before yielding the CPU.
@@ -35,6 +36,35 @@ const SPINS: u32 = 64;
 const YIELDS: u32 = 16;
 /// How long a blocked waiter sleeps before it searches again.
 const BACKSTOP: Duration = Duration::from_millis(1);
+
+/// What a wait waits for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Target {
+    /// The awaited unit: a stack job or a scope frame.
+    pub(crate) header: *const Header,
+    /// Whether the waiter may run the awaited job itself. Not for `install`: its body runs
+    /// on a worker of its pool, so a waiter that has a guest context of that pool must
+    /// leave it there (it still helps with the work the body creates).
+    pub(crate) may_run_itself: bool,
+}
+
+impl Target {
+    /// A `join` half or a scope: the waiter may run it and everything below it.
+    pub(crate) fn unit(header: *const Header) -> Self {
+        Target {
+            header,
+            may_run_itself: true,
+        }
+    }
+
+    /// An `install` body: the waiter may run what descends from it, not the body itself.
+    pub(crate) fn install(header: *const Header) -> Self {
+        Target {
+            header,
+            may_run_itself: false,
+        }
+    }
+}
 
 /// Who waits.
 pub(crate) enum Waiter<'a, Q: Queues> {
@@ -59,36 +89,45 @@ enum Found {
     Taken(JobRef),
 }
 
-/// Waits until `latch` is set, helping with work that descends from `target`.
-pub(crate) fn wait<Q: Queues>(
-    reg: &Registry<Q>,
-    who: Waiter<'_, Q>,
-    ctx: &Ctx,
-    target: *const Header,
-    latch: &Latch,
-) {
-    let mut scan_global = matches!(who, Waiter::Guest) || !Q::HAS_LOCAL_QUEUES;
+/// What one search of a pool's queues did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Helped {
+    /// It found a job of the target and ran it.
+    Ran,
+    /// Nothing found, but a worker of the pool is anchored at the target (its next fork is
+    /// worth spinning for).
+    Anchored,
+    /// Nothing found.
+    Nothing,
+}
+
+/// Waits until `latch` is set, helping with work that descends from `target` in every pool
+/// on the thread's chain of contexts (`ctx`, the waiting one, first).
+pub(crate) fn wait(ctx: &Ctx, target: Target, latch: &Latch) {
+    // An `install` body runs in another pool (or on another thread of this one): what it
+    // sends back into our pools arrives in their shared queues, so look there from the start.
+    let mut scan_global = !target.may_run_itself;
     let mut spins = 0u32;
     let mut hungry = false;
     let mut slept = false;
     while !latch.probe() {
-        let (found, anchored) = find(reg, &who, target, scan_global);
-        if let Some(found) = found {
+        let helped = search(ctx, target, scan_global);
+        if helped == Helped::Ran {
             if hungry {
-                reg.sleep.stop_waiting();
+                ctx.sleep().stop_waiting();
                 hungry = false;
             }
-            run(reg, &who, ctx, found);
             spins = 0;
             continue;
         }
         // Hungry only while some worker works for our target: its next fork is then
         // published, and we can steal it. Otherwise publishing would help nobody.
+        let anchored = helped == Helped::Anchored;
         if anchored && !hungry {
-            reg.sleep.start_waiting();
+            ctx.sleep().start_waiting();
             hungry = true;
         } else if !anchored && hungry {
-            reg.sleep.stop_waiting();
+            ctx.sleep().stop_waiting();
             hungry = false;
         }
         spins += 1;
@@ -100,35 +139,111 @@ pub(crate) fn wait<Q: Queues>(
             std::thread::yield_now();
         } else {
             if hungry {
-                reg.sleep.stop_waiting();
+                ctx.sleep().stop_waiting();
                 hungry = false;
             }
             slept = true;
-            if latch.wait_timeout(BACKSTOP) {
-                return; // seen set under the lock: the setter is done with the latch
+            match block(ctx, target, latch) {
+                Blocked::Set => return, // seen set under the lock: the setter is done
+                Blocked::Ran => {}
+                Blocked::Woken => scan_global = true,
             }
-            scan_global = true;
             spins = 0;
         }
     }
     if hungry {
-        reg.sleep.stop_waiting();
+        ctx.sleep().stop_waiting();
     }
     if slept {
         latch.leave();
     }
 }
 
-fn belongs(job: JobRef, target: *const Header) -> bool {
+/// One search of every pool on the chain: the waiting context's own first, then the others
+/// (each made current while it runs what it found there).
+fn search(ctx: &Ctx, target: Target, scan_global: bool) -> Helped {
+    let helped = ctx.engine().help(ctx, target, scan_global);
+    if helped == Helped::Ran {
+        return helped;
+    }
+    let ran_elsewhere = Ctx::find_on_chain(|c| {
+        if std::ptr::eq(c, ctx) {
+            return None;
+        }
+        let ran = c.resume(|c| c.engine().help(c, target, true) == Helped::Ran);
+        ran.then_some(())
+    });
+    if ran_elsewhere.is_some() {
+        Helped::Ran
+    } else {
+        helped
+    }
+}
+
+/// How a blocking round ended.
+enum Blocked {
+    /// The latch is set (seen under its lock).
+    Set,
+    /// The search after registering found work and ran it.
+    Ran,
+    /// Poked, or the backstop passed: search again.
+    Woken,
+}
+
+/// Blocks on the latch, watched by every pool on the chain so that work arriving in their
+/// shared queues pokes us (see `watchers.rs`). Searches once more after registering.
+fn block(ctx: &Ctx, target: Target, latch: &Latch) -> Blocked {
+    Ctx::find_on_chain(|c| {
+        c.engine().watch(latch);
+        None::<()>
+    });
+    fence(Ordering::SeqCst);
+    let outcome = if search(ctx, target, true) == Helped::Ran {
+        Blocked::Ran
+    } else if latch.wait_timeout(BACKSTOP) {
+        Blocked::Set
+    } else {
+        Blocked::Woken
+    };
+    Ctx::find_on_chain(|c| {
+        c.engine().unwatch(latch);
+        None::<()>
+    });
+    outcome
+}
+
+/// One search of `reg`'s queues for work of `target`, run if found.
+pub(crate) fn help<Q: Queues>(
+    reg: &Registry<Q>,
+    who: Waiter<'_, Q>,
+    ctx: &Ctx,
+    target: Target,
+    scan_global: bool,
+) -> Helped {
+    let scan_global = scan_global || matches!(who, Waiter::Guest) || !Q::HAS_LOCAL_QUEUES;
+    match find(reg, &who, target, scan_global) {
+        (Some(found), _) => {
+            run(reg, &who, ctx, found);
+            Helped::Ran
+        }
+        (None, true) => Helped::Anchored,
+        (None, false) => Helped::Nothing,
+    }
+}
+
+fn belongs(job: JobRef, target: Target) -> bool {
+    if !target.may_run_itself && std::ptr::eq(job.header(), target.header) {
+        return false;
+    }
     // SAFETY: `job` is queued and not yet executed, so its header and (by the parent-chain
     // invariant of `job.rs`) its whole parent chain are alive.
-    unsafe { Header::descends_from(job.header(), target) }
+    unsafe { Header::descends_from(job.header(), target.header) }
 }
 
 fn find<Q: Queues>(
     reg: &Registry<Q>,
     who: &Waiter<'_, Q>,
-    target: *const Header,
+    target: Target,
     scan_global: bool,
 ) -> (Option<Found>, bool) {
     let q = &reg.queues;
@@ -149,7 +264,7 @@ fn find<Q: Queues>(
         if Some(victim) == me {
             continue;
         }
-        let Some(seq) = slot.matches(target) else {
+        let Some(seq) = slot.matches(target.header) else {
             continue;
         };
         anchored = true;
@@ -176,7 +291,7 @@ fn find<Q: Queues>(
             count_steal(reg, me);
             return (Some(Found::Taken(job)), true);
         }
-        reg.relocate(job);
+        reg.put_back_relocated(job);
     }
     // 4. The shared queue.
     if scan_global && let Some(job) = q.pop_global() {
@@ -184,7 +299,7 @@ fn find<Q: Queues>(
             count_steal(reg, me);
             return (Some(Found::Taken(job)), true);
         }
-        reg.push_global(job, me);
+        reg.put_back_global(job);
     }
     (None, anchored)
 }

@@ -12,7 +12,7 @@ use crate::registry::Registry;
 use crate::sleep::Woke;
 use crate::sync::{Arc, Ordering};
 use crate::unwind::JobPanic;
-use crate::wait;
+use crate::wait::{self, Helped, Target};
 
 /// Full searches (shared queue and every peer) before a worker parks. The first half spin
 /// on the CPU, the second half yield it: a job arriving within a few microseconds is
@@ -78,6 +78,8 @@ impl<Q: Queues> WorkerThread<Q> {
         self.busy.borrow_mut().start();
         // Every worker starts counted as a searcher (see `Sleep::new`).
         let mut searching = true;
+        // Whether the search after seeing `terminate` came up empty.
+        let mut final_search = false;
         loop {
             if !searching {
                 if let Some(job) = self.next_local() {
@@ -101,12 +103,23 @@ impl<Q: Queues> WorkerThread<Q> {
                         )
                     });
                 if let Some(job) = found {
+                    final_search = false;
                     reg.sleep.found_work(|| reg.has_work());
                     searching = false;
                     self.run_root(ctx, job);
                     break;
                 }
                 if reg.terminate.load(Ordering::SeqCst) {
+                    if !final_search {
+                        // One more full search after seeing the flag, behind a SeqCst
+                        // fence: an outside submission that saw the pool still open did its
+                        // push and fence before `closed` (and so `terminate`) was stored,
+                        // so this search sees its job. Nothing accepted is left behind by
+                        // a worker that exits.
+                        crate::sync::fence(Ordering::SeqCst);
+                        final_search = true;
+                        continue;
+                    }
                     reg.sleep.stop_searching();
                     self.busy.borrow_mut().stop(self.counters());
                     return;
@@ -189,20 +202,29 @@ impl<Q: Queues> Engine for WorkerThread<Q> {
         counters.local_pushes.add_owned(1);
         counters.max_local_depth.raise_to(depth as u64);
         reg.sleep.notify_work();
+        reg.watchers.poke_all();
     }
 
     fn push_detached(&self, job: JobRef) {
         self.registry.push_global(job, Some(self.index));
     }
 
-    fn wait(&self, ctx: &Ctx, target: *const Header, latch: &Latch) {
-        wait::wait(
+    fn help(&self, ctx: &Ctx, target: Target, scan_global: bool) -> Helped {
+        wait::help(
             &*self.registry,
             wait::Waiter::Worker(self),
             ctx,
             target,
-            latch,
-        );
+            scan_global,
+        )
+    }
+
+    fn watch(&self, latch: &Latch) {
+        self.registry.watchers.watch(latch);
+    }
+
+    fn unwatch(&self, latch: &Latch) {
+        self.registry.watchers.unwatch(latch);
     }
 
     fn api(&self) -> &dyn crate::registry::PoolApi {

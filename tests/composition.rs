@@ -1,0 +1,446 @@
+//! Pools that compose: `install`, `join`, `scope` and `Scope::spawn` nested across two and
+//! three pools complete on both backends, also when every worker of every pool is inside the
+//! chain at once; a waiting thread helps only with work its wait depends on (rayon#592 stays
+//! ruled out across pools); nesting deeper than `MAX_CROSS_POOL_NESTING` is refused with a
+//! panic that names the limit; shutting a pool down mid-composition loses nothing.
+//!
+//! Every test runs under `common::within`, which fails it after a time limit instead of
+//! letting a deadlock hang the run.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex, mpsc};
+use std::time::Duration;
+
+use common::{fib, fib_join, within};
+use skewer::Pool;
+
+/// Generous: a deadlock is the failure under test, not slowness on a loaded machine.
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs `jobs` as detached spawns into `pool` (one per worker, so that with a barrier
+/// inside every worker holds one) and collects their results, bounded by `LIMIT`.
+fn on_every_worker<R: Send + 'static>(
+    pool: &Pool,
+    jobs: Vec<Box<dyn FnOnce() -> R + Send>>,
+) -> Vec<R> {
+    let (tx, rx) = mpsc::channel();
+    let n = jobs.len();
+    for job in jobs {
+        let tx = tx.clone();
+        pool.spawn(move || tx.send(job()).unwrap()).unwrap();
+    }
+    (0..n)
+        .map(|i| {
+            rx.recv_timeout(LIMIT)
+                .unwrap_or_else(|_| panic!("job {i} of {n} did not finish"))
+        })
+        .collect()
+}
+
+common::for_each_backend! {
+    #[test]
+    fn a_job_of_a_waits_in_b_install_while_b_calls_back_into_a() {
+        within(LIMIT, "A -> B -> A, one thread each", || {
+            let (a, b) = (pool(1), pool(1));
+            // From outside, and from a job of A.
+            assert_eq!(a.install(|| b.install(|| a.install(|| 1) + 1)), 2);
+            let (a2, b2) = (a.clone(), b.clone());
+            let out = on_every_worker(
+                &a,
+                vec![Box::new(move || b2.install(|| a2.install(|| fib_join(12))))],
+            );
+            assert_eq!(out, [fib(12)]);
+        });
+    }
+
+    #[test]
+    fn every_worker_of_a_inside_b_install_calling_back_into_a() {
+        for n in [1, 2, 3] {
+            within(LIMIT, "A -> B -> A, every A worker inside", move || {
+                let (a, b) = (pool(n), pool(n));
+                let inside = Arc::new(Barrier::new(n));
+                let jobs = (0..n)
+                    .map(|i| {
+                        let (a, b, inside) = (a.clone(), b.clone(), inside.clone());
+                        Box::new(move || {
+                            inside.wait(); // every worker of A holds one of these jobs
+                            b.install(|| a.install(|| skewer::join(|| i, || fib_join(10))))
+                        }) as Box<dyn FnOnce() -> (usize, u64) + Send>
+                    })
+                    .collect();
+                let mut out = on_every_worker(&a, jobs);
+                out.sort();
+                assert_eq!(out, (0..n).map(|i| (i, fib(10))).collect::<Vec<_>>());
+            });
+        }
+    }
+
+    #[test]
+    fn a_b_c_a_with_every_worker_of_every_pool_inside_the_chain() {
+        for n in [1, 2] {
+            within(LIMIT, "A -> B -> C -> A, every worker inside", move || {
+                let (a, b, c) = (pool(n), pool(n), pool(n));
+                // One barrier per pool: the chain goes on only once every worker of that
+                // pool holds a link of it.
+                let at: Arc<[Barrier; 3]> =
+                    Arc::new([Barrier::new(n), Barrier::new(n), Barrier::new(n)]);
+                let jobs = (0..n)
+                    .map(|i| {
+                        let (a, b, c, at) = (a.clone(), b.clone(), c.clone(), at.clone());
+                        Box::new(move || {
+                            at[0].wait();
+                            b.install(|| {
+                                at[1].wait();
+                                c.install(|| {
+                                    at[2].wait();
+                                    a.install(|| {
+                                        let (x, y) = skewer::join(|| fib_join(8), || i as u64);
+                                        x + y
+                                    })
+                                })
+                            })
+                        }) as Box<dyn FnOnce() -> u64 + Send>
+                    })
+                    .collect();
+                let mut out = on_every_worker(&a, jobs);
+                out.sort();
+                let want: Vec<u64> = (0..n as u64).map(|i| fib(8) + i).collect();
+                assert_eq!(out, want);
+            });
+        }
+    }
+
+    #[test]
+    fn scope_jobs_go_through_another_pool_and_back() {
+        within(LIMIT, "scope -> B -> A join/scope", || {
+            for (na, nb) in [(1, 1), (2, 1), (1, 2), (2, 2)] {
+                let (a, b) = (pool(na), pool(nb));
+                let mut out = vec![0u64; 24];
+                a.install(|| {
+                    skewer::scope(|s| {
+                        for (i, slot) in out.iter_mut().enumerate() {
+                            let (a, b) = (&a, &b);
+                            s.spawn(move |_| {
+                                *slot = b.install(|| {
+                                    // Back into A, both as a guest (join/scope) and as a
+                                    // submission (install).
+                                    let (x, y) = a.join(|| fib_join(8), || i as u64);
+                                    let z = AtomicU64::new(0);
+                                    a.scope(|s| {
+                                        for k in 0..3u64 {
+                                            let z = &z;
+                                            s.spawn(move |_| {
+                                                z.fetch_add(k, Ordering::Relaxed);
+                                            });
+                                        }
+                                    });
+                                    x + y + z.into_inner() + a.install(|| 1)
+                                });
+                            });
+                        }
+                    })
+                });
+                let want: Vec<u64> = (0..24).map(|i| fib(8) + i + 3 + 1).collect();
+                assert_eq!(out, want, "{na} and {nb} threads");
+            }
+        });
+    }
+
+    #[test]
+    fn joins_alternate_between_two_pools() {
+        fn alternate(depth: u32, here: &Pool, there: &Pool) -> u64 {
+            if depth == 0 {
+                return 1;
+            }
+            let (x, y) = here.join(
+                || alternate(depth - 1, there, here),
+                || alternate(depth - 1, there, here),
+            );
+            x + y
+        }
+        within(LIMIT, "joins alternating between A and B", || {
+            for n in [1, 2] {
+                let (a, b) = (pool(n), pool(n));
+                assert_eq!(alternate(9, &a, &b), 512);
+                assert_eq!(a.install(|| alternate(9, &b, &a)), 512);
+                assert_eq!(b.install(|| a.install(|| alternate(9, &a, &b))), 512);
+            }
+        });
+    }
+
+    #[test]
+    fn a_waiter_across_pools_never_runs_a_job_that_takes_its_lock() {
+        // rayon#592 across two pools: a job of A holds a lock while it waits in
+        // `b.install`, whose body sends work back into A. Takers of the same lock are
+        // queued in A beside it. The waiting A worker runs the work sent back (it descends
+        // from its wait) and never a taker (that would deadlock on its own lock).
+        within(LIMIT, "rayon#592 across pools", || {
+            for n in [1, 2] {
+                let (a, b) = (pool(n), pool(n));
+                let lock = Arc::new(Mutex::new(0u64));
+                let (tx, rx) = mpsc::channel();
+                let mut expected = 0;
+                for k in 0..12u64 {
+                    let (a2, b2, lock, tx) = (a.clone(), b.clone(), lock.clone(), tx.clone());
+                    if k % 3 == 0 {
+                        expected += 1000;
+                        a.spawn(move || {
+                            let mut guard = lock.lock().unwrap();
+                            let got = b2.install(|| {
+                                a2.install(|| fib_join(12)) + a2.join(|| 1, || 2).1
+                            });
+                            assert_eq!(got, fib(12) + 2);
+                            *guard += 1000;
+                            drop(guard);
+                            tx.send(()).unwrap();
+                        })
+                        .unwrap();
+                    } else {
+                        expected += 1;
+                        a.spawn(move || {
+                            *lock.lock().unwrap() += 1;
+                            tx.send(()).unwrap();
+                        })
+                        .unwrap();
+                    }
+                }
+                for _ in 0..12 {
+                    rx.recv_timeout(LIMIT).expect("every locker and taker finishes");
+                }
+                assert_eq!(*lock.lock().unwrap(), expected);
+            }
+        });
+    }
+
+    #[test]
+    fn nesting_within_the_limit_completes_and_beyond_it_is_refused() {
+        fn alternate(levels: usize, here: &Pool, there: &Pool) -> usize {
+            if levels == 0 {
+                return 0;
+            }
+            here.install(|| alternate(levels - 1, there, here)) + 1
+        }
+        within(LIMIT, "deep alternation of installs", || {
+            let big = || builder().num_threads(1).stack_size(16 << 20).build().unwrap();
+            let (a, b) = (big(), big());
+            // Each thread holds every other level: twice the per-thread limit fits.
+            let fits = 2 * skewer::MAX_CROSS_POOL_NESTING;
+            assert_eq!(alternate(fits, &a, &b), fits);
+            let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                alternate(10_000, &a, &b)
+            }))
+            .expect_err("10 000 nested cross-pool installs are refused");
+            let message = refused
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_default();
+            assert!(
+                message.contains("MAX_CROSS_POOL_NESTING"),
+                "the panic names the limit: {message:?}"
+            );
+            // Both pools are still usable.
+            assert_eq!(alternate(10, &a, &b), 10);
+        });
+    }
+
+    #[test]
+    fn shutting_b_down_while_a_waits_on_it_loses_nothing() {
+        within(LIMIT, "B shut down mid-composition", || {
+            for n in [1, 2] {
+                let (a, b) = (pool(n), pool(n));
+                let done = Arc::new(AtomicUsize::new(0));
+                let (tx, rx) = mpsc::channel();
+                const JOBS: usize = 16;
+                for i in 0..JOBS {
+                    let (a2, b2, done, tx) = (a.clone(), b.clone(), done.clone(), tx.clone());
+                    a.spawn(move || {
+                        // Accepted by B, or (once B is closed) run here: never lost.
+                        let v = b2.install(|| {
+                            std::thread::sleep(Duration::from_millis(1));
+                            a2.install(|| i * 2)
+                        });
+                        assert_eq!(v, i * 2);
+                        done.fetch_add(1, Ordering::SeqCst);
+                        tx.send(()).unwrap();
+                    })
+                    .unwrap();
+                }
+                std::thread::sleep(Duration::from_millis(2));
+                b.shutdown();
+                assert!(b.is_shut_down());
+                for _ in 0..JOBS {
+                    rx.recv_timeout(LIMIT).expect("every job of A finishes");
+                }
+                assert_eq!(done.load(Ordering::SeqCst), JOBS);
+                assert_eq!(b.metrics().live_workers, 0);
+            }
+        });
+    }
+
+    #[test]
+    fn a_worker_of_a_inside_b_join_calling_a_install_runs_it_in_place() {
+        within(LIMIT, "A worker, B guest, A install", || {
+            let (a, b) = (pool(2), pool(2));
+            let out = a.install(|| {
+                let me = skewer::current_thread_index();
+                b.join(
+                    || a.install(|| (skewer::current_thread_index(), me)),
+                    || 0,
+                )
+                .0
+            });
+            assert!(out.0.is_some());
+            assert_eq!(out.0, out.1, "the A worker ran its own install in place");
+        });
+    }
+}
+
+/// A random program over a few pools: leaves count their runs, the rest nest.
+#[derive(Clone, Debug)]
+enum Op {
+    Leaf,
+    Install(usize, Box<Op>),
+    Join(usize, Box<Op>, Box<Op>),
+    FreeJoin(Box<Op>, Box<Op>),
+    Scope(usize, Vec<Op>),
+}
+
+mod programs {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn op(pools: usize) -> impl Strategy<Value = Op> {
+        let leaf = Just(Op::Leaf);
+        // Installs weigh most: chains of them across pools are what could deadlock.
+        leaf.prop_recursive(6, 48, 4, move |inner| {
+            prop_oneof![
+                4 => (0..pools, inner.clone()).prop_map(|(p, o)| Op::Install(p, Box::new(o))),
+                2 => (0..pools, inner.clone(), inner.clone())
+                    .prop_map(|(p, x, y)| Op::Join(p, Box::new(x), Box::new(y))),
+                1 => (inner.clone(), inner.clone())
+                    .prop_map(|(x, y)| Op::FreeJoin(Box::new(x), Box::new(y))),
+                2 => (0..pools, prop::collection::vec(inner, 0..4))
+                    .prop_map(|(p, v)| Op::Scope(p, v)),
+            ]
+        })
+    }
+
+    /// Numbers the leaves in order; returns how many there are.
+    fn count_leaves(op: &Op) -> usize {
+        match op {
+            Op::Leaf => 1,
+            Op::Install(_, o) => count_leaves(o),
+            Op::Join(_, x, y) | Op::FreeJoin(x, y) => count_leaves(x) + count_leaves(y),
+            Op::Scope(_, v) => v.iter().map(count_leaves).sum(),
+        }
+    }
+
+    /// Runs `op`; leaf `first` and the following ones tick their own counter.
+    fn run(op: &Op, first: usize, pools: &[Pool], hits: &[AtomicUsize]) {
+        match op {
+            Op::Leaf => {
+                hits[first].fetch_add(1, Ordering::SeqCst);
+            }
+            Op::Install(p, o) => pools[*p].install(|| run(o, first, pools, hits)),
+            Op::Join(p, x, y) => {
+                let mid = first + count_leaves(x);
+                pools[*p].join(|| run(x, first, pools, hits), || run(y, mid, pools, hits));
+            }
+            Op::FreeJoin(x, y) => {
+                let mid = first + count_leaves(x);
+                skewer::join(|| run(x, first, pools, hits), || run(y, mid, pools, hits));
+            }
+            Op::Scope(p, v) => pools[*p].scope(|s| {
+                let mut at = first;
+                for o in v {
+                    s.spawn(move |_| run(o, at, pools, hits));
+                    at += count_leaves(o);
+                }
+            }),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Any program over 2-3 pools of 1-3 threads, on either backend, completes and runs
+        /// every leaf exactly once, started from outside or from inside a pool.
+        #[test]
+        fn random_programs_over_several_pools_complete_exactly_once(
+            sizes in prop::collection::vec(1usize..=3, 2..=3),
+            channel in prop::collection::vec(any::<bool>(), 3),
+            program in op(3),
+            from_inside in any::<bool>(),
+        ) {
+            let pools: Vec<Pool> = sizes
+                .iter()
+                .zip(&channel)
+                .map(|(&n, &c)| {
+                    let backend = if c { skewer::Backend::Channel } else { skewer::Backend::Stealing };
+                    Pool::builder().backend(backend).num_threads(n).build().unwrap()
+                })
+                .collect();
+            // Pool indices in the program may exceed the pools drawn: wrap them.
+            let program = wrap(program, pools.len());
+            let leaves = count_leaves(&program);
+            let hits: Arc<Vec<AtomicUsize>> = Arc::new((0..leaves).map(|_| AtomicUsize::new(0)).collect());
+            let (p2, h2, prog) = (pools.clone(), hits.clone(), program.clone());
+            within(LIMIT, "random cross-pool program", move || {
+                if from_inside {
+                    p2[0].install(|| run(&prog, 0, &p2, &h2));
+                } else {
+                    run(&prog, 0, &p2, &h2);
+                }
+            });
+            for (i, h) in hits.iter().enumerate() {
+                prop_assert_eq!(h.load(Ordering::SeqCst), 1, "leaf {} of {}", i, leaves);
+            }
+        }
+    }
+
+    fn wrap(op: Op, n: usize) -> Op {
+        match op {
+            Op::Leaf => Op::Leaf,
+            Op::Install(p, o) => Op::Install(p % n, Box::new(wrap(*o, n))),
+            Op::Join(p, x, y) => Op::Join(p % n, Box::new(wrap(*x, n)), Box::new(wrap(*y, n))),
+            Op::FreeJoin(x, y) => Op::FreeJoin(Box::new(wrap(*x, n)), Box::new(wrap(*y, n))),
+            Op::Scope(p, v) => Op::Scope(p % n, v.into_iter().map(|o| wrap(o, n)).collect()),
+        }
+    }
+}
+
+#[test]
+fn both_halves_of_a_join_panicking_raise_the_first_outside_any_unwinding() {
+    common::quiet_boom();
+    within(LIMIT, "join with two panics", || {
+        for backend in common::BACKENDS {
+            let pool = Pool::builder()
+                .backend(backend)
+                .num_threads(2)
+                .build()
+                .unwrap();
+            let b_saw_unwinding = AtomicBool::new(true);
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pool.join(
+                    || common::boom(1),
+                    || {
+                        b_saw_unwinding.store(std::thread::panicking(), Ordering::SeqCst);
+                        common::boom(2)
+                    },
+                )
+            }))
+            .expect_err("the join re-raises");
+            assert_eq!(
+                common::boom_id(&*caught),
+                1,
+                "a's panic is the one re-raised"
+            );
+            assert!(
+                !b_saw_unwinding.load(Ordering::SeqCst),
+                "b ran inside a destructor during unwinding"
+            );
+        }
+    });
+}
