@@ -47,7 +47,10 @@
 //!   adds no stack beyond the frames of the work itself.
 //! - A panic never kills a worker or aborts the process: it is re-raised in the caller of
 //!   `join`/`scope`/`install`, or handed to the pool's panic handler for detached jobs.
-//! - After [`Pool::shutdown`] (or dropping the last handle) every worker thread is joined.
+//! - After [`Pool::shutdown`] every worker thread has exited; after the last handle is
+//!   dropped every worker exits once the work it holds is done (the drop does not wait).
+//! - Pools compose: a thread waiting on another pool (`B.install` from a job of A) keeps
+//!   helping with the work its wait depends on, so A->B->A does not deadlock.
 //!
 //! The design, the life of a job in each backend and the memory-ordering contract of every
 //! shared atomic are in `docs/design.md`; the sleep protocol in `src/sleep/README.md`.

@@ -1,4 +1,4 @@
-//! `Pool`: the public handle. Cheap to clone; the last handle dropped shuts the pool down.
+//! `Pool`: the public handle. Cheap to clone; the last handle dropped closes the pool.
 
 use std::fmt;
 
@@ -16,9 +16,19 @@ use crate::{join, scope, unwind};
 
 /// A pool of worker threads. See the [crate docs](crate) for the model.
 ///
-/// `Pool` is a handle: clones share one pool, and the pool shuts down (finishing queued
-/// work and joining its threads) when the last handle is dropped or [`shutdown`](Pool::shutdown)
-/// is called.
+/// `Pool` is a handle: clones share one pool.
+///
+/// # Ending a pool: drop or `shutdown`
+/// - **Dropping the last handle** closes the pool and returns at once: outside submissions
+///   are refused from then on, and the workers finish every queued and running job (and
+///   whatever those spawn), then exit on their own. No thread outlives its work and none is
+///   leaked, but the drop does not wait for them, so a job may still be waiting for
+///   something the dropping thread does next (a message on a channel, say) without a
+///   deadlock. Dropping the last handle from inside one of the pool's own jobs works too.
+///   This is rayon-core's behaviour for a dropped `ThreadPool`.
+/// - **[`shutdown`](Pool::shutdown)** does the same and then *blocks* until every worker
+///   has exited (its exit handler has run). Call it where you need the threads gone, in a
+///   test that counts threads, for instance.
 ///
 /// # Examples
 /// ```
@@ -267,9 +277,13 @@ impl Pool {
     }
 
     /// Stops taking outside submissions, lets the workers finish every queued and nested
-    /// job, and joins all worker threads. Idempotent. Called from one of the pool's own
-    /// workers it does not wait (a thread cannot join itself): the workers still drain
-    /// and exit, and a later call from outside joins them.
+    /// job, and blocks until every worker thread has exited (its exit handler included).
+    /// Idempotent. Called from one of the pool's own workers it does not wait (a thread
+    /// cannot join itself): the workers still drain and exit, and a later call from
+    /// outside joins them.
+    ///
+    /// Unlike dropping the last handle, this waits: a job that waits for something the
+    /// caller does only after `shutdown` returns makes it wait forever.
     ///
     /// # Examples
     /// ```

@@ -144,6 +144,44 @@ common::for_each_backend! {
     }
 
     #[test]
+    fn dropping_the_last_handle_never_waits_for_a_job_that_waits_for_the_dropper() {
+        // rayon-core's `termination_while_things_are_executing`, ported: a job waits on a
+        // channel, the last handle is dropped, and only then does the test send. A drop that
+        // joined the workers would wait for the job, which waits for the send: a hang.
+        let _serial = serial();
+        let tag = tag("term");
+        let before = settled_thread_count();
+        let lives = Lives::default();
+        let (tx0, rx0) = mpsc::channel::<u32>();
+        let (tx1, rx1) = mpsc::channel::<u32>();
+        {
+            let pool = lives.on(builder().num_threads(2), tag).build().unwrap();
+            pool.spawn(move || {
+                let data = rx0.recv().unwrap();
+                // The last handle is gone, but the pool's own work still spawns more.
+                skewer::spawn(move || tx1.send(data).unwrap());
+            })
+            .unwrap();
+            let (done_tx, done_rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                drop(pool);
+                done_tx.send(()).unwrap();
+            });
+            done_rx
+                .recv_timeout(PATIENCE)
+                .expect("dropping the last handle returned while a job still waits");
+        }
+        tx0.send(22).unwrap();
+        assert_eq!(rx1.recv_timeout(PATIENCE), Ok(22));
+        assert!(
+            wait_until(PATIENCE, || lives.exited() == 2),
+            "the workers exit once their work is done: {} of 2",
+            lives.exited()
+        );
+        assert_threads_gone(tag, before);
+    }
+
+    #[test]
     fn dropping_the_last_handle_inside_a_job_does_not_deadlock() {
         let _serial = serial();
         let tag = tag("jdrop");
