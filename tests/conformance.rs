@@ -115,24 +115,26 @@ common::for_each_backend! {
         // From a worker.
         assert_eq!(pool.install(|| skewer::join(|| 1u8, || 2u64)), (1, 2));
         // Nested and parallel enough to be stolen.
-        assert_eq!(pool.install(|| fib_join(20)), fib(20));
+        let n = common::miri_or(20, 7) as u64;
+        assert_eq!(pool.install(|| fib_join(n)), fib(n));
         assert_eq!(
-            pool.join(|| fib_join(18), || fib_join(17)),
-            (fib(18), fib(17))
+            pool.join(|| fib_join(n - 2), || fib_join(n - 3)),
+            (fib(n - 2), fib(n - 3))
         );
-        let v: Vec<u64> = (0..100_000).collect();
+        let v: Vec<u64> = (0..common::miri_or(100_000, 200) as u64).collect();
         assert_eq!(pool.install(|| tree_sum(&v)), v.iter().sum::<u64>());
+        let half = v.len() / 2;
         assert_eq!(
-            pool.join(|| tree_sum(&v[..500]), || tree_sum(&v[500..])).0,
-            (0..500).sum()
+            pool.join(|| tree_sum(&v[..half]), || tree_sum(&v[half..])).0,
+            (0..half as u64).sum()
         );
     }
 
     #[test]
     fn join_halves_borrow_and_mutate_the_callers_stack() {
         let pool = pool(2);
-        let mut left = vec![0u32; 1000];
-        let mut right = vec![0u32; 1000];
+        let mut left = vec![0u32; common::miri_or(1000, 50)];
+        let mut right = vec![0u32; common::miri_or(1000, 50)];
         let ten = 10u32;
         pool.join(
             || {
@@ -172,7 +174,7 @@ common::for_each_backend! {
     #[test]
     fn scope_jobs_borrow_mutably_from_the_stack() {
         let pool = pool(2);
-        let mut slots = vec![0usize; 10_000];
+        let mut slots = vec![0usize; common::miri_or(10_000, 40)];
         let offset = 7;
         pool.scope(|s| {
             for (i, slot) in slots.iter_mut().enumerate() {

@@ -403,8 +403,9 @@ common::for_each_backend! {
         );
         let ran = AtomicUsize::new(0);
         let detached = Arc::new(AtomicUsize::new(0));
+        let jobs = common::miri_or(100, 5);
         pool.scope(|s| {
-            for _ in 0..100 {
+            for _ in 0..jobs {
                 let detached = detached.clone();
                 s.spawn(|s| {
                     s.spawn(|_| {
@@ -417,9 +418,9 @@ common::for_each_backend! {
                 });
             }
         });
-        assert_eq!(ran.load(Ordering::SeqCst), 200);
+        assert_eq!(ran.load(Ordering::SeqCst), 2 * jobs);
         assert!(
-            wait_until(PATIENCE, || detached.load(Ordering::SeqCst) == 100),
+            wait_until(PATIENCE, || detached.load(Ordering::SeqCst) == jobs),
             "detached jobs spawned inside a scope after shutdown ran: {}",
             detached.load(Ordering::SeqCst)
         );

@@ -104,7 +104,8 @@ common::for_each_backend! {
         assert_eq!(id, 5);
         assert!(b_done.load(Ordering::SeqCst));
         // The pool is fine afterwards.
-        assert_eq!(pool.install(|| fib_join(15)), fib(15));
+        let n = common::miri_or(15, 6) as u64;
+        assert_eq!(pool.install(|| fib_join(n)), fib(n));
     }
 
     #[test]
@@ -152,7 +153,7 @@ common::for_each_backend! {
                             slow_done.store(true, Ordering::SeqCst);
                         });
                         s.spawn(|_| boom(10));
-                        for _ in 0..20 {
+                        for _ in 0..common::miri_or(20, 3) {
                             s.spawn(|s| {
                                 s.spawn(|_| {
                                     others.fetch_add(1, Ordering::SeqCst);
@@ -173,7 +174,7 @@ common::for_each_backend! {
                 slow_done.load(Ordering::SeqCst),
                 "the slow job finished before the re-raise"
             );
-            assert_eq!(others.load(Ordering::SeqCst), 40);
+            assert_eq!(others.load(Ordering::SeqCst), 2 * common::miri_or(20, 3));
         }
     }
 
@@ -184,7 +185,7 @@ common::for_each_backend! {
         let ran = AtomicUsize::new(0);
         let id = boom_of(|| {
             pool.scope(|s| {
-                for _ in 0..50 {
+                for _ in 0..common::miri_or(50, 4) {
                     s.spawn(|_| {
                         std::thread::sleep(Duration::from_micros(200));
                         ran.fetch_add(1, Ordering::SeqCst);
@@ -195,7 +196,7 @@ common::for_each_backend! {
             })
         });
         assert_eq!(id, 20, "the body's own panic is re-raised");
-        assert_eq!(ran.load(Ordering::SeqCst), 50);
+        assert_eq!(ran.load(Ordering::SeqCst), common::miri_or(50, 4));
     }
 
     #[test]

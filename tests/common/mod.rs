@@ -76,7 +76,21 @@ pub(crate) use backend_helpers;
 /// Both backends, for the few tests that loop over them by hand.
 pub const BACKENDS: [skewer::Backend; 2] = [skewer::Backend::Stealing, skewer::Backend::Channel];
 
+/// `normal`, or `miri` when the test runs under Miri (where every step is ~1000x slower):
+/// the Miri subset of the suite (see `.ci/run`) runs the same code paths on small inputs.
+pub const fn miri_or(normal: usize, miri: usize) -> usize {
+    if cfg!(miri) { miri } else { normal }
+}
+
+/// The number of threads of this process, from `/proc/self/task`. Under Miri, which
+/// cannot read `/proc`, always 0: thread counting is checked by the normal run only.
+#[cfg(miri)]
+pub fn thread_count() -> usize {
+    0
+}
+
 /// The number of threads of this process, from `/proc/self/task`.
+#[cfg(not(miri))]
 pub fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task")
         .expect("read /proc/self/task")
@@ -86,6 +100,9 @@ pub fn thread_count() -> usize {
 /// The number of threads of this process whose name (`comm`, at most 15 bytes) starts with
 /// `prefix`. Threads that exit while we read are skipped.
 pub fn threads_named(prefix: &str) -> usize {
+    if cfg!(miri) {
+        return 0;
+    }
     let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
         return 0;
     };
