@@ -1,6 +1,7 @@
 //! Loom models of the protocols where scheduler bugs live: the latch hand-off (a waiter
 //! that sleeps, a setter that wakes it, and the waiter freeing the latch) and the sleep
-//! protocol (a job pushed while the workers decide to sleep must wake one of them).
+//! protocol (a job pushed while the workers decide to sleep must wake one of them), and the
+//! watchers' poke (a job pushed while a waiter decides to block must wake it).
 //!
 //! Run with `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --lib loom`.
 //! Under loom the deque is a mutex-guarded twin (`backend/queue.rs`) and every atomic,
@@ -121,4 +122,46 @@ fn loom_sleep_two_workers_deferred_wake() {
 #[test]
 fn loom_sleep_three_workers() {
     run_sleep_model(3);
+}
+
+/// A job pushed while a waiter decides to block on its latch pokes it awake (or the
+/// waiter's last search sees the job): the watchers' Dekker pair (`watchers.rs`). The
+/// latch is never set here, and under loom `wait_timeout` has no timeout, so a lost poke
+/// leaves the waiter blocked forever, which loom reports as a deadlock.
+#[test]
+fn loom_watcher_poke_is_not_lost() {
+    use crate::sync::{AtomicBool, Ordering, fence};
+    use crate::watchers::Watchers;
+    loom::model(|| {
+        let job = Arc::new(AtomicBool::new(false));
+        let watchers = Arc::new(Watchers::default());
+        let pusher = {
+            let (job, watchers) = (job.clone(), watchers.clone());
+            thread::spawn(move || {
+                // A push into the shared queue, then `notify_work`'s fence, then the poke.
+                job.store(true, Ordering::Release);
+                fence(Ordering::SeqCst);
+                watchers.poke_all();
+            })
+        };
+        let latch = Latch::new();
+        loop {
+            if job.load(Ordering::Acquire) {
+                break;
+            }
+            // `wait::block`: register, fence, search once more, block, unregister.
+            watchers.watch(&latch);
+            fence(Ordering::SeqCst);
+            let found = job.load(Ordering::Acquire);
+            if !found {
+                let set = latch.wait_timeout(Duration::from_millis(1));
+                assert!(!set, "nobody sets this latch");
+            }
+            watchers.unwatch(&latch);
+            if found {
+                break;
+            }
+        }
+        pusher.join().unwrap();
+    });
 }
