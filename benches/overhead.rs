@@ -16,6 +16,10 @@
 //!    `OVERHEAD_SPAWN_THREADS` for another count); the timed region ends when every job has
 //!    run (the producer polls a striped completion counter, sleeping 50 us between looks so
 //!    that it never competes with the workers for a core).
+//! 6. `cross_pool_install`: a worker of a 1-thread pool A calls `B.install` (B: 1 thread)
+//!    100 times per iteration (`a_to_b_x100`), and the same with B's worker calling
+//!    `A.install` back inside each (`a_b_a_x100`, which the A worker waiting in `B.install`
+//!    runs); skewer on both backends against two 1-thread rayon pools.
 //! 5. `idle_cpu` (not criterion): a plain function run after the criterion groups, printing
 //!    the CPU time of the whole process while an idle pool receives one empty spawn every
 //!    1 ms for 2 s, raw and net of a producer that sleeps the same way without a pool.
@@ -546,6 +550,85 @@ fn tree_sum_1023_outside(c: &mut Criterion) {
         &m1,
     ));
     skewer_p.shutdown();
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. Cross-pool install from a worker.
+// ---------------------------------------------------------------------------------------
+
+/// Cross-pool calls per timed iteration.
+const CROSS_CALLS: u64 = 100;
+
+/// `CROSS_CALLS` installs into `b` from a worker of `a`, each returning its index, and
+/// (`round_trip`) each calling back into `a` from `b`'s worker: A->B, or A->B->A.
+fn cross_skewer(a: &Pool, b: &Pool, round_trip: bool) -> u64 {
+    a.install(|| {
+        (0..CROSS_CALLS)
+            .map(|i| {
+                if round_trip {
+                    b.install(|| a.install(|| black_box(i)))
+                } else {
+                    b.install(|| black_box(i))
+                }
+            })
+            .sum()
+    })
+}
+
+/// The same with rayon pools.
+fn cross_rayon(a: &rayon::ThreadPool, b: &rayon::ThreadPool, round_trip: bool) -> u64 {
+    a.install(|| {
+        (0..CROSS_CALLS)
+            .map(|i| {
+                if round_trip {
+                    b.install(|| a.install(|| black_box(i)))
+                } else {
+                    b.install(|| black_box(i))
+                }
+            })
+            .sum()
+    })
+}
+
+/// A worker of pool A (1 thread) calls `B.install` (B: 1 thread) 100 times per iteration,
+/// and in the round-trip workload B's worker calls `A.install` back each time (the A worker
+/// waiting in `B.install` runs it). skewer on both backends against rayon, one run.
+fn cross_pool_install(c: &mut Criterion) {
+    const G: &str = "cross_pool_install";
+    const SAMPLES: usize = 20;
+    let expected: u64 = (0..CROSS_CALLS).sum();
+    let (sa, sb) = (
+        skewer_pool(1, Backend::Stealing),
+        skewer_pool(1, Backend::Stealing),
+    );
+    let (ca, cb) = (
+        skewer_pool(1, Backend::Channel),
+        skewer_pool(1, Backend::Channel),
+    );
+    let (ra, rb) = (rayon_pool(1), rayon_pool(1));
+    let mut g = c.benchmark_group(G);
+    g.sample_size(SAMPLES)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    for (w, round_trip) in [("a_to_b_x100", false), ("a_b_a_x100", true)] {
+        let contenders: [(&str, &dyn Fn() -> u64); 4] = [
+            ("sequential", &|| (0..CROSS_CALLS).map(black_box).sum()),
+            ("skewer_stealing", &|| cross_skewer(&sa, &sb, round_trip)),
+            ("skewer_channel", &|| cross_skewer(&ca, &cb, round_trip)),
+            ("rayon_install", &|| cross_rayon(&ra, &rb, round_trip)),
+        ];
+        for (name, run) in contenders {
+            assert_eq!(run(), expected, "{name} {w}");
+            g.bench_function(BenchmarkId::new(name, w), |b| {
+                b.iter_custom(|iters| time_loop(G, w, name, SAMPLES, iters, run))
+            });
+        }
+    }
+    g.finish();
+    for pool in [sa, sb, ca, cb] {
+        pool.shutdown();
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1335,7 +1418,8 @@ fn print_summary() {
 criterion_group! {
     name = benches;
     config = Criterion::default().without_plots();
-    targets = fork_join_1thread, fib_all_threads, tree_sum_1023_outside, spawn_1m_outside
+    targets = fork_join_1thread, fib_all_threads, tree_sum_1023_outside, spawn_1m_outside,
+        cross_pool_install
 }
 
 fn main() {
