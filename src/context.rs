@@ -52,6 +52,9 @@ pub(crate) trait Engine {
     fn watch(&self, latch: &Latch);
     /// Undoes `watch` (if no poke did already).
     fn unwatch(&self, latch: &Latch);
+    /// This thread, a worker of this pool, blocks (`true`) in a wait on another pool, or
+    /// stops doing so (`false`); see `spare.rs`. Nothing for a guest.
+    fn blocked_elsewhere(&self, blocked: bool);
     /// The pool this context belongs to.
     fn api(&self) -> &dyn crate::registry::PoolApi;
     /// The number of worker threads of the pool.

@@ -57,6 +57,8 @@ impl<Q: Queues> Engine for Guest<'_, Q> {
         self.registry.watchers.unwatch(latch);
     }
 
+    fn blocked_elsewhere(&self, _blocked: bool) {}
+
     fn api(&self) -> &dyn crate::registry::PoolApi {
         self.registry
     }

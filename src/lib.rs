@@ -71,6 +71,7 @@ mod pool;
 mod registry;
 mod scope;
 mod sleep;
+mod spare;
 mod sync;
 mod unwind;
 mod wait;

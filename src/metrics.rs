@@ -83,6 +83,8 @@ pub(crate) struct PoolCounters {
     pub(crate) workers: Vec<CachePadded<Counters>>,
     pub(crate) outside: CachePadded<Counters>,
     pub(crate) max_injector_depth: Counter,
+    /// Spare threads started (see `spare.rs`).
+    pub(crate) spares_started: Counter,
 }
 
 impl PoolCounters {
@@ -91,6 +93,7 @@ impl PoolCounters {
             workers: (0..num_workers).map(|_| CachePadded::default()).collect(),
             outside: CachePadded::default(),
             max_injector_depth: Counter::default(),
+            spares_started: Counter::default(),
         }
     }
 
@@ -114,6 +117,7 @@ impl PoolCounters {
             local_depths,
             max_injector_depth: self.max_injector_depth.get(),
             live_workers,
+            spares_started: self.spares_started.get(),
         }
     }
 }
@@ -232,6 +236,9 @@ pub struct Metrics {
     pub max_injector_depth: u64,
     /// Worker threads still running.
     pub live_workers: usize,
+    /// Spare threads started so far: each ran the pool's queued work while every worker
+    /// was waiting on another pool (see [`Pool::install`](crate::Pool::install)).
+    pub spares_started: u64,
 }
 
 impl Metrics {

@@ -60,6 +60,14 @@ pub(crate) struct Registry<Q: Queues> {
     pub(crate) terminate: AtomicBool,
     /// Worker threads that have not exited yet.
     pub(crate) live: AtomicUsize,
+    /// Workers blocked in a wait on another pool (see `spare.rs`).
+    pub(crate) blocked_elsewhere: AtomicUsize,
+    /// Spare threads that have not exited yet.
+    pub(crate) spares: AtomicUsize,
+    /// The name of spare threads.
+    pub(crate) spare_name: String,
+    /// The stack size of workers and spares.
+    pub(crate) stack_size: Option<usize>,
     /// `Pool` handles alive; the last one to go shuts the pool down.
     handles: AtomicUsize,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -110,6 +118,13 @@ impl<Q: Queues> Registry<Q> {
             closed: AtomicBool::new(false),
             terminate: AtomicBool::new(false),
             live: AtomicUsize::new(0),
+            blocked_elsewhere: AtomicUsize::new(0),
+            spares: AtomicUsize::new(0),
+            spare_name: config
+                .thread_names
+                .first()
+                .map_or_else(|| "skewer-spare".to_string(), |n| format!("{n}-spare")),
+            stack_size: config.stack_size,
             handles: AtomicUsize::new(1),
             threads: Mutex::new(Vec::with_capacity(n)),
             panic_handler: config.panic_handler,
@@ -320,7 +335,7 @@ impl<Q: Queues> PoolApi for Registry<Q> {
         self.join_threads();
         // Anyone parked late (a worker that announced sleep after wake_all) is covered by
         // the sleep protocol's re-check of `terminate`; wait for the count to settle.
-        while self.live.load(Ordering::SeqCst) != 0 {
+        while self.live.load(Ordering::SeqCst) != 0 || self.spares.load(Ordering::SeqCst) != 0 {
             self.sleep.wake_all();
             std::thread::sleep(Duration::from_micros(50));
         }

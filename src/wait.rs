@@ -207,10 +207,24 @@ fn block(ctx: &Ctx, target: Target, latch: &Latch) -> Blocked {
     fence(Ordering::SeqCst);
     let outcome = if search(ctx, target, true) == Helped::Ran {
         Blocked::Ran
-    } else if latch.wait_timeout(BACKSTOP) {
-        Blocked::Set
     } else {
-        Blocked::Woken
+        // Every pool this thread is a worker of, other than the one whose work it waits
+        // for, loses a worker while it blocks: such a pool may start a spare (`spare.rs`).
+        let elsewhere = |c: &Ctx| !(std::ptr::eq(c, ctx) && target.may_run_itself);
+        Ctx::find_on_chain(|c| {
+            if elsewhere(c) {
+                c.engine().blocked_elsewhere(true);
+            }
+            None::<()>
+        });
+        let set = latch.wait_timeout(BACKSTOP);
+        Ctx::find_on_chain(|c| {
+            if elsewhere(c) {
+                c.engine().blocked_elsewhere(false);
+            }
+            None::<()>
+        });
+        if set { Blocked::Set } else { Blocked::Woken }
     };
     Ctx::find_on_chain(|c| {
         c.engine().unwatch(latch);

@@ -10,6 +10,7 @@ use crate::latch::Latch;
 use crate::metrics::{BusyClock, Counters};
 use crate::registry::Registry;
 use crate::sleep::Woke;
+use crate::spare;
 use crate::sync::{Arc, Ordering};
 use crate::unwind::JobPanic;
 use crate::wait::{self, Helped, Target};
@@ -232,6 +233,16 @@ impl<Q: Queues> Engine for WorkerThread<Q> {
 
     fn unwatch(&self, latch: &Latch) {
         self.registry.watchers.unwatch(latch);
+    }
+
+    fn blocked_elsewhere(&self, blocked: bool) {
+        let reg = &self.registry;
+        if blocked {
+            reg.blocked_elsewhere.fetch_add(1, Ordering::SeqCst);
+            spare::maybe_start(reg);
+        } else {
+            reg.blocked_elsewhere.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 
     fn api(&self) -> &dyn crate::registry::PoolApi {

@@ -116,6 +116,68 @@ common::for_each_backend! {
     }
 
     #[test]
+    fn independent_roots_crossing_pools_in_opposite_directions_complete() {
+        // Every worker of A waits in `B.install` while every worker of B waits in
+        // `A.install`, and each waits for a job queued behind the other pool's roots: none
+        // of the queued jobs descends from any waiter's target, so no waiter may run it. A
+        // pool whose workers all block on another pool starts a spare thread for its
+        // queued work (rayon-core instead runs it on the waiting threads).
+        for n in [1, 2] {
+            within(LIMIT, "A -> B and B -> A at once", move || {
+                let (a, b) = (pool(n), pool(n));
+                let everyone = Arc::new(Barrier::new(2 * n));
+                let (tx, rx) = mpsc::channel();
+                for i in 0..n {
+                    for (here, there) in [(&a, &b), (&b, &a)] {
+                        let (there, everyone, tx) = (there.clone(), everyone.clone(), tx.clone());
+                        here.spawn(move || {
+                            everyone.wait();
+                            tx.send(there.install(|| i + 1)).unwrap();
+                        })
+                        .unwrap();
+                    }
+                }
+                let mut got: Vec<usize> = (0..2 * n)
+                    .map(|_| rx.recv_timeout(LIMIT).expect("every root finishes"))
+                    .collect();
+                got.sort();
+                let mut want: Vec<usize> = (0..n).flat_map(|i| [i + 1, i + 1]).collect();
+                want.sort();
+                assert_eq!(got, want);
+                assert!(
+                    a.metrics().spares_started + b.metrics().spares_started >= 1,
+                    "a spare thread ran the queued work"
+                );
+                // Shutdown waits for spares as for workers.
+                a.shutdown();
+                b.shutdown();
+            });
+        }
+    }
+
+    #[test]
+    fn three_pools_in_a_ring_each_waiting_on_the_next_complete() {
+        within(LIMIT, "A -> B, B -> C, C -> A at once", || {
+            let pools = [pool(1), pool(1), pool(1)];
+            let everyone = Arc::new(Barrier::new(3));
+            let (tx, rx) = mpsc::channel();
+            for k in 0..3 {
+                let (next, everyone, tx) = (pools[(k + 1) % 3].clone(), everyone.clone(), tx.clone());
+                pools[k]
+                    .spawn(move || {
+                        everyone.wait();
+                        tx.send(next.install(|| skewer::join(|| k, || FIB).0)).unwrap();
+                    })
+                    .unwrap();
+            }
+            let mut got: Vec<usize> =
+                (0..3).map(|_| rx.recv_timeout(LIMIT).expect("every root finishes")).collect();
+            got.sort();
+            assert_eq!(got, [0, 1, 2]);
+        });
+    }
+
+    #[test]
     fn scope_jobs_go_through_another_pool_and_back() {
         within(LIMIT, "scope -> B -> A join/scope", || {
             let shapes: &[(usize, usize)] = if cfg!(miri) { &[(1, 1)] } else { &[(1, 1), (2, 1), (1, 2), (2, 2)] };
@@ -372,13 +434,15 @@ mod programs {
         #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
         /// Any program over 2-3 pools of 1-3 threads, on either backend, completes and runs
-        /// every leaf exactly once, started from outside or from inside a pool.
+        /// every leaf exactly once, called from outside, installed into a pool, spawned into
+        /// one and waited for from outside, or installed twice at once (the program into
+        /// the first pool and a twin over shifted pools into the second).
         #[test]
         fn random_programs_over_several_pools_complete_exactly_once(
             sizes in prop::collection::vec(1usize..=3, 2..=3),
             channel in prop::collection::vec(any::<bool>(), 3),
             program in op(3),
-            from_inside in any::<bool>(),
+            start in 0..4u8,
         ) {
             let pools: Vec<Pool> = sizes
                 .iter()
@@ -391,18 +455,56 @@ mod programs {
             // Pool indices in the program may exceed the pools drawn: wrap them.
             let program = wrap(program, pools.len());
             let leaves = count_leaves(&program);
-            let hits: Arc<Vec<AtomicUsize>> = Arc::new((0..leaves).map(|_| AtomicUsize::new(0)).collect());
+            let tally = || -> Arc<Vec<AtomicUsize>> {
+                Arc::new((0..leaves).map(|_| AtomicUsize::new(0)).collect())
+            };
+            let (hits, twin_hits) = (tally(), tally());
             let (p2, h2, prog) = (pools.clone(), hits.clone(), program.clone());
-            within(LIMIT, "random cross-pool program", move || {
-                if from_inside {
+            let (twin, t2) = (shift(program.clone(), pools.len()), twin_hits.clone());
+            within(LIMIT, "random cross-pool program", move || match start {
+                // Called from outside any pool.
+                0 => run(&prog, 0, &p2, &h2),
+                // From inside the first pool.
+                1 => p2[0].install(|| run(&prog, 0, &p2, &h2)),
+                // Two independent roots at once: the program installed into the first
+                // pool, and its twin (every pool index shifted by one) into the second.
+                3 => std::thread::scope(|ts| {
+                    ts.spawn(|| p2[1].install(|| run(&twin, 0, &p2, &t2)));
                     p2[0].install(|| run(&prog, 0, &p2, &h2));
-                } else {
-                    run(&prog, 0, &p2, &h2);
+                }),
+                // Spawned into the first pool and waited for by the outside thread.
+                _ => {
+                    let (tx, rx) = mpsc::channel();
+                    let pools = p2.clone();
+                    p2[0]
+                        .spawn(move || {
+                            run(&prog, 0, &pools, &h2);
+                            tx.send(()).unwrap();
+                        })
+                        .unwrap();
+                    rx.recv_timeout(LIMIT).expect("the spawned program finished");
                 }
             });
             for (i, h) in hits.iter().enumerate() {
                 prop_assert_eq!(h.load(Ordering::SeqCst), 1, "leaf {} of {}", i, leaves);
             }
+            let twin_runs = usize::from(start == 3);
+            for (i, h) in twin_hits.iter().enumerate() {
+                prop_assert_eq!(h.load(Ordering::SeqCst), twin_runs, "twin leaf {} of {}", i, leaves);
+            }
+        }
+    }
+
+    /// `op` with every pool index moved to the next pool.
+    fn shift(op: Op, n: usize) -> Op {
+        match op {
+            Op::Leaf => Op::Leaf,
+            Op::Install(p, o) => Op::Install((p + 1) % n, Box::new(shift(*o, n))),
+            Op::Join(p, x, y) => {
+                Op::Join((p + 1) % n, Box::new(shift(*x, n)), Box::new(shift(*y, n)))
+            }
+            Op::FreeJoin(x, y) => Op::FreeJoin(Box::new(shift(*x, n)), Box::new(shift(*y, n))),
+            Op::Scope(p, v) => Op::Scope((p + 1) % n, v.into_iter().map(|o| shift(o, n)).collect()),
         }
     }
 

@@ -1,0 +1,112 @@
+//! Spare threads: a pool whose workers all wait on *other* pools keeps running its own
+//! queued work.
+//!
+//! A worker of pool A that waits in `B.install` (or as B's guest in `B.join`/`B.scope`)
+//! helps only with work its wait depends on (`wait.rs`). If every worker of A waits like
+//! that while A's shared queue or deques hold jobs that descend from none of their waits,
+//! those jobs would wait until a worker of A is free, and a worker may only become free
+//! once those very jobs ran: two independent roots that cross A and B in opposite
+//! directions at the same moment wait for each other. rayon-core avoids this by letting
+//! the waiting worker run any job, which is what makes it deadlock on rayon#592 and grow
+//! stacks without bound. skewer instead *compensates*, as Java's ForkJoinPool does for a
+//! blocked worker: it starts a spare thread that takes A's queued jobs, on a fresh stack
+//! that holds no lock of anyone's.
+//!
+//! When: a worker of A is about to block in a wait on another pool (`wait::block`), A holds
+//! queued work, no worker of A is searching or asleep (one would take it), and A has fewer
+//! live spares than workers blocked that way (and fewer than `MAX_SPARES`).
+//!
+//! A spare takes part as a guest (its forks and scope spawns go to the shared queue), takes
+//! jobs from the relocation queue, the shared queue and any worker's deque, and exits once
+//! it found nothing for `LINGER` or no worker is blocked on another pool any more.
+//! `shutdown` waits for spares as it does for workers.
+
+use std::time::{Duration, Instant};
+
+use crate::backend::{Queues, Steal};
+use crate::guest;
+use crate::job::JobRef;
+use crate::registry::Registry;
+use crate::sync::{Arc, Ordering};
+
+/// The most spare threads one pool runs at once.
+pub(crate) const MAX_SPARES: usize = 64;
+/// How long a spare looks for work after its last job before it exits.
+const LINGER: Duration = Duration::from_millis(2);
+
+/// A worker of `reg` is about to block in a wait on another pool: starts a spare if the
+/// pool would otherwise leave queued work with nobody to run it.
+pub(crate) fn maybe_start<Q: Queues>(reg: &Arc<Registry<Q>>) {
+    if reg.terminate.load(Ordering::Relaxed) || !reg.has_work() {
+        return;
+    }
+    let s = reg.sleep.peek();
+    if s.searching() > 0 || s.sleeping() > 0 {
+        return; // an idle worker takes the work (a sleeper was woken when it was pushed)
+    }
+    let blocked = reg.blocked_elsewhere.load(Ordering::SeqCst);
+    let mut spares = reg.spares.load(Ordering::SeqCst);
+    loop {
+        if spares >= blocked || spares >= MAX_SPARES {
+            return;
+        }
+        match reg
+            .spares
+            .compare_exchange(spares, spares + 1, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => break,
+            Err(now) => spares = now,
+        }
+    }
+    let mut builder = std::thread::Builder::new().name(reg.spare_name.clone());
+    if let Some(size) = reg.stack_size {
+        builder = builder.stack_size(size);
+    }
+    let r = Arc::clone(reg);
+    if builder.spawn(move || run(r)).is_err() {
+        // The OS refused a thread: no compensation this time; the waiters' backstop retries.
+        reg.spares.fetch_sub(1, Ordering::SeqCst);
+    } else {
+        reg.counters.spares_started.add_shared(1);
+    }
+}
+
+/// The body of a spare thread.
+fn run<Q: Queues>(reg: Arc<Registry<Q>>) {
+    guest::run(&reg, &mut |ctx| {
+        let mut idle_since = None;
+        loop {
+            if let Some(job) = take(&reg) {
+                idle_since = None;
+                reg.counters.outside.jobs_executed.add_shared(1);
+                // SAFETY: taken out of a queue: this is its only execution.
+                unsafe { ctx.execute(job) };
+                continue;
+            }
+            let now = Instant::now();
+            let since = *idle_since.get_or_insert(now);
+            if reg.blocked_elsewhere.load(Ordering::SeqCst) == 0 || now - since >= LINGER {
+                return;
+            }
+            std::thread::sleep(Duration::from_micros(50));
+        }
+    });
+    reg.spares.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Any queued job of the pool: relocated, shared, or the oldest of a worker's deque.
+fn take<Q: Queues>(reg: &Registry<Q>) -> Option<JobRef> {
+    if let Some(job) = reg.pop_relocated().or_else(|| reg.queues.pop_global()) {
+        return Some(job);
+    }
+    for victim in 0..reg.num_threads {
+        loop {
+            match reg.queues.steal_one(victim) {
+                Steal::Success(job) => return Some(job),
+                Steal::Empty => break,
+                Steal::Retry => crate::sync::spin_hint(),
+            }
+        }
+    }
+    None
+}
