@@ -201,6 +201,11 @@ impl Pool {
     ///   takes part in this pool as a guest: `op` runs on a worker.
     /// - **Any other thread**: `op` goes to this pool and the caller blocks until it ran.
     ///
+    /// If every worker of a pool waits on other pools like this while the pool holds
+    /// queued work that none of their waits depends on (two independent roots crossing
+    /// two pools in opposite directions, say), the pool starts a spare thread that runs
+    /// that work; [`Metrics::spares_started`](crate::Metrics::spares_started) counts them.
+    ///
     /// Cross-pool calls may nest (A's job installs into B, whose job installs into A, ...)
     /// up to [`MAX_CROSS_POOL_NESTING`](crate::MAX_CROSS_POOL_NESTING) levels on one
     /// thread; one more panics with a message that names the limit.
