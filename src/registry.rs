@@ -64,6 +64,8 @@ pub(crate) struct Registry<Q: Queues> {
     pub(crate) blocked_elsewhere: AtomicUsize,
     /// Spare threads that have not exited yet.
     pub(crate) spares: AtomicUsize,
+    /// Spare threads looking for work (not running a job).
+    pub(crate) spares_looking: AtomicUsize,
     /// The name of spare threads.
     pub(crate) spare_name: String,
     /// The stack size of workers and spares.
@@ -120,6 +122,7 @@ impl<Q: Queues> Registry<Q> {
             live: AtomicUsize::new(0),
             blocked_elsewhere: AtomicUsize::new(0),
             spares: AtomicUsize::new(0),
+            spares_looking: AtomicUsize::new(0),
             spare_name: config
                 .thread_names
                 .first()

@@ -13,8 +13,11 @@
 //! that holds no lock of anyone's.
 //!
 //! When: a worker of A is about to block in a wait on another pool (`wait::block`), A holds
-//! queued work, no worker of A is searching or asleep (one would take it), and A has fewer
-//! live spares than workers blocked that way (and fewer than `MAX_SPARES`).
+//! queued work, no worker of A is searching or asleep and no spare of A is looking for work
+//! (either would take it), and A runs fewer than `MAX_SPARES` spares. A spare busy with a
+//! job does not count as available: the job may block (on a lock held by a waiting worker,
+//! say) while the work the waiters need sits behind it in a blocked worker's deque, and
+//! only another spare would then reach it.
 //!
 //! A spare takes part as a guest (its forks and scope spawns go to the shared queue), takes
 //! jobs from the relocation queue, the shared queue and any worker's deque, and exits once
@@ -44,10 +47,12 @@ pub(crate) fn maybe_start<Q: Queues>(reg: &Arc<Registry<Q>>) {
     if s.searching() > 0 || s.sleeping() > 0 {
         return; // an idle worker takes the work (a sleeper was woken when it was pushed)
     }
-    let blocked = reg.blocked_elsewhere.load(Ordering::SeqCst);
+    if reg.spares_looking.load(Ordering::SeqCst) > 0 {
+        return; // a spare looking for work takes it
+    }
     let mut spares = reg.spares.load(Ordering::SeqCst);
     loop {
-        if spares >= blocked || spares >= MAX_SPARES {
+        if spares >= MAX_SPARES {
             return;
         }
         match reg
@@ -62,9 +67,12 @@ pub(crate) fn maybe_start<Q: Queues>(reg: &Arc<Registry<Q>>) {
     if let Some(size) = reg.stack_size {
         builder = builder.stack_size(size);
     }
+    // A new spare starts out looking for work.
+    reg.spares_looking.fetch_add(1, Ordering::SeqCst);
     let r = Arc::clone(reg);
     if builder.spawn(move || run(r)).is_err() {
         // The OS refused a thread: no compensation this time; the waiters' backstop retries.
+        reg.spares_looking.fetch_sub(1, Ordering::SeqCst);
         reg.spares.fetch_sub(1, Ordering::SeqCst);
     } else {
         reg.counters.spares_started.add_shared(1);
@@ -73,15 +81,24 @@ pub(crate) fn maybe_start<Q: Queues>(reg: &Arc<Registry<Q>>) {
 
 /// The body of a spare thread.
 fn run<Q: Queues>(reg: Arc<Registry<Q>>) {
+    let mut looking = true;
     guest::run(&reg, &mut |ctx| {
         let mut idle_since = None;
         loop {
             if let Some(job) = take(&reg) {
                 idle_since = None;
+                if looking {
+                    reg.spares_looking.fetch_sub(1, Ordering::SeqCst);
+                    looking = false;
+                }
                 reg.counters.outside.jobs_executed.add_shared(1);
                 // SAFETY: taken out of a queue: this is its only execution.
                 unsafe { ctx.execute(job) };
                 continue;
+            }
+            if !looking {
+                reg.spares_looking.fetch_add(1, Ordering::SeqCst);
+                looking = true;
             }
             let now = Instant::now();
             let since = *idle_since.get_or_insert(now);
@@ -91,6 +108,9 @@ fn run<Q: Queues>(reg: Arc<Registry<Q>>) {
             std::thread::sleep(Duration::from_micros(50));
         }
     });
+    if looking {
+        reg.spares_looking.fetch_sub(1, Ordering::SeqCst);
+    }
     reg.spares.fetch_sub(1, Ordering::SeqCst);
 }
 
