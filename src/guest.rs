@@ -16,11 +16,18 @@ use crate::wait::{self, Helped, Target};
 /// A guest's engine: a borrowed registry.
 struct Guest<'a, Q: Queues> {
     registry: &'a Registry<Q>,
+    /// A spare thread (`spare.rs`) rather than a caller: it may run `install` bodies.
+    spare: bool,
 }
 
 /// Runs `f` with a guest context of `registry` on the current thread.
 pub(crate) fn run<Q: Queues>(registry: &Registry<Q>, f: &mut dyn FnMut(&Ctx)) {
-    let guest = Guest { registry };
+    run_as(registry, false, f);
+}
+
+/// As `run`, for a spare thread when `spare` is set.
+pub(crate) fn run_as<Q: Queues>(registry: &Registry<Q>, spare: bool, f: &mut dyn FnMut(&Ctx)) {
+    let guest = Guest { registry, spare };
     let engine: &dyn Engine = &guest;
     // SAFETY: the context is dropped at the end of this function, before `guest` and
     // `registry`. The lifetime erasure only concerns the raw pointer the context keeps.
@@ -46,7 +53,12 @@ impl<Q: Queues> Engine for Guest<'_, Q> {
     }
 
     fn help(&self, ctx: &Ctx, target: Target, scan_global: bool) -> Helped {
-        wait::help(self.registry, wait::Waiter::Guest, ctx, target, scan_global)
+        let who = if self.spare {
+            wait::Waiter::Spare
+        } else {
+            wait::Waiter::Guest
+        };
+        wait::help(self.registry, who, ctx, target, scan_global)
     }
 
     fn watch(&self, latch: &Latch) {

@@ -29,8 +29,11 @@ use crate::unwind;
 /// What kind of job a header belongs to; decides the job's *anchor* (see [`Header::anchor`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// A `join` half or `install` body: the awaited unit is the job itself.
+    /// A `join` half: the awaited unit is the job itself.
     Stack,
+    /// An `install` body: awaited itself, like a `join` half, but run only by a worker of
+    /// its pool (or a spare standing in for one), never by a guest that helps.
+    Install,
     /// A boxed `Scope::spawn` job: the awaited unit is its scope.
     Scoped,
     /// A detached `spawn`: nobody waits for it.
@@ -66,7 +69,7 @@ impl Header {
         // job the current thread is executing).
         let header = unsafe { &*this };
         match header.kind {
-            Kind::Stack | Kind::ScopeFrame => this,
+            Kind::Stack | Kind::Install | Kind::ScopeFrame => this,
             Kind::Scoped => header.parent,
             Kind::Detached => std::ptr::null(),
         }
@@ -169,8 +172,17 @@ where
     R: Send,
 {
     pub(crate) fn new(parent: *const Header, func: F) -> Self {
+        Self::with_kind(parent, Kind::Stack, func)
+    }
+
+    /// An `install` body (see [`Kind::Install`]).
+    pub(crate) fn install(parent: *const Header, func: F) -> Self {
+        Self::with_kind(parent, Kind::Install, func)
+    }
+
+    fn with_kind(parent: *const Header, kind: Kind, func: F) -> Self {
         StackJob {
-            header: Header::new(parent, Kind::Stack),
+            header: Header::new(parent, kind),
             latch: Latch::new(),
             func: UnsafeCell::new(Some(func)),
             result: UnsafeCell::new(JobResult::None),

@@ -197,8 +197,9 @@ impl Pool {
     ///   *by helping*: it runs work of every pool it belongs to that descends from `op`
     ///   (say, a job that `op` sends back into A with `A.install`), and never unrelated
     ///   work, so pools compose without deadlock (A->B->A) and a waiter that holds a lock
-    ///   cannot pick up a job that takes it. It does not run `op` itself, even where it
-    ///   takes part in this pool as a guest: `op` runs on a worker.
+    ///   cannot pick up a job that takes it. A thread that takes part in this pool only as
+    ///   a guest never runs `op` (nor any other `install` body): `op` runs on a worker, or
+    ///   on a spare thread standing in for blocked workers (below).
     /// - **Any other thread**: `op` goes to this pool and the caller blocks until it ran.
     ///
     /// If every worker of a pool waits on other pools like this while the pool holds
@@ -238,7 +239,7 @@ impl Pool {
         // The job descends from whatever the caller is running (in any pool), so a waiter
         // of that work recognises what `op` sends back as its own.
         let parent = Ctx::with_current(|ctx| ctx.map_or(std::ptr::null(), Ctx::frame));
-        let job = StackJob::new(parent, op);
+        let job = StackJob::install(parent, op);
         match Ctx::current() {
             Some(ctx) => {
                 let nested = Ctx::nest();

@@ -82,7 +82,7 @@ pub(crate) fn maybe_start<Q: Queues>(reg: &Arc<Registry<Q>>) {
 /// The body of a spare thread.
 fn run<Q: Queues>(reg: Arc<Registry<Q>>) {
     let mut looking = true;
-    guest::run(&reg, &mut |ctx| {
+    guest::run_as(&reg, true, &mut |ctx| {
         let mut idle_since = None;
         loop {
             if let Some(job) = take(&reg) {

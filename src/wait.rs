@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use crate::backend::{Queues, Steal};
 use crate::context::Ctx;
-use crate::job::{Header, JobRef};
+use crate::job::{Header, JobRef, Kind};
 use crate::latch::Latch;
 use crate::registry::Registry;
 use crate::sync::{Ordering, fence};
@@ -69,14 +69,17 @@ impl Target {
 /// Who waits.
 pub(crate) enum Waiter<'a, Q: Queues> {
     Worker(&'a WorkerThread<Q>),
+    /// A thread taking part in the pool's work for the duration of a call.
     Guest,
+    /// A spare thread standing in for blocked workers (`spare.rs`).
+    Spare,
 }
 
 impl<Q: Queues> Waiter<'_, Q> {
     fn index(&self) -> Option<usize> {
         match self {
             Waiter::Worker(w) => Some(w.index),
-            Waiter::Guest => None,
+            Waiter::Guest | Waiter::Spare => None,
         }
     }
 }
@@ -241,7 +244,8 @@ pub(crate) fn help<Q: Queues>(
     target: Target,
     scan_global: bool,
 ) -> Helped {
-    let scan_global = scan_global || matches!(who, Waiter::Guest) || !Q::HAS_LOCAL_QUEUES;
+    let scan_global =
+        scan_global || matches!(who, Waiter::Guest | Waiter::Spare) || !Q::HAS_LOCAL_QUEUES;
     match find(reg, &who, target, scan_global) {
         (Some(found), _) => {
             run(reg, &who, ctx, found);
@@ -252,8 +256,15 @@ pub(crate) fn help<Q: Queues>(
     }
 }
 
-fn belongs(job: JobRef, target: Target) -> bool {
+/// Whether the waiter `who` may run `job` for `target`: it descends from the target (and is
+/// not the target itself where that is excluded), and it is not an `install` body offered
+/// to a guest (an `install` body runs on a worker, or a spare standing in for one).
+fn belongs<Q: Queues>(who: &Waiter<'_, Q>, job: JobRef, target: Target) -> bool {
     if !target.may_run_itself && std::ptr::eq(job.header(), target.header) {
+        return false;
+    }
+    // SAFETY: `job` is queued and not yet executed, so its header is alive.
+    if matches!(who, Waiter::Guest) && unsafe { (*job.header()).kind } == Kind::Install {
         return false;
     }
     // SAFETY: `job` is queued and not yet executed, so its header and (by the parent-chain
@@ -273,7 +284,7 @@ fn find<Q: Queues>(
     if let Waiter::Worker(w) = who
         && let Some(job) = q.pop_local(&w.local)
     {
-        if belongs(job, target) {
+        if belongs(who, job, target) {
             return (Some(Found::Own(job)), true);
         }
         // Older work of an outer frame: back where it was.
@@ -293,11 +304,12 @@ fn find<Q: Queues>(
             match q.steal_one(victim) {
                 Steal::Success(job) => {
                     count_steal(reg, me);
-                    if slot.still(seq) {
+                    if slot.still(seq) && belongs(who, job, target) {
                         return (Some(Found::Taken(job)), true);
                     }
-                    // The victim moved on while we stole: the job may be unrelated.
-                    // Relocate it where its owner (and every searcher) will look.
+                    // The victim moved on while we stole: the job may be unrelated (or it
+                    // is an `install` body, which a guest leaves to the workers). Relocate
+                    // it where its owner (and every searcher) will look.
                     reg.relocate(job);
                     break;
                 }
@@ -308,7 +320,7 @@ fn find<Q: Queues>(
     }
     // 3. Relocated jobs (normally none): ours, or back they go.
     if let Some(job) = reg.pop_relocated() {
-        if belongs(job, target) {
+        if belongs(who, job, target) {
             count_steal(reg, me);
             return (Some(Found::Taken(job)), true);
         }
@@ -316,7 +328,7 @@ fn find<Q: Queues>(
     }
     // 4. The shared queue.
     if scan_global && let Some(job) = q.pop_global() {
-        if belongs(job, target) {
+        if belongs(who, job, target) {
             count_steal(reg, me);
             return (Some(Found::Taken(job)), true);
         }
@@ -348,7 +360,7 @@ fn run<Q: Queues>(reg: &Registry<Q>, who: &Waiter<'_, Q>, ctx: &Ctx, found: Foun
             // SAFETY: popped from our own deque: nobody else executes it.
             unsafe { ctx.execute(job) }
         }
-        (Waiter::Guest, Found::Own(job) | Found::Taken(job)) => {
+        (Waiter::Guest | Waiter::Spare, Found::Own(job) | Found::Taken(job)) => {
             reg.counters.outside.jobs_executed.add_shared(1);
             // SAFETY: taken out of a queue: nobody else executes it.
             unsafe { ctx.execute(job) }

@@ -348,6 +348,21 @@ common::for_each_backend! {
     }
 
     #[test]
+    fn an_install_body_sent_back_to_a_guest_still_runs_on_a_worker() {
+        within(LIMIT, "install body never runs on a helping guest", || {
+            let (a, b) = (pool(1), pool(1));
+            for _ in 0..20 {
+                // The outside thread takes part in `a.join` as a guest, and waits in
+                // `b.install` for a body that installs back into `a`: that body descends
+                // from what the guest waits for, but it is an `install` body, so one of
+                // `a`'s workers runs it, never the guest.
+                let (index, ()) = a.join(|| b.install(|| a.install(skewer::current_thread_index)), || ());
+                assert_eq!(index, Some(0));
+            }
+        });
+    }
+
+    #[test]
     fn a_worker_of_a_inside_b_join_calling_a_install_runs_it_in_place() {
         within(LIMIT, "A worker, B guest, A install", || {
             let (a, b) = (pool(2), pool(2));
