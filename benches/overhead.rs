@@ -559,31 +559,33 @@ fn tree_sum_1023_outside(c: &mut Criterion) {
 /// Cross-pool calls per timed iteration.
 const CROSS_CALLS: u64 = 100;
 
-/// `CROSS_CALLS` installs into `b` from a worker of `a`, each returning its index, and
-/// (`round_trip`) each calling back into `a` from `b`'s worker: A->B, or A->B->A.
-fn cross_skewer(a: &Pool, b: &Pool, round_trip: bool) -> u64 {
-    a.install(|| {
-        (0..CROSS_CALLS)
-            .map(|i| {
-                if round_trip {
-                    b.install(|| a.install(|| black_box(i)))
-                } else {
-                    b.install(|| black_box(i))
-                }
-            })
-            .sum()
-    })
+/// `install` of skewer and rayon behind one name, for the cross-pool workload.
+trait Install: Sync {
+    fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R;
 }
 
-/// The same with rayon pools.
-fn cross_rayon(a: &rayon::ThreadPool, b: &rayon::ThreadPool, round_trip: bool) -> u64 {
-    a.install(|| {
+impl Install for Pool {
+    fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.install(f)
+    }
+}
+
+impl Install for rayon::ThreadPool {
+    fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.install(f)
+    }
+}
+
+/// `CROSS_CALLS` installs into `b` from a worker of `a`, each returning its index, and
+/// (`round_trip`) each calling back into `a` from `b`'s worker: A->B, or A->B->A.
+fn cross<P: Install>(a: &P, b: &P, round_trip: bool) -> u64 {
+    a.run(|| {
         (0..CROSS_CALLS)
             .map(|i| {
                 if round_trip {
-                    b.install(|| a.install(|| black_box(i)))
+                    b.run(|| a.run(|| black_box(i)))
                 } else {
-                    b.install(|| black_box(i))
+                    b.run(|| black_box(i))
                 }
             })
             .sum()
@@ -614,9 +616,9 @@ fn cross_pool_install(c: &mut Criterion) {
     for (w, round_trip) in [("a_to_b_x100", false), ("a_b_a_x100", true)] {
         let contenders: [(&str, &dyn Fn() -> u64); 4] = [
             ("sequential", &|| (0..CROSS_CALLS).map(black_box).sum()),
-            ("skewer_stealing", &|| cross_skewer(&sa, &sb, round_trip)),
-            ("skewer_channel", &|| cross_skewer(&ca, &cb, round_trip)),
-            ("rayon_install", &|| cross_rayon(&ra, &rb, round_trip)),
+            ("skewer_stealing", &|| cross(&sa, &sb, round_trip)),
+            ("skewer_channel", &|| cross(&ca, &cb, round_trip)),
+            ("rayon_install", &|| cross(&ra, &rb, round_trip)),
         ];
         for (name, run) in contenders {
             assert_eq!(run(), expected, "{name} {w}");
