@@ -163,6 +163,24 @@ thread_local! {
 /// another pool called from inside a pool's work (A's job waits in `B.install`, B's job in
 /// `A.install`, and so on, each level adding its frames to the threads that wait). Deeper
 /// nesting panics with a message that names this limit instead of overflowing a stack.
+///
+/// # Examples
+/// ```
+/// use skewer::Pool;
+/// // Installs alternating between two one-thread pools: each thread waits in every other
+/// // level, so twice the limit fits; a deeper alternation panics naming the limit.
+/// fn alternate(levels: usize, here: &Pool, there: &Pool) -> usize {
+///     if levels == 0 { return 0; }
+///     here.install(|| alternate(levels - 1, there, here)) + 1
+/// }
+/// let a = Pool::builder().num_threads(1).build().unwrap();
+/// let b = Pool::builder().num_threads(1).build().unwrap();
+/// assert_eq!(alternate(50, &a, &b), 50);
+/// let too_deep = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+///     alternate(2 * skewer::MAX_CROSS_POOL_NESTING + 10, &a, &b)
+/// }));
+/// assert!(too_deep.is_err());
+/// ```
 pub const MAX_CROSS_POOL_NESTING: usize = 200;
 
 /// Restores `CURRENT` when dropped (also during unwinding).

@@ -279,12 +279,22 @@ where
     }
 
     unsafe fn execute(this: *const Header, _: Payload) {
-        // SAFETY: `this` came from `Box::into_raw` in `into_job_ref` (header is the first
-        // field of a repr(C) struct); exactly-once execution means we reclaim it once.
-        let job = unsafe { Box::from_raw(this as *mut Self) };
+        let this = this.cast::<Self>().cast_mut();
+        // No `Box` while the closure runs: a `Box` asserts it is the only way to the job,
+        // but jobs created by the closure name this header as their parent, and a waiter
+        // checking one of them reads it (Miri's Stacked Borrows caught exactly that). The
+        // closure is moved out through the raw pointer instead.
+        // SAFETY: `this` came from `Box::into_raw` in `into_job_ref` (the header is the
+        // first field of a repr(C) struct); exactly-once execution means the closure is
+        // moved out once, and the allocation is freed once, below.
+        let func = unsafe { std::ptr::read(&raw const (*this).func) };
         let abort = unwind::AbortIfPanic;
-        (job.func)();
+        func();
         std::mem::forget(abort);
+        // The closure's structured children have all finished, so nobody reads the header
+        // any more: free the allocation without dropping the moved-out closure.
+        // SAFETY: as above; `ManuallyDrop<Self>` has the layout of `Self`.
+        drop(unsafe { Box::from_raw(this.cast::<std::mem::ManuallyDrop<Self>>()) });
     }
 }
 
