@@ -108,7 +108,9 @@ impl Pool {
         // Only the pool's own workers bypass the shutdown check: a guest (a thread inside
         // `Pool::join`/`Pool::scope` from outside) submits from outside.
         if let Some(ctx) = Ctx::worker_of(self.api.id()) {
-            Ctx::run_in(ctx, |ctx| ctx.engine().push_detached(detached_job(job)));
+            // A push needs the worker's engine, not its context made current.
+            // SAFETY: contexts on the chain outlive the call that found them.
+            unsafe { &*ctx }.engine().push_detached(detached_job(job));
             return Ok(());
         }
         if self.api.is_closed() {
@@ -238,9 +240,11 @@ impl Pool {
         }
         // The job descends from whatever the caller is running (in any pool), so a waiter
         // of that work recognises what `op` sends back as its own.
-        let parent = Ctx::with_current(|ctx| ctx.map_or(std::ptr::null(), Ctx::frame));
+        let current = Ctx::current();
+        // SAFETY: the current context outlives this call.
+        let parent = current.map_or(std::ptr::null(), |ctx| unsafe { &*ctx }.frame());
         let job = StackJob::install(parent, op);
-        match Ctx::current() {
+        match current {
             Some(ctx) => {
                 let nested = Ctx::nest();
                 // SAFETY: `job` stays in this frame until its latch is set: we wait for it
