@@ -3,12 +3,13 @@
 use std::fmt;
 
 use crate::Pool;
+use crate::backend::Tuning;
 use crate::backend::channel::Channel;
 use crate::backend::stealing::Stealing;
-use crate::backend::{Backend, Tuning};
 use crate::error::BuildError;
-use crate::registry::{Config, PanicHandler, Registry, ThreadHandler};
-use crate::unwind::JobPanic;
+use crate::job::unwind::JobPanic;
+use crate::sched::registry::{Config, PanicHandler, ThreadHandler};
+use crate::sched::running;
 
 /// The environment variable that sets the default number of worker threads.
 pub const ENV_NUM_THREADS: &str = "SKEWER_NUM_THREADS";
@@ -243,7 +244,7 @@ impl Builder {
             Some(n) => n,
             None => threads_from_env(env)?,
         };
-        if num_threads > crate::sleep::MAX_WORKERS {
+        if num_threads > crate::sched::sleep::MAX_WORKERS {
             return Err(BuildError::too_many_threads(num_threads));
         }
         let backend = match self.backend {
@@ -258,7 +259,6 @@ impl Builder {
             .collect();
         let config = Config {
             num_threads,
-            backend,
             tuning: self.tuning,
             thread_names,
             stack_size: self.stack_size,
@@ -266,11 +266,11 @@ impl Builder {
             start_handler: self.start_handler,
             exit_handler: self.exit_handler,
         };
-        let api = match backend {
-            Backend::Stealing => Registry::<Stealing>::start(config)?,
-            Backend::Channel => Registry::<Channel>::start(config)?,
+        let running = match backend {
+            Backend::Stealing => running::start::<Stealing>(config)?,
+            Backend::Channel => running::start::<Channel>(config)?,
         };
-        Ok(Pool::from_api(api))
+        Ok(Pool::from_running(running, backend))
     }
 }
 
@@ -294,6 +294,59 @@ fn backend_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Backend, Bui
             BuildError::invalid_env(ENV_BACKEND, value, "\"stealing\" or \"channel\"")
         }),
         None => Ok(Backend::Stealing),
+    }
+}
+
+/// Which scheduling discipline a [`Pool`] uses.
+///
+/// Chosen with [`Builder::backend`] or the `SKEWER_BACKEND` environment variable
+/// (`stealing` or `channel`). The API and every guarantee are the same for both; only where
+/// jobs wait and who takes them differs.
+///
+/// # Examples
+/// ```
+/// use skewer::{Backend, Pool};
+/// let pool = Pool::builder().backend(Backend::Channel).num_threads(2).build().unwrap();
+/// assert_eq!(pool.backend(), Backend::Channel);
+/// assert_eq!("stealing".parse::<Backend>(), Ok(Backend::Stealing));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// Work stealing: per-worker deques, a global injector, idle workers steal from peers.
+    #[default]
+    Stealing,
+    /// One shared channel read by every worker (the classic fan-out).
+    Channel,
+}
+
+impl Backend {
+    /// The name used by `SKEWER_BACKEND` and `Display`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Stealing => "stealing",
+            Backend::Channel => "channel",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+
+    /// Parses `stealing` or `channel` (ASCII case-insensitive, surrounding blanks ignored).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "stealing" => Ok(Backend::Stealing),
+            "channel" => Ok(Backend::Channel),
+            other => Err(format!(
+                "unknown backend {other:?}: expected \"stealing\" or \"channel\""
+            )),
+        }
     }
 }
 

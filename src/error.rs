@@ -83,7 +83,7 @@ impl fmt::Display for BuildError {
             ErrorKind::TooManyThreads(n) => write!(
                 f,
                 "num_threads({n}) exceeds the maximum of {}; use fewer threads",
-                crate::sleep::MAX_WORKERS
+                crate::sched::sleep::MAX_WORKERS
             ),
             ErrorKind::InvalidEnv {
                 var,

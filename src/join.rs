@@ -5,9 +5,10 @@
 //! nobody took it, and the caller takes it back and calls it like a plain function. If it
 //! was published, the caller waits by helping (`wait.rs`).
 
-use crate::context::Ctx;
 use crate::job::StackJob;
-use crate::wait::{self, Target};
+use crate::sched::context::Ctx;
+use crate::sched::target::Target;
+use crate::sched::wait;
 
 /// Runs `a` and `b`, potentially in parallel, and returns both results; `ctx` is the
 /// calling thread's context.
@@ -40,7 +41,7 @@ where
             } else {
                 wait::wait(ctx, Target::unit(job_b.header()), &job_b.latch);
             }
-            crate::unwind::resume(payload)
+            crate::job::unwind::resume(payload)
         }
     };
 

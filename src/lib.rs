@@ -57,26 +57,16 @@
 
 #![deny(missing_docs)]
 
-mod anchor;
 mod backend;
 mod builder;
-mod context;
 mod error;
-mod guest;
 mod job;
 mod join;
-mod latch;
 mod metrics;
 mod pool;
-mod registry;
+mod sched;
 mod scope;
-mod sleep;
-mod spare;
 mod sync;
-mod unwind;
-mod wait;
-mod watchers;
-mod worker;
 
 #[cfg(all(test, loom))]
 mod loom_models;
@@ -86,16 +76,15 @@ mod loom_models;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-pub use backend::Backend;
-pub use builder::{Builder, ENV_BACKEND, ENV_NUM_THREADS};
-pub use context::MAX_CROSS_POOL_NESTING;
+pub use builder::{Backend, Builder, ENV_BACKEND, ENV_NUM_THREADS};
 pub use error::{BuildError, SpawnError};
+pub use job::unwind::JobPanic;
 pub use metrics::{Metrics, WorkerMetrics};
 pub use pool::Pool;
+pub use sched::context::MAX_CROSS_POOL_NESTING;
 pub use scope::Scope;
-pub use unwind::JobPanic;
 
-use context::Ctx;
+use sched::context::Ctx;
 use std::sync::OnceLock;
 
 /// The pool the free functions use outside any pool: built on first use with the default
@@ -197,7 +186,7 @@ where
 /// assert!(pool.install(skewer::current_thread_index).is_some());
 /// ```
 pub fn current_thread_index() -> Option<usize> {
-    Ctx::with_current(|ctx| ctx.and_then(|c| c.engine().worker_index()))
+    Ctx::with_current(|ctx| ctx.and_then(|c| c.member().worker_index()))
 }
 
 /// The number of threads of the current worker's pool, or of the global pool.
@@ -208,6 +197,6 @@ pub fn current_thread_index() -> Option<usize> {
 /// assert_eq!(pool.install(skewer::current_num_threads), 3);
 /// ```
 pub fn current_num_threads() -> usize {
-    Ctx::with_current(|ctx| ctx.map(|c| c.engine().num_threads()))
+    Ctx::with_current(|ctx| ctx.map(|c| c.member().num_threads()))
         .unwrap_or_else(|| global().current_num_threads())
 }

@@ -15,8 +15,8 @@ use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::thread;
 
-use crate::latch::{CountLatch, Latch};
-use crate::sleep::Sleep;
+use crate::job::latch::{CountLatch, Latch};
+use crate::sched::sleep::Sleep;
 use crate::sync::Mutex;
 
 /// A result written by the setter is visible to the waiter once it sees the latch set,
@@ -130,8 +130,8 @@ fn loom_sleep_three_workers() {
 /// leaves the waiter blocked forever, which loom reports as a deadlock.
 #[test]
 fn loom_watcher_poke_is_not_lost() {
+    use crate::sched::watchers::Watchers;
     use crate::sync::{AtomicBool, Ordering, fence};
-    use crate::watchers::Watchers;
     loom::model(|| {
         let job = Arc::new(AtomicBool::new(false));
         let watchers = Arc::new(Watchers::default());

@@ -2,17 +2,18 @@
 
 use std::fmt;
 
-use crate::backend::Backend;
-use crate::builder::Builder;
-use crate::context::Ctx;
+use crate::builder::{Backend, Builder};
 use crate::error::{BuildError, SpawnError};
+use crate::job::unwind;
 use crate::job::{HeapJob, InlineJob, JobRef, Kind, StackJob, detached_header};
 use crate::metrics::Metrics;
-use crate::registry::PoolApi;
+use crate::sched::context::Ctx;
+use crate::sched::running::RunningPool;
+use crate::sched::target::Target;
+use crate::sched::wait;
 use crate::scope::Scope;
 use crate::sync::Arc;
-use crate::wait::{self, Target};
-use crate::{join, scope, unwind};
+use crate::{join, scope};
 
 /// A pool of worker threads. See the [crate docs](crate) for the model.
 ///
@@ -42,7 +43,8 @@ use crate::{join, scope, unwind};
 /// assert_eq!(total, (0..2000).sum());
 /// ```
 pub struct Pool {
-    api: Arc<dyn PoolApi>,
+    running: Arc<dyn RunningPool>,
+    backend: Backend,
 }
 
 impl Pool {
@@ -72,8 +74,8 @@ impl Pool {
         Builder::new()
     }
 
-    pub(crate) fn from_api(api: Arc<dyn PoolApi>) -> Pool {
-        Pool { api }
+    pub(crate) fn from_running(running: Arc<dyn RunningPool>, backend: Backend) -> Pool {
+        Pool { running, backend }
     }
 
     /// Spawns a detached `'static` job. Its panic, if any, goes to the panic handler (or is
@@ -107,16 +109,16 @@ impl Pool {
     {
         // Only the pool's own workers bypass the shutdown check: a guest (a thread inside
         // `Pool::join`/`Pool::scope` from outside) submits from outside.
-        if let Some(ctx) = Ctx::worker_of(self.api.id()) {
+        if let Some(ctx) = Ctx::worker_of(self.running.id()) {
             // A push needs the worker's engine, not its context made current.
             // SAFETY: contexts on the chain outlive the call that found them.
-            unsafe { &*ctx }.engine().push_detached(detached_job(job));
+            unsafe { &*ctx }.member().push_detached(detached_job(job));
             return Ok(());
         }
-        if self.api.is_closed() {
+        if self.running.is_closed() {
             return Err(SpawnError::new(job));
         }
-        self.api.submit(detached_job(job));
+        self.running.submit(detached_job(job));
         Ok(())
     }
 
@@ -146,7 +148,7 @@ impl Pool {
     {
         let mut parts = Some((a, b));
         let mut out = None;
-        self.api.with_ctx(&mut |ctx| {
+        self.running.with_ctx(&mut |ctx| {
             if let Some((a, b)) = parts.take() {
                 out = Some(join::join_in(ctx, a, b));
             }
@@ -179,7 +181,7 @@ impl Pool {
     {
         let mut op = Some(op);
         let mut out = None;
-        self.api.with_ctx(&mut |ctx| {
+        self.running.with_ctx(&mut |ctx| {
             if let Some(op) = op.take() {
                 out = Some(scope::scope_in(ctx, op));
             }
@@ -232,10 +234,10 @@ impl Pool {
         OP: FnOnce() -> R + Send,
         R: Send,
     {
-        if let Some(ctx) = Ctx::worker_of(self.api.id()) {
+        if let Some(ctx) = Ctx::worker_of(self.running.id()) {
             return Ctx::run_in(ctx, |_| op());
         }
-        if self.api.is_closed() {
+        if self.running.is_closed() {
             return op();
         }
         // The job descends from whatever the caller is running (in any pool), so a waiter
@@ -249,14 +251,14 @@ impl Pool {
                 let nested = Ctx::nest();
                 // SAFETY: `job` stays in this frame until its latch is set: we wait for it
                 // right below (nothing between can unwind).
-                self.api.submit(unsafe { job.as_job_ref() });
+                self.running.submit(unsafe { job.as_job_ref() });
                 // SAFETY: the current context outlives this call.
                 wait::wait(unsafe { &*ctx }, Target::install(job.header()), &job.latch);
                 drop(nested);
             }
             None => {
                 // SAFETY: as above.
-                self.api.submit(unsafe { job.as_job_ref() });
+                self.running.submit(unsafe { job.as_job_ref() });
                 // A thread outside every pool has nothing to help with: it blocks.
                 while !job.latch.wait_timeout(std::time::Duration::from_secs(1)) {}
             }
@@ -266,12 +268,12 @@ impl Pool {
 
     /// The number of worker threads.
     pub fn current_num_threads(&self) -> usize {
-        self.api.num_threads()
+        self.running.num_threads()
     }
 
     /// The backend this pool runs on.
     pub fn backend(&self) -> Backend {
-        self.api.backend()
+        self.backend
     }
 
     /// A snapshot of the pool's counters and queue depths.
@@ -283,7 +285,7 @@ impl Pool {
     /// assert_eq!(pool.metrics().total.jobs_executed, 10);
     /// ```
     pub fn metrics(&self) -> Metrics {
-        self.api.metrics()
+        self.running.metrics()
     }
 
     /// Stops taking outside submissions, lets the workers finish every queued and nested
@@ -308,12 +310,12 @@ impl Pool {
     /// assert_eq!(pool.metrics().live_workers, 0);
     /// ```
     pub fn shutdown(&self) {
-        self.api.shutdown();
+        self.running.shutdown();
     }
 
     /// Whether [`shutdown`](Pool::shutdown) was called (or the last other handle dropped).
     pub fn is_shut_down(&self) -> bool {
-        self.api.is_closed()
+        self.running.is_closed()
     }
 }
 
@@ -324,7 +326,7 @@ fn detached_job<F: FnOnce() + Send + 'static>(job: F) -> JobRef {
         let worker = crate::current_thread_index();
         if let Err(panic) = unwind::catch_detached(job, worker) {
             Ctx::with_current(|ctx| match ctx {
-                Some(ctx) => ctx.engine().report_panic(panic),
+                Some(ctx) => ctx.member().report_panic(panic),
                 None => eprintln!("skewer: {panic}"),
             });
         }
@@ -341,14 +343,15 @@ fn detached_job<F: FnOnce() + Send + 'static>(job: F) -> JobRef {
 
 /// Pushes a detached job from the current context (free `spawn` on a pool thread).
 pub(crate) fn spawn_in(ctx: &Ctx, job: impl FnOnce() + Send + 'static) {
-    ctx.engine().push_detached(detached_job(job));
+    ctx.member().push_detached(detached_job(job));
 }
 
 impl Clone for Pool {
     fn clone(&self) -> Self {
-        self.api.add_handle();
+        self.running.add_handle();
         Pool {
-            api: Arc::clone(&self.api),
+            running: Arc::clone(&self.running),
+            backend: self.backend,
         }
     }
 }
@@ -358,8 +361,8 @@ impl Drop for Pool {
         // The last handle closes the pool without waiting: a job still running may wait
         // for something the dropping thread does next (rayon-core keeps its pool alive the
         // same way). The workers finish every queued and running job, then exit.
-        if self.api.release_handle() {
-            self.api.close();
+        if self.running.release_handle() {
+            self.running.close();
         }
     }
 }

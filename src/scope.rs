@@ -4,12 +4,12 @@
 use std::any::Any;
 use std::marker::PhantomData;
 
-use crate::context::Ctx;
+use crate::job::latch::CountLatch;
 use crate::job::{Header, HeapJob, InlineJob, Kind};
-use crate::latch::CountLatch;
-use crate::registry::PoolApi;
+use crate::sched::context::{Ctx, SharedQueue};
+use crate::sched::target::Target;
+use crate::sched::wait;
 use crate::sync::Mutex;
-use crate::wait::{self, Target};
 
 /// A scope in which jobs that borrow from the enclosing stack frame can be spawned.
 ///
@@ -39,15 +39,18 @@ pub struct Scope<'scope> {
     header: Header,
     latch: CountLatch,
     panic: Mutex<Option<Box<dyn Any + Send>>>,
-    /// The pool; alive as long as the scope (the scope lives inside a call on the pool).
-    pool: *const dyn PoolApi,
+    /// The pool's shared queue; alive as long as the scope (the scope lives inside a call
+    /// on the pool).
+    pool: *const dyn SharedQueue,
     /// Invariant in `'scope`, as for `std::thread::Scope`.
     _marker: PhantomData<&'scope mut &'scope ()>,
 }
 
-// SAFETY: a `Scope` is shared with the jobs it runs on other threads. Its fields are
-// atomics, a mutex and an `Arc` of a `Sync` registry; the header is immutable and only
-// compared or read (as a parent pointer) while the scope is alive.
+// SAFETY: a `Scope` is shared with the jobs it runs on other threads. Its fields are a
+// count latch (atomics and a `Sync` latch), a mutex, a pointer to the pool's shared queue
+// (`SharedQueue: Sync`, alive as long as the scope, see `Scope::pool`), and the header,
+// which is immutable and only compared or read (as a parent pointer) while the scope is
+// alive.
 unsafe impl Sync for Scope<'_> {}
 // SAFETY: as above; moving a scope between threads moves no thread-bound state.
 unsafe impl Send for Scope<'_> {}
@@ -103,26 +106,22 @@ impl<'scope> Scope<'scope> {
             // SAFETY: everything `job` borrows outlives 'scope; the scope waits for it.
             unsafe { HeapJob::into_job_ref(self.header_ptr(), Kind::Scoped, body) }
         };
+        let pool = self.pool();
         let pushed = Ctx::with_current(|ctx| match ctx {
-            Some(ctx) if ctx.registry() == self.pool().id() => {
-                ctx.engine().push_scoped(job_ref);
+            Some(ctx) if ctx.pool() == pool.id() => {
+                ctx.member().push(job_ref);
                 true
             }
             _ => false,
         });
         if !pushed {
-            // Spawned from a thread that has no context of this pool (the user passed the
-            // scope to another thread): hand it over as a guest.
-            let mut job_ref = Some(job_ref);
-            self.pool().with_ctx(&mut |ctx| {
-                if let Some(job) = job_ref.take() {
-                    ctx.engine().push_scoped(job);
-                }
-            });
+            // Spawned from a thread that has no current context of this pool (the user
+            // passed the scope to another thread): into the shared queue, as a guest would.
+            pool.push_shared(job_ref);
         }
     }
 
-    fn pool(&self) -> &dyn PoolApi {
+    fn pool(&self) -> &dyn SharedQueue {
         // SAFETY: the scope only exists inside a `scope` call on this pool, which holds
         // the pool alive (a worker's registry `Arc`, or the caller's `Pool` handle).
         unsafe { &*self.pool }
@@ -177,7 +176,7 @@ where
         header: Header::new(ctx.frame(), Kind::ScopeFrame),
         latch: CountLatch::new(),
         panic: Mutex::new(None),
-        pool: erase(ctx.engine().api()),
+        pool: erase(ctx.member().shared()),
         _marker: PhantomData,
     };
     let header = scope.header_ptr();
@@ -191,13 +190,13 @@ where
     ctx.exit_scope(floor);
     let job_panic = scope.panic.lock().take();
     match (result, job_panic) {
-        (Err(payload), _) | (Ok(_), Some(payload)) => crate::unwind::resume(payload),
+        (Err(payload), _) | (Ok(_), Some(payload)) => crate::job::unwind::resume(payload),
         (Ok(value), None) => value,
     }
 }
 
 /// Erases the borrow's lifetime; see `Scope::pool` for why the pointer stays valid.
-fn erase(api: &dyn PoolApi) -> *const dyn PoolApi {
+fn erase(pool: &dyn SharedQueue) -> *const dyn SharedQueue {
     // SAFETY: only the lifetime changes; validity is argued at the use site.
-    unsafe { std::mem::transmute::<&dyn PoolApi, &'static dyn PoolApi>(api) }
+    unsafe { std::mem::transmute::<&dyn SharedQueue, &'static dyn SharedQueue>(pool) }
 }

@@ -3,13 +3,13 @@
 //! invisible to loom. The models then explore the sleep protocol and latches around a queue
 //! that is trivially correct.
 
-pub(crate) use crossbeam_deque::Steal;
+pub(super) use crossbeam_deque::Steal;
 
 #[cfg(not(loom))]
-pub(crate) use crossbeam_deque::{Injector, Stealer, Worker};
+pub(super) use crossbeam_deque::{Injector, Stealer, Worker};
 
 #[cfg(loom)]
-pub(crate) use twin::{Injector, Stealer, Worker};
+pub(super) use twin::{Injector, Stealer, Worker};
 
 #[cfg(loom)]
 mod twin {

@@ -9,10 +9,11 @@
 //! jobs, into the thief's own deque and runs the first; `Tuning::steal_batch = false` takes
 //! one job. `docs/work-stealing.md` has the measurement that chose the default.
 
+use std::cell::Cell;
+
 use super::queue::{Injector, Steal, Stealer, Worker};
-use super::{Queues, Tuning, XorShift};
+use super::{Queues, Search, Tuning};
 use crate::job::JobRef;
-use crate::metrics::Counters;
 
 /// The shared half of the stealing backend.
 #[derive(Debug)]
@@ -22,49 +23,83 @@ pub(crate) struct Stealing {
     tuning: Tuning,
 }
 
+/// What one worker owns: its deque and the state of its choice of first victim.
+#[derive(Debug)]
+pub(crate) struct Local {
+    deque: Worker<JobRef>,
+    rng: Cell<XorShift>,
+}
+
+/// Cheap per-worker xorshift, for picking a random first victim.
+#[derive(Clone, Copy, Debug)]
+struct XorShift(u64);
+
+impl XorShift {
+    fn new(seed: u64) -> Self {
+        XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    fn next_below(&mut self, n: usize) -> usize {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        ((x >> 32) as usize * n) >> 32
+    }
+}
+
+/// Retries `steal` while it reports a lost race.
+fn retrying(mut steal: impl FnMut() -> Steal<JobRef>) -> Steal<JobRef> {
+    loop {
+        match steal() {
+            Steal::Retry => crate::sync::spin_hint(),
+            done => return done,
+        }
+    }
+}
+
 impl Stealing {
-    fn steal_from(
-        &self,
-        victim: usize,
-        local: &Worker<JobRef>,
-        counters: &Counters,
-    ) -> Option<JobRef> {
+    /// One steal from `victim` into `local`, by the configured tuning.
+    fn steal_from(&self, victim: usize, local: &Worker<JobRef>, search: &mut Search) -> bool {
         let stealer = &self.stealers[victim];
-        loop {
-            let before = if self.tuning.steal_batch {
-                local.len()
-            } else {
-                0
-            };
-            let result = if self.tuning.steal_batch {
+        let before = local.len();
+        let result = retrying(|| {
+            if self.tuning.steal_batch {
                 stealer.steal_batch_and_pop(local)
             } else {
                 stealer.steal()
-            };
-            match result {
-                Steal::Success(job) => {
-                    let taken = 1 + local.len().saturating_sub(before) as u64;
-                    counters.steal_ops.add_owned(1);
-                    counters.jobs_stolen.add_owned(taken);
-                    return Some(job);
-                }
-                Steal::Empty => {
-                    counters.failed_steals.add_owned(1);
-                    return None;
-                }
-                Steal::Retry => crate::sync::spin_hint(),
+            }
+        });
+        match result {
+            Steal::Success(job) => {
+                search.job = Some(job);
+                search.stolen = 1 + local.len().saturating_sub(before);
+                true
+            }
+            _ => {
+                search.failed_steals += 1;
+                false
             }
         }
     }
 }
 
 impl Queues for Stealing {
-    type Local = Worker<JobRef>;
+    type Local = Local;
     const HAS_LOCAL_QUEUES: bool = true;
 
     fn new(num_workers: usize, tuning: Tuning) -> (Self, Vec<Self::Local>) {
-        let locals: Vec<Worker<JobRef>> = (0..num_workers).map(|_| Worker::new_lifo()).collect();
-        let stealers = locals.iter().map(Worker::stealer).collect();
+        let deques: Vec<Worker<JobRef>> = (0..num_workers).map(|_| Worker::new_lifo()).collect();
+        let stealers = deques.iter().map(Worker::stealer).collect();
+        let locals = deques
+            .into_iter()
+            .enumerate()
+            .map(|(i, deque)| Local {
+                deque,
+                rng: Cell::new(XorShift::new(i as u64 + 1)),
+            })
+            .collect();
         (
             Stealing {
                 injector: Injector::new(),
@@ -75,91 +110,77 @@ impl Queues for Stealing {
         )
     }
 
-    fn push_local(&self, local: &Self::Local, job: JobRef) -> usize {
-        local.push(job);
-        local.len()
-    }
-
     fn push_global(&self, job: JobRef) {
         self.injector.push(job);
     }
 
-    fn pop_local(&self, local: &Self::Local) -> Option<JobRef> {
-        local.pop()
-    }
-
-    fn local_is_empty(&self, local: &Self::Local) -> bool {
-        local.is_empty()
-    }
-
-    fn steal_one(&self, victim: usize) -> Steal<JobRef> {
-        self.stealers[victim].steal()
-    }
-
     fn pop_global(&self) -> Option<JobRef> {
-        loop {
-            match self.injector.steal() {
-                Steal::Success(job) => return Some(job),
-                Steal::Empty => return None,
-                Steal::Retry => crate::sync::spin_hint(),
-            }
+        match retrying(|| self.injector.steal()) {
+            Steal::Success(job) => Some(job),
+            _ => None,
         }
     }
 
-    fn find_work(
-        &self,
-        local: &Self::Local,
-        index: usize,
-        rng: &mut XorShift,
-        counters: &Counters,
-    ) -> Option<JobRef> {
-        // 1. The injector, in batches: one producer feeding many workers must not pay one
-        //    contended operation per job.
-        loop {
-            let before = local.len();
-            match self.injector.steal_batch_and_pop(local) {
-                Steal::Success(job) => {
-                    counters.steal_ops.add_owned(1);
-                    counters
-                        .jobs_stolen
-                        .add_owned(1 + local.len().saturating_sub(before) as u64);
-                    return Some(job);
-                }
-                Steal::Empty => break,
-                Steal::Retry => crate::sync::spin_hint(),
-            }
-        }
-        // 2. The peers, from a random first victim, each once.
-        let n = self.stealers.len();
-        if n > 1 {
-            let start = rng.next_below(n);
-            for k in 0..n {
-                let victim = (start + k) % n;
-                if victim == index {
-                    continue;
-                }
-                if let Some(job) = self.steal_from(victim, local, counters) {
-                    return Some(job);
-                }
-            }
-        }
-        None
-    }
-
-    fn has_work(&self) -> bool {
-        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
-    }
-
-    fn publish_target_is_empty(&self, local: &Self::Local) -> bool {
-        local.is_empty()
+    fn global_len(&self) -> usize {
+        self.injector.len()
     }
 
     fn global_is_empty(&self) -> bool {
         self.injector.is_empty()
     }
 
-    fn global_len(&self) -> usize {
-        self.injector.len()
+    fn push_local(&self, local: &Local, job: JobRef) -> usize {
+        local.deque.push(job);
+        local.deque.len()
+    }
+
+    fn pop_local(&self, local: &Local) -> Option<JobRef> {
+        local.deque.pop()
+    }
+
+    fn local_is_empty(&self, local: &Local) -> bool {
+        local.deque.is_empty()
+    }
+
+    fn steal_one(&self, victim: usize) -> Option<JobRef> {
+        match retrying(|| self.stealers[victim].steal()) {
+            Steal::Success(job) => Some(job),
+            _ => None,
+        }
+    }
+
+    fn find_work(&self, local: &Local, index: usize) -> Search {
+        let mut search = Search::default();
+        // 1. The injector, in batches: one producer feeding many workers must not pay one
+        //    contended operation per job.
+        let before = local.deque.len();
+        if let Steal::Success(job) = retrying(|| self.injector.steal_batch_and_pop(&local.deque)) {
+            search.job = Some(job);
+            search.stolen = 1 + local.deque.len().saturating_sub(before);
+            return search;
+        }
+        // 2. The peers, from a random first victim, each once.
+        let n = self.stealers.len();
+        if n > 1 {
+            let mut rng = local.rng.get();
+            let start = rng.next_below(n);
+            local.rng.set(rng);
+            for k in 0..n {
+                let victim = (start + k) % n;
+                if victim != index && self.steal_from(victim, &local.deque, &mut search) {
+                    break;
+                }
+            }
+        }
+        search
+    }
+
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    fn publish_target_is_empty(&self, local: &Local) -> bool {
+        local.deque.is_empty()
     }
 
     fn local_lens(&self) -> Vec<usize> {

@@ -23,7 +23,7 @@
 //! a waiter removes its latch (under the same mutex) before it leaves the wait, so a poke
 //! never touches a latch that may be gone.
 
-use crate::latch::Latch;
+use crate::job::latch::Latch;
 use crate::sync::{AtomicUsize, Mutex, Ordering};
 
 /// A latch pointer that may sit in a shared list (see "Lifetime" above).

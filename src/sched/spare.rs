@@ -19,23 +19,23 @@
 //! say) while the work the waiters need sits behind it in a blocked worker's deque, and
 //! only another spare would then reach it.
 //!
-//! A spare takes part as a guest (its forks and scope spawns go to the shared queue), takes
+//! A spare takes part like a guest (its forks and scope spawns go to the shared queue), takes
 //! jobs from the relocation queue, the shared queue and any worker's deque, and exits once
-//! it found nothing for `LINGER` or no worker is blocked on another pool any more.
+//! it found nothing for `SPARE_LINGER` or no worker is blocked on another pool any more.
 //! `shutdown` waits for spares as it does for workers.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::backend::{Queues, Steal};
-use crate::guest;
+use crate::backend::Queues;
 use crate::job::JobRef;
-use crate::registry::Registry;
+use crate::sched::member::Membership;
+use crate::sched::registry::Registry;
+use crate::sched::role::Role;
+use crate::sched::sleep::pacing::{SPARE_LINGER, SPARE_POLL};
 use crate::sync::{Arc, Ordering};
 
 /// The most spare threads one pool runs at once.
 pub(crate) const MAX_SPARES: usize = 64;
-/// How long a spare looks for work after its last job before it exits.
-const LINGER: Duration = Duration::from_millis(2);
 
 /// A worker of `reg` is about to block in a wait on another pool: starts a spare if the
 /// pool would otherwise leave queued work with nobody to run it.
@@ -82,7 +82,11 @@ pub(crate) fn maybe_start<Q: Queues>(reg: &Arc<Registry<Q>>) {
 /// The body of a spare thread.
 fn run<Q: Queues>(reg: Arc<Registry<Q>>) {
     let mut looking = true;
-    guest::run_as(&reg, true, &mut |ctx| {
+    let membership = Membership {
+        registry: &*reg,
+        role: Role::Spare,
+    };
+    membership.enter(|ctx| {
         let mut idle_since = None;
         loop {
             if let Some(job) = take(&reg) {
@@ -102,10 +106,10 @@ fn run<Q: Queues>(reg: Arc<Registry<Q>>) {
             }
             let now = Instant::now();
             let since = *idle_since.get_or_insert(now);
-            if reg.blocked_elsewhere.load(Ordering::SeqCst) == 0 || now - since >= LINGER {
+            if reg.blocked_elsewhere.load(Ordering::SeqCst) == 0 || now - since >= SPARE_LINGER {
                 return;
             }
-            std::thread::sleep(Duration::from_micros(50));
+            std::thread::sleep(SPARE_POLL);
         }
     });
     if looking {
@@ -116,17 +120,7 @@ fn run<Q: Queues>(reg: Arc<Registry<Q>>) {
 
 /// Any queued job of the pool: relocated, shared, or the oldest of a worker's deque.
 fn take<Q: Queues>(reg: &Registry<Q>) -> Option<JobRef> {
-    if let Some(job) = reg.pop_relocated().or_else(|| reg.queues.pop_global()) {
-        return Some(job);
-    }
-    for victim in 0..reg.num_threads {
-        loop {
-            match reg.queues.steal_one(victim) {
-                Steal::Success(job) => return Some(job),
-                Steal::Empty => break,
-                Steal::Retry => crate::sync::spin_hint(),
-            }
-        }
-    }
-    None
+    reg.pop_relocated()
+        .or_else(|| reg.queues.pop_global())
+        .or_else(|| (0..reg.num_threads).find_map(|victim| reg.queues.steal_one(victim)))
 }

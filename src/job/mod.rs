@@ -23,8 +23,12 @@ use std::cell::UnsafeCell;
 use std::mem::{MaybeUninit, align_of, size_of};
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::latch::Latch;
-use crate::unwind;
+pub(crate) mod fork;
+pub(crate) mod latch;
+pub(crate) mod unwind;
+
+pub(crate) use fork::Fork;
+use latch::Latch;
 
 /// What kind of job a header belongs to; decides the job's *anchor* (see [`Header::anchor`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,13 +208,13 @@ where
         unsafe { JobRef::new(self.header(), Self::execute) }
     }
 
-    /// The job as a private fork (see `context.rs`).
+    /// The job as a private fork (see `sched/context/forks.rs`).
     ///
     /// # Safety
     /// As `as_job_ref`.
-    pub(crate) unsafe fn as_fork(&self) -> crate::context::Fork {
+    pub(crate) unsafe fn as_fork(&self) -> Fork {
         // SAFETY: forwarded to the caller's promise.
-        unsafe { crate::context::Fork::new(self.header(), Self::execute) }
+        unsafe { Fork::new(self.header(), Self::execute) }
     }
 
     /// Runs the closure on the current thread, without going through the latch. For the

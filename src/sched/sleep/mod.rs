@@ -2,6 +2,8 @@
 //! them as it needs. The protocol, its states and the argument that no wake-up is lost are in
 //! `README.md` next to this file; the code below follows it step by step.
 
+pub(crate) mod pacing;
+
 use crossbeam_utils::CachePadded;
 
 use crate::sync::{AtomicU64, Mutex, Ordering, Parker, fence};
@@ -35,6 +37,11 @@ impl Snapshot {
     #[cfg(all(test, not(loom)))]
     pub(crate) fn waiting(self) -> u64 {
         (self.0 >> 32) & FIELD
+    }
+    /// A snapshot with the given counts, for unit tests of policies that read one.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn of(searching: u64, sleeping: u64, waiting: u64) -> Self {
+        Snapshot(searching * SEARCH_ONE + sleeping * SLEEP_ONE + waiting * WAIT_ONE)
     }
     /// No thread searches, sleeps or waits: every worker is busy.
     #[inline]

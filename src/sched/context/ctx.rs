@@ -1,0 +1,216 @@
+//! The per-thread context: what a thread inside `join`/`scope` needs on its fast path, and
+//! what it needs from the pool it takes part in ([`Member`]).
+//!
+//! Every thread that runs skewer work has a [`Ctx`] on its stack while it does: each worker
+//! for its whole life, and a thread outside the pool (a *guest*) for the duration of a
+//! `Pool::join`/`Pool::scope` call. The chain of current contexts is in `chain.rs`.
+//!
+//! The context holds the thread's private forks (`forks.rs`): forking pushes onto that
+//! stack, with no atomic operation; the fork becomes a real, stealable job only when
+//! somebody could use it (`publish.rs`). The oldest fork is the one nearest the root, so it
+//! is usually the largest piece of work. A small tree finishes before the first heartbeat
+//! and never wakes anybody.
+
+use std::cell::{Cell, UnsafeCell};
+use std::time::Instant;
+
+use super::forks::{ForkStack, SavedFloor};
+use super::publish::{Decision, Policy};
+use crate::job::latch::Latch;
+use crate::job::unwind::JobPanic;
+use crate::job::{Fork, Header, JobRef};
+use crate::sched::pool_id::PoolId;
+use crate::sched::sleep::Sleep;
+use crate::sched::target::{Helped, Target};
+
+/// What a context needs from the pool it belongs to, as the thread takes part in it: a
+/// worker, a guest or a spare (`sched/member.rs` implements it, once, for every role). The
+/// fast path of a fork never calls through it.
+pub(crate) trait Member {
+    /// Queues a job other threads may take: a published fork or a scope's job. A worker's
+    /// own deque, the shared queue for anyone else.
+    fn push(&self, job: JobRef);
+    /// Queues a detached job into the shared queue. Never refused from inside a pool.
+    fn push_detached(&self, job: JobRef);
+    /// Searches this pool's queues once for work that descends from `target` and runs it
+    /// (see `sched/search.rs`); `ctx` is this thread's context of this pool, and current.
+    fn help(&self, ctx: &Ctx, target: Target, scan_global: bool) -> Helped;
+    /// Registers `latch` to be poked when work arrives in this pool's shared queue.
+    fn watch(&self, latch: &Latch);
+    /// Undoes `watch` (if no poke did already).
+    fn unwatch(&self, latch: &Latch);
+    /// This thread, a worker of this pool, blocks (`true`) in a wait on another pool, or
+    /// stops doing so (`false`); see `sched/spare.rs`. Nothing for a guest or a spare.
+    fn blocked_elsewhere(&self, blocked: bool);
+    /// The pool's shared queue, reachable from any thread.
+    fn shared(&self) -> &dyn SharedQueue;
+    /// The number of worker threads of the pool.
+    fn num_threads(&self) -> usize;
+    /// Reports a detached job's panic to the pool's panic policy.
+    fn report_panic(&self, panic: JobPanic);
+    /// This thread's worker index, or `None` for a guest or a spare.
+    fn worker_index(&self) -> Option<usize>;
+    /// Whether the pool takes work from this context (false once a guest's pool shut down).
+    fn accepts_publication(&self) -> bool;
+    /// Whether the queue a publication would go to is empty. While it holds a fork that
+    /// nobody took yet, publishing another only adds queue traffic.
+    fn publish_target_is_empty(&self) -> bool;
+}
+
+/// A pool's shared queue as any thread may reach it, with or without a context of the pool
+/// (a scope handed to another thread spawns through it).
+pub(crate) trait SharedQueue: Sync {
+    /// The pool's identity.
+    fn id(&self) -> PoolId;
+    /// Pushes a job and wakes whoever should take it.
+    fn push_shared(&self, job: JobRef);
+}
+
+/// A thread's context of one pool; see the module docs.
+pub(crate) struct Ctx {
+    member: *const dyn Member,
+    sleep: *const Sleep,
+    pool: PoolId,
+    forks: UnsafeCell<ForkStack>,
+    frame: Cell<*const Header>,
+    policy: Policy,
+}
+
+/// Restores a context's frame when dropped (also during unwinding).
+struct RestoreFrame<'a>(&'a Cell<*const Header>, *const Header);
+
+impl Drop for RestoreFrame<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.1);
+    }
+}
+
+impl Ctx {
+    /// # Safety
+    /// `member` and `sleep` must outlive the context; `pool` identifies the pool.
+    pub(crate) unsafe fn new(member: *const dyn Member, sleep: *const Sleep, pool: PoolId) -> Self {
+        Ctx {
+            member,
+            sleep,
+            pool,
+            forks: UnsafeCell::new(ForkStack::new()),
+            frame: Cell::new(std::ptr::null()),
+            policy: Policy::new(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn member(&self) -> &dyn Member {
+        // SAFETY: the member outlives the context (contract of `new`).
+        unsafe { &*self.member }
+    }
+
+    #[inline]
+    pub(crate) fn sleep(&self) -> &Sleep {
+        // SAFETY: the sleep state outlives the context (contract of `new`).
+        unsafe { &*self.sleep }
+    }
+
+    /// The pool this context belongs to.
+    pub(crate) fn pool(&self) -> PoolId {
+        self.pool
+    }
+
+    /// The header of the job this thread is running (parent of the jobs it creates).
+    #[inline]
+    pub(crate) fn frame(&self) -> *const Header {
+        self.frame.get()
+    }
+
+    /// Runs `f` with `header` as the current frame.
+    #[inline]
+    pub(crate) fn in_frame<R>(&self, header: *const Header, f: impl FnOnce() -> R) -> R {
+        let _restore = RestoreFrame(&self.frame, self.frame.replace(header));
+        f()
+    }
+
+    /// Runs a queued job with its header as the current frame.
+    ///
+    /// # Safety
+    /// The job must not have been executed before.
+    pub(crate) unsafe fn execute(&self, job: JobRef) {
+        // SAFETY: forwarded exactly-once promise.
+        self.in_frame(job.header(), || unsafe { job.execute() })
+    }
+
+    #[allow(clippy::mut_from_ref)]
+    #[inline]
+    fn forks(&self) -> &mut ForkStack {
+        // SAFETY: the fork stack is only touched by the thread that owns the context, and
+        // no method holds this borrow across a call that could re-enter it.
+        unsafe { &mut *self.forks.get() }
+    }
+
+    /// Pushes a private fork; publishes the oldest one if somebody could use it.
+    #[inline]
+    pub(crate) fn fork(&self, job: Fork) {
+        self.forks().push(job);
+        match self.policy.on_fork(self.sleep().peek(), Instant::now) {
+            Decision::Keep => {}
+            Decision::ForHungry => self.publish_for_hungry(),
+            Decision::Heartbeat => {
+                if self.member().publish_target_is_empty() {
+                    let _ = self.publish_oldest();
+                }
+            }
+        }
+    }
+
+    #[cold]
+    fn publish_for_hungry(&self) {
+        if self.member().publish_target_is_empty() && self.publish_oldest() {
+            self.policy.published_for_hungry(Instant::now());
+        }
+    }
+
+    /// Starts a new heartbeat period (the thread just picked up a new root job).
+    #[inline]
+    pub(crate) fn reset_heartbeat(&self) {
+        self.policy.reset_heartbeat();
+    }
+
+    /// Removes `job`, the newest fork. Returns true if it is still private (the common
+    /// case): the caller runs it. False if it was published: it may be anywhere, running or
+    /// done.
+    #[inline]
+    pub(crate) fn take_back(&self, job: Fork) -> bool {
+        self.forks().take_back(job)
+    }
+
+    /// Publishes the oldest private fork at or above the floor, if there is one and the
+    /// pool takes it.
+    pub(crate) fn publish_oldest(&self) -> bool {
+        if !self.forks().has_publishable() || !self.member().accepts_publication() {
+            return false;
+        }
+        // SAFETY: a fork's header stays valid until it ran (its joiner waits for it).
+        match unsafe { self.forks().publish_oldest() } {
+            Some(job) => {
+                self.member().push(job);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A scope opens on this thread: older forks stay private until it closes.
+    pub(crate) fn enter_scope(&self) -> SavedFloor {
+        self.forks().enter_scope()
+    }
+
+    /// The scope closes (all its forks are gone): restore the outer floor.
+    pub(crate) fn exit_scope(&self, saved: SavedFloor) {
+        self.forks().exit_scope(saved)
+    }
+
+    /// Replaces the current frame, returning the old one (for `chain.rs`, which makes a
+    /// context current and restores the frame after).
+    pub(crate) fn replace_frame(&self, frame: *const Header) -> *const Header {
+        self.frame.replace(frame)
+    }
+}

@@ -1,0 +1,211 @@
+//! The private fork stack: the second halves of a thread's `join`s that no other thread can
+//! see yet, oldest first.
+//!
+//! An entry stays until its own `join` takes it back; publishing marks it, so the `join`
+//! knows to wait for it instead of calling it.
+//!
+//! Publication goes oldest first, but never below `floor`: forks older than the innermost
+//! scope open on this thread stay private while it is open. Otherwise such a fork,
+//! published after the scope pushed its jobs, would sit *above* them in the deque, where
+//! the scope's wait (which only looks at the top of its own deque for its jobs) would find
+//! a job it must not run covering the ones it must.
+
+use crate::job::{Fork, JobRef};
+
+/// See the module docs.
+#[derive(Debug)]
+pub(crate) struct ForkStack {
+    forks: Vec<Fork>,
+    floor: usize,
+    /// Every entry in `floor..cursor` is published: the search for the oldest private
+    /// fork starts here.
+    cursor: usize,
+}
+
+/// What `enter_scope` saved, for `exit_scope`.
+#[derive(Debug)]
+pub(crate) struct SavedFloor {
+    floor: usize,
+    cursor: usize,
+}
+
+impl ForkStack {
+    pub(crate) fn new() -> Self {
+        ForkStack {
+            // Room for a 64-deep recursion without regrowing (one allocation per guest
+            // call, none per fork).
+            forks: Vec::with_capacity(64),
+            floor: 0,
+            cursor: 0,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, fork: Fork) {
+        self.forks.push(fork);
+    }
+
+    /// Removes `fork`, the newest (every fork pushed after it was removed by its own `join`
+    /// before this one's first half returned). Returns true if it is still private: the
+    /// caller runs it. False if it was published: it may be anywhere, running or done.
+    #[inline]
+    pub(crate) fn take_back(&mut self, fork: Fork) -> bool {
+        let last = self.forks.pop().expect("a join's fork is on the stack");
+        debug_assert_eq!(
+            last.header(),
+            fork.header(),
+            "forks are taken back newest first"
+        );
+        if self.cursor > self.forks.len() {
+            self.cursor = self.forks.len();
+        }
+        !last.is_published()
+    }
+
+    /// Marks the oldest private fork at or above the floor published and returns it as a
+    /// job, if there is one.
+    ///
+    /// # Safety
+    /// The caller hands the job to a queue: every fork's header stays valid until it ran,
+    /// because its `join` waits for it once it sees it published.
+    pub(crate) unsafe fn publish_oldest(&mut self) -> Option<JobRef> {
+        let start = self.cursor.max(self.floor);
+        let offset = self.forks[start..].iter().position(|f| !f.is_published())?;
+        let index = start + offset;
+        self.cursor = index + 1;
+        // SAFETY: not published before (checked just above); validity is the caller's.
+        Some(unsafe { self.forks[index].publish() })
+    }
+
+    /// Whether a fork at or above the floor is still private.
+    pub(crate) fn has_publishable(&self) -> bool {
+        let start = self.cursor.max(self.floor);
+        self.forks[start..].iter().any(|f| !f.is_published())
+    }
+
+    /// A scope opens on this thread: older forks stay private until it closes.
+    pub(crate) fn enter_scope(&mut self) -> SavedFloor {
+        let saved = SavedFloor {
+            floor: self.floor,
+            cursor: self.cursor,
+        };
+        self.floor = self.forks.len();
+        self.cursor = self.forks.len();
+        saved
+    }
+
+    /// The scope closes (all its forks are gone): restore the outer floor.
+    pub(crate) fn exit_scope(&mut self, saved: SavedFloor) {
+        debug_assert_eq!(self.forks.len(), self.floor, "a scope's forks outlived it");
+        self.floor = saved.floor;
+        self.cursor = saved.cursor;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::{Header, Kind, Payload};
+
+    unsafe fn never(_: *const Header, _: Payload) {
+        unreachable!("a test fork is never executed");
+    }
+
+    fn headers(n: usize) -> Vec<Header> {
+        (0..n)
+            .map(|_| Header::new(std::ptr::null(), Kind::Stack))
+            .collect()
+    }
+
+    fn fork(h: &Header) -> Fork {
+        // SAFETY: test forks are never executed and their headers outlive the stack.
+        unsafe { Fork::new(h, never) }
+    }
+
+    fn publish(stack: &mut ForkStack) -> Option<*const Header> {
+        // SAFETY: the jobs are only compared, never executed.
+        unsafe { stack.publish_oldest() }.map(|job| job.header())
+    }
+
+    #[test]
+    fn publication_goes_oldest_first_and_skips_published_forks() {
+        let hs = headers(3);
+        let mut stack = ForkStack::new();
+        for h in &hs {
+            stack.push(fork(h));
+        }
+        assert_eq!(publish(&mut stack), Some(&hs[0] as *const Header));
+        assert_eq!(publish(&mut stack), Some(&hs[1] as *const Header));
+        assert_eq!(publish(&mut stack), Some(&hs[2] as *const Header));
+        assert_eq!(publish(&mut stack), None);
+        assert!(!stack.has_publishable());
+        // Taken back newest first: each reports that it was published.
+        assert!(!stack.take_back(fork(&hs[2])));
+        assert!(!stack.take_back(fork(&hs[1])));
+        assert!(!stack.take_back(fork(&hs[0])));
+    }
+
+    #[test]
+    fn a_private_fork_taken_back_is_run_by_its_joiner() {
+        let hs = headers(2);
+        let mut stack = ForkStack::new();
+        stack.push(fork(&hs[0]));
+        stack.push(fork(&hs[1]));
+        assert_eq!(publish(&mut stack), Some(&hs[0] as *const Header));
+        assert!(
+            stack.take_back(fork(&hs[1])),
+            "the newer fork stayed private"
+        );
+        assert!(!stack.take_back(fork(&hs[0])));
+    }
+
+    #[test]
+    fn the_cursor_follows_forks_taken_back() {
+        let hs = headers(3);
+        let mut stack = ForkStack::new();
+        stack.push(fork(&hs[0]));
+        stack.push(fork(&hs[1]));
+        assert_eq!(publish(&mut stack), Some(&hs[0] as *const Header));
+        assert_eq!(publish(&mut stack), Some(&hs[1] as *const Header));
+        assert!(!stack.take_back(fork(&hs[1])));
+        // The cursor came down with the stack: a new fork in that slot is found.
+        stack.push(fork(&hs[2]));
+        assert_eq!(publish(&mut stack), Some(&hs[2] as *const Header));
+    }
+
+    #[test]
+    fn forks_below_an_open_scope_stay_private_until_it_closes() {
+        let hs = headers(2);
+        let mut stack = ForkStack::new();
+        stack.push(fork(&hs[0]));
+        let saved = stack.enter_scope();
+        assert!(
+            !stack.has_publishable(),
+            "the outer fork is below the floor"
+        );
+        assert_eq!(publish(&mut stack), None);
+        stack.push(fork(&hs[1]));
+        assert_eq!(publish(&mut stack), Some(&hs[1] as *const Header));
+        assert!(!stack.take_back(fork(&hs[1])));
+        stack.exit_scope(saved);
+        assert_eq!(publish(&mut stack), Some(&hs[0] as *const Header));
+    }
+
+    #[test]
+    fn nested_scopes_restore_each_outer_floor() {
+        let hs = headers(3);
+        let mut stack = ForkStack::new();
+        stack.push(fork(&hs[0]));
+        let outer = stack.enter_scope();
+        stack.push(fork(&hs[1]));
+        let inner = stack.enter_scope();
+        stack.push(fork(&hs[2]));
+        assert_eq!(publish(&mut stack), Some(&hs[2] as *const Header));
+        assert!(!stack.take_back(fork(&hs[2])));
+        stack.exit_scope(inner);
+        assert_eq!(publish(&mut stack), Some(&hs[1] as *const Header));
+        assert!(!stack.take_back(fork(&hs[1])));
+        stack.exit_scope(outer);
+        assert_eq!(publish(&mut stack), Some(&hs[0] as *const Header));
+    }
+}

@@ -1,0 +1,11 @@
+//! The per-thread context, in four parts: the private fork stack (`forks.rs`), the
+//! publication policy (`publish.rs`), the context itself and what it needs from its pool
+//! (`ctx.rs`), and the thread's chain of contexts across pools (`chain.rs`).
+
+mod chain;
+mod ctx;
+mod forks;
+mod publish;
+
+pub use chain::MAX_CROSS_POOL_NESTING;
+pub(crate) use ctx::{Ctx, Member, SharedQueue};

@@ -1,0 +1,130 @@
+//! A thread's membership of one pool: the one implementation of [`Member`], for every
+//! [`Role`]. What differs between a worker, a guest and a spare is decided here by the
+//! role, which was fixed when the context was made.
+
+use crate::backend::Queues;
+use crate::job::JobRef;
+use crate::job::latch::Latch;
+use crate::job::unwind::JobPanic;
+use crate::sched::context::{Ctx, Member, SharedQueue};
+use crate::sched::registry::Registry;
+use crate::sched::role::Role;
+use crate::sched::search::{self, Found};
+use crate::sched::target::{Helped, Target};
+use crate::sync::Ordering;
+
+/// A thread's membership of `registry`'s pool in `role`.
+pub(crate) struct Membership<'a, Q: Queues> {
+    pub(crate) registry: &'a Registry<Q>,
+    pub(crate) role: Role<'a, Q>,
+}
+
+impl<'a, Q: Queues> Membership<'a, Q> {
+    /// Runs `f` on the current thread with a context of the pool in this membership's role,
+    /// made current for the call.
+    pub(crate) fn enter<R>(&self, f: impl FnOnce(&Ctx) -> R) -> R {
+        let member: &dyn Member = self;
+        // SAFETY: the context made below is dropped at the end of this function, before
+        // `self` (and so the registry and the role's borrows). Only the lifetime of the
+        // raw pointer the context keeps is erased.
+        let member: &'static dyn Member =
+            unsafe { std::mem::transmute::<&dyn Member, &'static dyn Member>(member) };
+        // SAFETY: as above; `registry.sleep` outlives the context.
+        let mut ctx = unsafe { Ctx::new(member, &self.registry.sleep, self.registry.id()) };
+        ctx.enter(f)
+    }
+}
+
+impl<Q: Queues> Member for Membership<'_, Q> {
+    fn push(&self, job: JobRef) {
+        match &self.role {
+            Role::Worker(w) => self.registry.push_local(w.index, w.local, job),
+            Role::Guest | Role::Spare => self.registry.push_global(job, None),
+        }
+    }
+
+    fn push_detached(&self, job: JobRef) {
+        match &self.role {
+            Role::Worker(w) => self.registry.push_global(job, Some(w.index)),
+            // An outside submission: if it races with shutdown, `submit` drains it here.
+            Role::Guest | Role::Spare => self.registry.submit(job),
+        }
+    }
+
+    fn help(&self, ctx: &Ctx, target: Target, scan_global: bool) -> Helped {
+        let reg = self.registry;
+        let outcome = search::find(reg, &self.role, target, scan_global);
+        let Some(found) = outcome.found else {
+            return if outcome.anchored {
+                Helped::Anchored
+            } else {
+                Helped::Nothing
+            };
+        };
+        match (&self.role, found) {
+            (Role::Worker(w), Found::Taken(job)) => w.run_root(ctx, job),
+            (Role::Worker(w), Found::Own(job)) => {
+                reg.counters.workers[w.index].jobs_executed.add_owned(1);
+                // SAFETY: popped from our own deque: nobody else executes it.
+                unsafe { ctx.execute(job) }
+            }
+            (Role::Guest | Role::Spare, Found::Own(job) | Found::Taken(job)) => {
+                reg.counters.outside.jobs_executed.add_shared(1);
+                // SAFETY: taken out of a queue: nobody else executes it.
+                unsafe { ctx.execute(job) }
+            }
+        }
+        Helped::Ran
+    }
+
+    fn watch(&self, latch: &Latch) {
+        self.registry.watchers.watch(latch);
+    }
+
+    fn unwatch(&self, latch: &Latch) {
+        self.registry.watchers.unwatch(latch);
+    }
+
+    fn blocked_elsewhere(&self, blocked: bool) {
+        let Role::Worker(w) = &self.role else {
+            return;
+        };
+        let reg = self.registry;
+        if blocked {
+            reg.blocked_elsewhere.fetch_add(1, Ordering::SeqCst);
+            (reg.start_spare)(w.registry);
+        } else {
+            reg.blocked_elsewhere.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn shared(&self) -> &dyn SharedQueue {
+        self.registry
+    }
+
+    fn num_threads(&self) -> usize {
+        self.registry.num_threads
+    }
+
+    fn report_panic(&self, panic: JobPanic) {
+        self.registry.report_panic(panic);
+    }
+
+    fn worker_index(&self) -> Option<usize> {
+        self.role.index()
+    }
+
+    fn accepts_publication(&self) -> bool {
+        match self.role {
+            Role::Worker(_) => true,
+            Role::Guest | Role::Spare => !self.registry.terminate.load(Ordering::Relaxed),
+        }
+    }
+
+    fn publish_target_is_empty(&self) -> bool {
+        match &self.role {
+            Role::Worker(w) => self.registry.queues.publish_target_is_empty(w.local),
+            Role::Guest | Role::Spare => self.registry.queues.global_is_empty(),
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! The registry: everything a pool's threads share (its queues, sleep state, anchors,
+//! watchers, counters, lifecycle flags, panic policy) and the operations on that state.
+//! It starts no thread: `sched/running.rs` builds it and starts the workers, and spare
+//! threads are started through the `start_spare` function it is given.
+
+use std::collections::HashSet;
+use std::thread::JoinHandle;
+
+use crossbeam_utils::CachePadded;
+
+use crate::backend::{Queues, Tuning};
+use crate::job::JobRef;
+use crate::job::unwind::JobPanic;
+use crate::metrics::{Metrics, PoolCounters};
+use crate::sched::anchor::AnchorSlot;
+use crate::sched::context::SharedQueue;
+use crate::sched::pool_id::PoolId;
+use crate::sched::relocated::Relocated;
+use crate::sched::sleep::Sleep;
+use crate::sched::watchers::Watchers;
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
+
+pub(crate) type PanicHandler = dyn Fn(JobPanic) + Send + Sync;
+pub(crate) type ThreadHandler = dyn Fn(usize) + Send + Sync;
+
+/// What the builder hands to the scheduler.
+pub(crate) struct Config {
+    pub(crate) num_threads: usize,
+    pub(crate) tuning: Tuning,
+    pub(crate) thread_names: Vec<String>,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) panic_handler: Option<Box<PanicHandler>>,
+    pub(crate) start_handler: Option<Box<ThreadHandler>>,
+    pub(crate) exit_handler: Option<Box<ThreadHandler>>,
+}
+
+/// The shared state of one pool.
+pub(crate) struct Registry<Q: Queues> {
+    pub(crate) queues: Q,
+    pub(crate) sleep: Sleep,
+    pub(crate) anchors: Vec<CachePadded<AnchorSlot>>,
+    /// Jobs a waiter stole while their worker's anchor changed: they may belong to anyone.
+    relocated: Relocated,
+    /// Threads blocked in a wait that want a poke when work arrives (see `watchers.rs`).
+    pub(crate) watchers: Watchers,
+    pub(crate) counters: PoolCounters,
+    pub(crate) num_threads: usize,
+    /// Set by `close`: outside submissions are refused from then on. A submission that
+    /// raced with it and finds it set after pushing drains the shared queue itself (see
+    /// `submit`), so an accepted job is never stranded.
+    closed: AtomicBool,
+    /// Set by `close` after `closed`: workers exit when they find no work.
+    pub(crate) terminate: AtomicBool,
+    /// Worker threads that have not exited yet.
+    pub(crate) live: AtomicUsize,
+    /// Workers blocked in a wait on another pool (see `spare.rs`).
+    pub(crate) blocked_elsewhere: AtomicUsize,
+    /// Spare threads that have not exited yet.
+    pub(crate) spares: AtomicUsize,
+    /// Spare threads looking for work (not running a job).
+    pub(crate) spares_looking: AtomicUsize,
+    /// Starts a spare thread if the pool needs one (`spare::maybe_start`, given by the
+    /// layer that starts threads).
+    pub(crate) start_spare: fn(&Arc<Registry<Q>>),
+    /// The name of spare threads.
+    pub(crate) spare_name: String,
+    /// The stack size of workers and spares.
+    pub(crate) stack_size: Option<usize>,
+    /// `Pool` handles alive; the last one to go closes the pool.
+    handles: AtomicUsize,
+    pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
+    panic_handler: Option<Box<PanicHandler>>,
+    pub(crate) start_handler: Option<Box<ThreadHandler>>,
+    pub(crate) exit_handler: Option<Box<ThreadHandler>>,
+    reported: Mutex<HashSet<String>>,
+}
+
+impl<Q: Queues> Registry<Q> {
+    /// Builds the shared state of a pool of `config.num_threads` workers, and the part of
+    /// the queues each worker will own; starts nothing. Returns the worker names too.
+    pub(crate) fn new(
+        config: Config,
+        start_spare: fn(&Arc<Registry<Q>>),
+    ) -> (Self, Vec<Q::Local>, Vec<String>) {
+        let n = config.num_threads;
+        let (queues, locals) = Q::new(n, config.tuning);
+        let registry = Registry {
+            queues,
+            sleep: Sleep::new(n),
+            anchors: (0..n).map(|_| CachePadded::default()).collect(),
+            relocated: Relocated::default(),
+            watchers: Watchers::default(),
+            counters: PoolCounters::new(n),
+            num_threads: n,
+            closed: AtomicBool::new(false),
+            terminate: AtomicBool::new(false),
+            live: AtomicUsize::new(0),
+            blocked_elsewhere: AtomicUsize::new(0),
+            spares: AtomicUsize::new(0),
+            spares_looking: AtomicUsize::new(0),
+            start_spare,
+            spare_name: config
+                .thread_names
+                .first()
+                .map_or_else(|| "skewer-spare".to_string(), |n| format!("{n}-spare")),
+            stack_size: config.stack_size,
+            handles: AtomicUsize::new(1),
+            threads: Mutex::new(Vec::with_capacity(n)),
+            panic_handler: config.panic_handler,
+            start_handler: config.start_handler,
+            exit_handler: config.exit_handler,
+            reported: Mutex::new(HashSet::new()),
+        };
+        (registry, locals, config.thread_names)
+    }
+
+    /// The pool's identity.
+    pub(crate) fn id(&self) -> PoolId {
+        PoolId::of(self)
+    }
+
+    /// Pushes a job into the shared queue from `row`'s owner (a worker index, or `None`
+    /// for anyone else) and wakes a worker.
+    pub(crate) fn push_global(&self, job: JobRef, row: Option<usize>) {
+        self.queues.push_global(job);
+        let count = match row {
+            Some(i) => {
+                let c = &self.counters.workers[i].injected;
+                c.add_owned(1);
+                c.get()
+            }
+            None => self.counters.outside.injected.add_shared(1),
+        };
+        // Sample the shared queue's depth every 16 pushes of a row: `len` is not free.
+        if count.is_multiple_of(16) {
+            self.counters
+                .max_injector_depth
+                .raise_to(self.queues.global_len() as u64);
+        }
+        self.sleep.notify_work();
+        self.watchers.poke_all();
+    }
+
+    /// Pushes from worker `index`, which owns `local`, onto its own queue (the shared one
+    /// for a backend without local queues) and wakes a worker.
+    pub(crate) fn push_local(&self, index: usize, local: &Q::Local, job: JobRef) {
+        let depth = self.queues.push_local(local, job);
+        let counters = &self.counters.workers[index];
+        counters.local_pushes.add_owned(1);
+        counters.max_local_depth.raise_to(depth as u64);
+        self.sleep.notify_work();
+        self.watchers.poke_all();
+    }
+
+    /// Parks a job whose owner is unknown where every waiter and searcher looks.
+    pub(crate) fn relocate(&self, job: JobRef) {
+        self.relocated.push(job);
+        self.sleep.notify_work();
+        self.watchers.poke_all();
+    }
+
+    /// Puts back a job a waiter took from the shared queue and may not run. Not new work:
+    /// it wakes a sleeper for it but pokes no watcher (a watcher that put it back would
+    /// otherwise poke itself awake, over and over).
+    pub(crate) fn put_back_global(&self, job: JobRef) {
+        self.queues.push_global(job);
+        self.sleep.notify_work();
+    }
+
+    /// As `put_back_global`, for a job taken from the relocation queue.
+    pub(crate) fn put_back_relocated(&self, job: JobRef) {
+        self.relocated.push(job);
+        self.sleep.notify_work();
+    }
+
+    /// Takes a relocated job, if any.
+    #[inline]
+    pub(crate) fn pop_relocated(&self) -> Option<JobRef> {
+        self.relocated.pop()
+    }
+
+    /// Whether any queue, the relocation queue included, holds a job.
+    pub(crate) fn has_work(&self) -> bool {
+        !self.relocated.is_empty() || self.queues.has_work()
+    }
+
+    /// Applies the panic policy to a detached job's panic.
+    pub(crate) fn report_panic(&self, panic: JobPanic) {
+        match panic.worker() {
+            Some(i) => self.counters.workers[i].panics.add_owned(1),
+            None => {
+                self.counters.outside.panics.add_shared(1);
+            }
+        }
+        if let Some(handler) = &self.panic_handler {
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(panic)));
+            if caught.is_err() {
+                eprintln!("skewer: the pool's panic handler panicked; the panic was dropped");
+            }
+            return;
+        }
+        let key = panic.location().unwrap_or("<unknown location>").to_string();
+        if self.reported.lock().insert(key) {
+            eprintln!(
+                "skewer: {panic} (reported once per location; Pool::metrics counts every panic)"
+            );
+        }
+    }
+
+    /// Pushes an outside submission into the shared queue. Callers check `is_closed`
+    /// first (to hand a refused job back); a submission racing with `close` still runs.
+    pub(crate) fn submit(&self, job: JobRef) {
+        // The push, then `notify_work`'s SeqCst fence, then the look at `closed`. Against
+        // `close`'s store of `closed` and the last worker's (or `shutdown`'s) fence and
+        // final drain: either this load sees `closed` set, or the drain sees the job.
+        self.push_global(job, None);
+        if self.closed.load(Ordering::SeqCst) {
+            self.drain_stranded();
+        }
+    }
+
+    /// Runs, on the calling thread, every job left in the shared queue once the workers may
+    /// be gone: a submission that raced with `close` is not stranded.
+    pub(crate) fn drain_stranded(&self) {
+        crate::sync::fence(Ordering::SeqCst);
+        while let Some(job) = self.queues.pop_global() {
+            self.counters.outside.jobs_executed.add_shared(1);
+            // SAFETY: taken out of the queue: this is its only execution.
+            unsafe { job.execute() };
+        }
+    }
+
+    /// Refuses outside submissions from now on and tells the workers to exit once they
+    /// find no work. Does not wait for them.
+    pub(crate) fn close(&self) {
+        // 1. Refuse new outside submissions.
+        self.closed.store(true, Ordering::SeqCst);
+        // 2. Workers drain every queue (nested work included), then exit when they find
+        //    nothing. Sleepers are woken so they can see the flag.
+        self.terminate.store(true, Ordering::SeqCst);
+        self.sleep.wake_all();
+    }
+
+    /// Whether `close` was called (a relaxed look, to refuse a submission early).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    /// A snapshot of the counters and queue depths.
+    pub(crate) fn metrics(&self) -> Metrics {
+        self.counters.snapshot(
+            self.queues.global_len(),
+            self.queues.local_lens(),
+            self.live.load(Ordering::SeqCst),
+        )
+    }
+
+    pub(crate) fn add_handle(&self) {
+        self.handles.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Returns true when the handle released was the last one.
+    pub(crate) fn release_handle(&self) -> bool {
+        self.handles.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+}
+
+impl<Q: Queues> SharedQueue for Registry<Q> {
+    fn id(&self) -> PoolId {
+        Registry::id(self)
+    }
+
+    fn push_shared(&self, job: JobRef) {
+        self.push_global(job, None);
+    }
+}

@@ -1,0 +1,62 @@
+//! What a thread is to a pool it takes part in, decided once, when its context is made:
+//! one of the pool's workers, a guest (a thread outside the pool inside `Pool::join`,
+//! `Pool::scope` or `Pool::install`), or a spare standing in for blocked workers
+//! (`spare.rs`). Everything that differs between them matches on [`Role`].
+
+use crate::backend::Queues;
+use crate::job::{Header, JobRef};
+use crate::sched::context::Ctx;
+use crate::sched::registry::Registry;
+use crate::sync::Arc;
+
+/// A worker's place in its pool: its index and the queue part it owns.
+pub(crate) struct Worker<'a, Q: Queues> {
+    pub(crate) index: usize,
+    pub(crate) local: &'a Q::Local,
+    /// The pool, owned (a spare thread started for this worker needs its own handle).
+    pub(crate) registry: &'a Arc<Registry<Q>>,
+}
+
+/// See the module docs.
+pub(crate) enum Role<'a, Q: Queues> {
+    Worker(Worker<'a, Q>),
+    /// A thread taking part in the pool's work for the duration of a call. Never runs an
+    /// `install` body: those run on a worker (or a spare).
+    Guest,
+    /// A spare thread: takes part like a guest, and may run `install` bodies.
+    Spare,
+}
+
+impl<Q: Queues> Role<'_, Q> {
+    /// The worker index, for a worker.
+    pub(crate) fn index(&self) -> Option<usize> {
+        match self {
+            Role::Worker(w) => Some(w.index),
+            Role::Guest | Role::Spare => None,
+        }
+    }
+}
+
+impl<Q: Queues> Worker<'_, Q> {
+    /// Runs a job that did not come from the current wait's own forks: announces its anchor
+    /// (if the deque is empty, so everything pushed meanwhile descends from it), runs it,
+    /// and restores the previous announcement.
+    pub(crate) fn run_root(&self, ctx: &Ctx, job: JobRef) {
+        let registry = &**self.registry;
+        let slot = &registry.anchors[self.index];
+        let previous = slot.get();
+        let anchor = if registry.queues.local_is_empty(self.local) {
+            Header::anchor(job.header())
+        } else {
+            std::ptr::null()
+        };
+        slot.set(anchor);
+        ctx.reset_heartbeat();
+        registry.counters.workers[self.index]
+            .jobs_executed
+            .add_owned(1);
+        // SAFETY: the job was just taken out of a queue, so nobody else executes it.
+        unsafe { ctx.execute(job) };
+        slot.set(previous);
+    }
+}

@@ -1,0 +1,182 @@
+//! Pacing: how long an idle thread spins, yields and sleeps, and how often a busy one looks
+//! at the clock. Every tuned time and count of the scheduler is here, with the reason for
+//! its value in the table of `README.md` ("Pacing") next to this file.
+//!
+//! [`Idle`] is the one spin-then-park sequence: a worker's main loop that found nothing and
+//! a thread waiting in `join`/`scope`/`install` that found nothing of its own both step
+//! through it, and differ only in their budgets.
+
+use std::time::Duration;
+
+/// Pauses between two probes while spinning (a probe is a few loads: "is there work?", "is
+/// my latch set?"). A job or a latch that arrives is noticed within about this many pauses.
+pub(crate) const PROBE_EVERY: u32 = 8;
+
+/// A worker's search rounds spent spinning before it starts yielding the CPU...
+pub(crate) const WORKER_SPIN_ROUNDS: u32 = 8;
+/// ...the probes per spinning round...
+pub(crate) const WORKER_PROBES: u32 = 8;
+/// ...and the rounds spent yielding before it parks.
+pub(crate) const WORKER_YIELD_ROUNDS: u32 = 8;
+
+/// A waiter's search rounds spent spinning before it starts yielding...
+pub(crate) const WAIT_SPIN_ROUNDS: u32 = 64;
+/// ...the probes per spinning round...
+pub(crate) const WAIT_PROBES: u32 = 4;
+/// ...the rounds spent yielding before it blocks on its latch...
+pub(crate) const WAIT_YIELD_ROUNDS: u32 = 16;
+/// ...and how long it blocks before it searches again if nobody pokes it.
+pub(crate) const WAIT_BACKSTOP: Duration = Duration::from_millis(1);
+
+/// How long a thread may run private forks while workers sleep before it publishes one.
+pub(crate) const HEARTBEAT: Duration = Duration::from_micros(100);
+/// Forks between two looks at the clock for the heartbeat (a power of two).
+pub(crate) const HEARTBEAT_TICKS: u32 = 256;
+/// Forks between two publications for hungry threads, at most.
+pub(crate) const HUNGRY_TICKS: u32 = 256;
+/// Every this many forks while somebody is hungry, the thread looks at the clock...
+pub(crate) const HUNGRY_CLOCK_TICKS: u32 = 16;
+/// ...and publishes if this long passed since its last publication for a hungry thread.
+pub(crate) const HUNGRY_INTERVAL: Duration = Duration::from_micros(2);
+
+/// Every this many jobs from its own deque, a worker takes one from the shared queue first.
+pub(crate) const SHARED_QUEUE_EVERY: u32 = 61;
+/// Every this many jobs from its own deque, a worker books its busy time.
+pub(crate) const BUSY_FLUSH_EVERY: u32 = 4096;
+
+/// How long a spare thread looks for work after its last job before it exits...
+pub(crate) const SPARE_LINGER: Duration = Duration::from_millis(2);
+/// ...sleeping this long between two looks.
+pub(crate) const SPARE_POLL: Duration = Duration::from_micros(50);
+
+/// What an idle thread does next, after a search that found nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// It paused (spun or yielded): search again.
+    Search,
+    /// Its budget is spent: sleep (a worker parks, a waiter blocks on its latch). The
+    /// sequence starts over afterwards.
+    Sleep,
+}
+
+/// The spin-then-yield-then-sleep sequence of one idle period.
+#[derive(Debug)]
+pub(crate) struct Idle {
+    round: u32,
+    spin_rounds: u32,
+    probes: u32,
+    yield_rounds: u32,
+}
+
+impl Idle {
+    /// A worker's main loop out of work.
+    pub(crate) const fn worker() -> Self {
+        Idle {
+            round: 0,
+            spin_rounds: WORKER_SPIN_ROUNDS,
+            probes: WORKER_PROBES,
+            yield_rounds: WORKER_YIELD_ROUNDS,
+        }
+    }
+
+    /// A thread waiting for its own work.
+    pub(crate) const fn waiter() -> Self {
+        Idle {
+            round: 0,
+            spin_rounds: WAIT_SPIN_ROUNDS,
+            probes: WAIT_PROBES,
+            yield_rounds: WAIT_YIELD_ROUNDS,
+        }
+    }
+
+    /// Work was found: the next idle period starts from the beginning.
+    #[inline]
+    pub(crate) fn reset(&mut self) {
+        self.round = 0;
+    }
+
+    /// Whether the sequence is still spinning (has not yielded yet).
+    #[cfg(test)]
+    fn spinning(&self) -> bool {
+        self.round < self.spin_rounds
+    }
+
+    /// After a search that found nothing: spins (calling `probe` every `PROBE_EVERY`
+    /// pauses and stopping early when it returns true), or yields, or says it is time to
+    /// sleep.
+    pub(crate) fn pause(&mut self, mut probe: impl FnMut() -> bool) -> Next {
+        self.round += 1;
+        if self.round <= self.spin_rounds {
+            for _ in 0..self.probes {
+                for _ in 0..PROBE_EVERY {
+                    crate::sync::spin_hint();
+                }
+                if probe() {
+                    break;
+                }
+            }
+            Next::Search
+        } else if self.round <= self.spin_rounds + self.yield_rounds {
+            std::thread::yield_now();
+            Next::Search
+        } else {
+            self.round = 0;
+            Next::Sleep
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_idle_period_spins_then_yields_then_sleeps_then_starts_over() {
+        for mut idle in [Idle::worker(), Idle::waiter()] {
+            let (spins, yields) = (idle.spin_rounds, idle.yield_rounds);
+            let mut probes = 0;
+            for _ in 0..spins {
+                assert!(idle.spinning());
+                assert_eq!(
+                    idle.pause(|| {
+                        probes += 1;
+                        false
+                    }),
+                    Next::Search
+                );
+            }
+            assert_eq!(probes, spins * idle.probes);
+            for _ in 0..yields {
+                assert!(!idle.spinning());
+                assert_eq!(
+                    idle.pause(|| unreachable!("yield rounds do not probe")),
+                    Next::Search
+                );
+            }
+            assert_eq!(idle.pause(|| false), Next::Sleep);
+            assert!(idle.spinning(), "after sleeping the sequence starts over");
+        }
+    }
+
+    #[test]
+    fn a_probe_that_succeeds_ends_the_spin_early() {
+        let mut idle = Idle::waiter();
+        let mut probes = 0;
+        idle.pause(|| {
+            probes += 1;
+            true
+        });
+        assert_eq!(probes, 1);
+    }
+
+    #[test]
+    fn reset_restarts_the_spin() {
+        let mut idle = Idle::worker();
+        for _ in 0..WORKER_SPIN_ROUNDS + 1 {
+            idle.pause(|| false);
+        }
+        assert!(!idle.spinning());
+        idle.reset();
+        assert!(idle.spinning());
+    }
+}

@@ -1,0 +1,135 @@
+//! Waiting by helping: what a thread does between the end of its own part of a `join`,
+//! `scope` or `install` and the moment the rest is done.
+//!
+//! It searches every pool on its chain of contexts (`context/chain.rs`), its own first,
+//! for work its wait depends on (`search.rs` has the order and the rule) and runs what it
+//! finds. When nothing is found it steps through the idle sequence (`sleep/pacing.rs`):
+//! spinning — counted as *waiting* while a worker is anchored at its target, which makes
+//! that worker publish its next fork — then yielding, then blocking on the latch until it
+//! is set, poked (work arrived in a shared queue of a pool on its chain, `watchers.rs`) or
+//! the backstop passed, after which it searches again. Liveness never depends on the
+//! backstop for jobs that stay where they were queued; it rescues relocated ones.
+
+use crate::job::latch::Latch;
+use crate::sched::context::Ctx;
+use crate::sched::sleep::pacing::{Idle, Next, WAIT_BACKSTOP};
+use crate::sched::target::{Helped, Target};
+use crate::sync::{Ordering, fence};
+
+/// Waits until `latch` is set, helping with work that descends from `target` in every pool
+/// on the thread's chain of contexts (`ctx`, the waiting one, first).
+pub(crate) fn wait(ctx: &Ctx, target: Target, latch: &Latch) {
+    // An `install` body runs in another pool (or on another thread of this one): what it
+    // sends back into our pools arrives in their shared queues, so look there from the start.
+    let mut scan_global = !target.may_run_itself;
+    let mut idle = Idle::waiter();
+    let mut hungry = false;
+    let mut slept = false;
+    while !latch.probe() {
+        let helped = search(ctx, target, scan_global);
+        if helped == Helped::Ran {
+            if hungry {
+                ctx.sleep().stop_waiting();
+                hungry = false;
+            }
+            idle.reset();
+            continue;
+        }
+        // Hungry only while some worker works for our target: its next fork is then
+        // published, and we can steal it. Otherwise publishing would help nobody.
+        let want = helped == Helped::Anchored;
+        if want != hungry {
+            if want {
+                ctx.sleep().start_waiting();
+            } else {
+                ctx.sleep().stop_waiting();
+            }
+            hungry = want;
+        }
+        if idle.pause(|| latch.probe()) == Next::Sleep {
+            if hungry {
+                ctx.sleep().stop_waiting();
+                hungry = false;
+            }
+            slept = true;
+            match block(ctx, target, latch) {
+                Blocked::Set => return, // seen set under the lock: the setter is done
+                Blocked::Ran => {}
+                Blocked::Woken => scan_global = true,
+            }
+        }
+    }
+    if hungry {
+        ctx.sleep().stop_waiting();
+    }
+    if slept {
+        latch.leave();
+    }
+}
+
+/// One search of every pool on the chain: the waiting context's own first, then the others
+/// (each made current while it runs what it found there).
+fn search(ctx: &Ctx, target: Target, scan_global: bool) -> Helped {
+    let helped = ctx.member().help(ctx, target, scan_global);
+    if helped == Helped::Ran {
+        return helped;
+    }
+    let ran_elsewhere = Ctx::find_on_chain(|c| {
+        if std::ptr::eq(c, ctx) {
+            return None;
+        }
+        let ran = c.resume(|c| c.member().help(c, target, true) == Helped::Ran);
+        ran.then_some(())
+    });
+    if ran_elsewhere.is_some() {
+        Helped::Ran
+    } else {
+        helped
+    }
+}
+
+/// How a blocking round ended.
+enum Blocked {
+    /// The latch is set (seen under its lock).
+    Set,
+    /// The search after registering found work and ran it.
+    Ran,
+    /// Poked, or the backstop passed: search again.
+    Woken,
+}
+
+/// Blocks on the latch, watched by every pool on the chain so that work arriving in their
+/// shared queues pokes us (see `watchers.rs`). Searches once more after registering.
+fn block(ctx: &Ctx, target: Target, latch: &Latch) -> Blocked {
+    Ctx::find_on_chain(|c| {
+        c.member().watch(latch);
+        None::<()>
+    });
+    fence(Ordering::SeqCst);
+    let outcome = if search(ctx, target, true) == Helped::Ran {
+        Blocked::Ran
+    } else {
+        // Every pool this thread is a worker of, other than the one whose work it waits
+        // for, loses a worker while it blocks: such a pool may start a spare (`spare.rs`).
+        let elsewhere = |c: &Ctx| !(std::ptr::eq(c, ctx) && target.may_run_itself);
+        Ctx::find_on_chain(|c| {
+            if elsewhere(c) {
+                c.member().blocked_elsewhere(true);
+            }
+            None::<()>
+        });
+        let set = latch.wait_timeout(WAIT_BACKSTOP);
+        Ctx::find_on_chain(|c| {
+            if elsewhere(c) {
+                c.member().blocked_elsewhere(false);
+            }
+            None::<()>
+        });
+        if set { Blocked::Set } else { Blocked::Woken }
+    };
+    Ctx::find_on_chain(|c| {
+        c.member().unwatch(latch);
+        None::<()>
+    });
+    outcome
+}

@@ -1,0 +1,165 @@
+//! A worker thread: its main loop (find a job, run it, count it, sleep when idle).
+
+use std::cell::Cell;
+
+use crate::backend::Queues;
+use crate::job::JobRef;
+use crate::metrics::{BusyClock, Counters};
+use crate::sched::context::Ctx;
+use crate::sched::member::Membership;
+use crate::sched::registry::Registry;
+use crate::sched::role::{Role, Worker};
+use crate::sched::sleep::Woke;
+use crate::sched::sleep::pacing::{BUSY_FLUSH_EVERY, Idle, Next, SHARED_QUEUE_EVERY};
+use crate::sync::{Arc, Ordering};
+
+/// The body of worker thread `index`, which owns `local`.
+pub(crate) fn run<Q: Queues>(registry: Arc<Registry<Q>>, index: usize, local: Q::Local) {
+    if let Some(handler) = &registry.start_handler {
+        run_handler("start", || handler(index));
+    }
+    {
+        let membership = Membership {
+            registry: &registry,
+            role: Role::Worker(Worker {
+                index,
+                local: &local,
+                registry: &registry,
+            }),
+        };
+        let Role::Worker(worker) = &membership.role else {
+            unreachable!("made as a worker just above")
+        };
+        membership.enter(|ctx| MainLoop::new(worker).run(ctx));
+    }
+    if let Some(handler) = &registry.exit_handler {
+        run_handler("exit", || handler(index));
+    }
+    registry.live.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Runs a start/exit hook; a panicking hook is reported and does not take the worker down.
+fn run_handler(which: &str, f: impl FnOnce()) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+        eprintln!("skewer: the pool's {which} handler panicked; the worker carries on");
+    }
+}
+
+/// The main loop's state.
+struct MainLoop<'w, 'a, Q: Queues> {
+    worker: &'w Worker<'a, Q>,
+    counters: &'w Counters,
+    busy: BusyClock,
+    ticks: Cell<u32>,
+}
+
+impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
+    fn new(worker: &'w Worker<'a, Q>) -> Self {
+        MainLoop {
+            worker,
+            counters: &worker.registry.counters.workers[worker.index],
+            busy: BusyClock::default(),
+            ticks: Cell::new(0),
+        }
+    }
+
+    fn run(mut self, ctx: &Ctx) {
+        let reg = &**self.worker.registry;
+        self.busy.start();
+        // Every worker starts counted as a searcher (see `Sleep::new`).
+        let mut searching = true;
+        // Whether the search after seeing `terminate` came up empty.
+        let mut final_search = false;
+        let mut idle = Idle::worker();
+        loop {
+            if !searching {
+                if let Some(job) = self.next_local() {
+                    self.worker.run_root(ctx, job);
+                    continue;
+                }
+                reg.sleep.start_searching();
+            }
+            loop {
+                if let Some(job) = self.search() {
+                    final_search = false;
+                    reg.sleep.found_work(|| reg.has_work());
+                    searching = false;
+                    idle.reset();
+                    self.worker.run_root(ctx, job);
+                    break;
+                }
+                if reg.terminate.load(Ordering::SeqCst) {
+                    if !final_search {
+                        // One more full search after seeing the flag, behind a SeqCst
+                        // fence: an outside submission that saw the pool still open did its
+                        // push and fence before `closed` (and so `terminate`) was stored,
+                        // so this search sees its job. Nothing accepted is left behind by
+                        // a worker that exits.
+                        crate::sync::fence(Ordering::SeqCst);
+                        final_search = true;
+                        continue;
+                    }
+                    reg.sleep.stop_searching();
+                    self.busy.stop(self.counters);
+                    return;
+                }
+                if idle.pause(|| reg.has_work()) == Next::Search {
+                    continue;
+                }
+                let recheck = || reg.has_work() || reg.terminate.load(Ordering::SeqCst);
+                // The busy clock runs from wake-up to park (searching included): two clock
+                // reads per park, none per job or per search.
+                self.busy.stop(self.counters);
+                if reg.sleep.try_sleep(self.worker.index, recheck) == Woke::Unparked {
+                    self.counters.parks.add_owned(1);
+                    self.counters.wakeups.add_owned(1);
+                }
+                self.busy.start();
+            }
+        }
+    }
+
+    /// One full search: the own queue, the relocation queue, then the backend's search of
+    /// the shared queue and the peers. Counts what the backend reports.
+    fn search(&self) -> Option<JobRef> {
+        let w = self.worker;
+        let reg = &**w.registry;
+        if let Some(job) = reg
+            .queues
+            .pop_local(w.local)
+            .or_else(|| reg.pop_relocated())
+        {
+            return Some(job);
+        }
+        let found = reg.queues.find_work(w.local, w.index);
+        let c = self.counters;
+        if found.stolen > 0 {
+            c.steal_ops.add_owned(1);
+            c.jobs_stolen.add_owned(found.stolen as u64);
+        }
+        if found.failed_steals > 0 {
+            c.failed_steals.add_owned(u64::from(found.failed_steals));
+        }
+        found.job
+    }
+
+    /// The next job from the own deque, with a look at the shared queue every
+    /// `SHARED_QUEUE_EVERY` jobs.
+    #[inline]
+    fn next_local(&mut self) -> Option<JobRef> {
+        let q = &self.worker.registry.queues;
+        let t = self.ticks.get().wrapping_add(1);
+        self.ticks.set(t);
+        if t.is_multiple_of(BUSY_FLUSH_EVERY) {
+            // Book busy time now and then, so a worker that never parks shows it too.
+            self.busy.stop(self.counters);
+            self.busy.start();
+        }
+        if t.is_multiple_of(SHARED_QUEUE_EVERY)
+            && let Some(job) = q.pop_global()
+        {
+            return Some(job);
+        }
+        q.pop_local(self.worker.local)
+    }
+}
