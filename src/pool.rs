@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use crate::builder::{Backend, Builder};
-use crate::error::{BuildError, SpawnError};
+use crate::builder::Backend;
+use crate::error::SpawnError;
 use crate::job::unwind;
 use crate::job::{HeapJob, InlineJob, JobRef, Kind, StackJob, detached_header};
 use crate::metrics::Metrics;
@@ -48,32 +48,6 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A pool with default settings (see [`Builder`]).
-    ///
-    /// # Errors
-    /// As [`Builder::build`]: an invalid `SKEWER_NUM_THREADS` or `SKEWER_BACKEND`, or a
-    /// worker thread the OS refused to start.
-    ///
-    /// # Examples
-    /// ```
-    /// let pool = skewer::Pool::new().unwrap();
-    /// assert!(pool.current_num_threads() >= 1);
-    /// ```
-    pub fn new() -> Result<Pool, BuildError> {
-        Builder::new().build()
-    }
-
-    /// A [`Builder`] to configure a pool.
-    ///
-    /// # Examples
-    /// ```
-    /// let pool = skewer::Pool::builder().num_threads(3).build().unwrap();
-    /// assert_eq!(pool.current_num_threads(), 3);
-    /// ```
-    pub fn builder() -> Builder {
-        Builder::new()
-    }
-
     pub(crate) fn from_running(running: Arc<dyn RunningPool>, backend: Backend) -> Pool {
         Pool { running, backend }
     }
@@ -323,7 +297,7 @@ impl Pool {
 /// words travels inside the `JobRef` (no allocation); a larger one is boxed.
 fn detached_job<F: FnOnce() + Send + 'static>(job: F) -> JobRef {
     fn run<F: FnOnce()>(job: F) {
-        let worker = crate::current_thread_index();
+        let worker = Ctx::with_current(|ctx| ctx.and_then(|c| c.member().worker_index()));
         if let Err(panic) = unwind::catch_detached(job, worker) {
             Ctx::with_current(|ctx| match ctx {
                 Some(ctx) => ctx.member().report_panic(panic),

@@ -1,7 +1,8 @@
 //! A fork: the second half of a `join`, as the thread that forked it keeps it while it is
 //! private (see `sched/context/forks.rs`).
 
-use super::{ExecuteFn, Header, JobRef};
+use super::header::Header;
+use super::job_ref::{ExecuteFn, JobRef};
 
 /// A stack job's header and execute function (no payload), and whether it was published
 /// (bit 0 of the pointer's address; headers are 8-aligned). The tag lives in the pointer
@@ -52,7 +53,8 @@ impl Fork {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::{Kind, Payload};
+    use crate::job::header::Kind;
+    use crate::job::job_ref::Payload;
 
     unsafe fn never(_: *const Header, _: Payload) {
         unreachable!("a test fork is never executed");

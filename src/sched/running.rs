@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use crate::backend::Queues;
-use crate::error::BuildError;
 use crate::job::JobRef;
 use crate::metrics::Metrics;
 use crate::sched::context::Ctx;
@@ -40,8 +39,11 @@ pub(crate) trait RunningPool: Send + Sync {
     fn is_closed(&self) -> bool;
 }
 
-/// Builds a pool's registry and starts its workers.
-pub(crate) fn start<Q: Queues>(config: Config) -> Result<Arc<dyn RunningPool>, BuildError> {
+/// Builds a pool's registry and starts its workers. If the OS refuses a thread, the
+/// workers already started are shut down and the error says which index failed.
+pub(crate) fn start<Q: Queues>(
+    config: Config,
+) -> Result<Arc<dyn RunningPool>, (usize, std::io::Error)> {
     crate::job::unwind::install_hook();
     let stack_size = config.stack_size;
     let (registry, locals, names) = Registry::<Q>::new(config, spare::maybe_start::<Q>);
@@ -58,7 +60,7 @@ pub(crate) fn start<Q: Queues>(config: Config) -> Result<Arc<dyn RunningPool>, B
             Err(source) => {
                 registry.live.fetch_sub(1, Ordering::SeqCst);
                 registry.shutdown();
-                return Err(BuildError::thread_spawn(index, source));
+                return Err((index, source));
             }
         }
     }

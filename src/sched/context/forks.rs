@@ -105,7 +105,8 @@ impl ForkStack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::{Header, Kind, Payload};
+    use crate::job::job_ref::Payload;
+    use crate::job::{Header, Kind};
 
     unsafe fn never(_: *const Header, _: Payload) {
         unreachable!("a test fork is never executed");

@@ -2,6 +2,10 @@
 
 use std::fmt;
 
+mod backend;
+
+pub use backend::Backend;
+
 use crate::Pool;
 use crate::backend::Tuning;
 use crate::backend::channel::Channel;
@@ -267,10 +271,40 @@ impl Builder {
             exit_handler: self.exit_handler,
         };
         let running = match backend {
-            Backend::Stealing => running::start::<Stealing>(config)?,
-            Backend::Channel => running::start::<Channel>(config)?,
-        };
+            Backend::Stealing => running::start::<Stealing>(config),
+            Backend::Channel => running::start::<Channel>(config),
+        }
+        .map_err(|(index, source)| BuildError::thread_spawn(index, source))?;
         Ok(Pool::from_running(running, backend))
+    }
+}
+
+/// Building a pool from its handle's side: the two entry points users reach first.
+impl Pool {
+    /// A pool with default settings (see [`Builder`]).
+    ///
+    /// # Errors
+    /// As [`Builder::build`]: an invalid `SKEWER_NUM_THREADS` or `SKEWER_BACKEND`, or a
+    /// worker thread the OS refused to start.
+    ///
+    /// # Examples
+    /// ```
+    /// let pool = skewer::Pool::new().unwrap();
+    /// assert!(pool.current_num_threads() >= 1);
+    /// ```
+    pub fn new() -> Result<Pool, BuildError> {
+        Builder::new().build()
+    }
+
+    /// A [`Builder`] to configure a pool.
+    ///
+    /// # Examples
+    /// ```
+    /// let pool = skewer::Pool::builder().num_threads(3).build().unwrap();
+    /// assert_eq!(pool.current_num_threads(), 3);
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::new()
     }
 }
 
@@ -294,59 +328,6 @@ fn backend_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Backend, Bui
             BuildError::invalid_env(ENV_BACKEND, value, "\"stealing\" or \"channel\"")
         }),
         None => Ok(Backend::Stealing),
-    }
-}
-
-/// Which scheduling discipline a [`Pool`] uses.
-///
-/// Chosen with [`Builder::backend`] or the `SKEWER_BACKEND` environment variable
-/// (`stealing` or `channel`). The API and every guarantee are the same for both; only where
-/// jobs wait and who takes them differs.
-///
-/// # Examples
-/// ```
-/// use skewer::{Backend, Pool};
-/// let pool = Pool::builder().backend(Backend::Channel).num_threads(2).build().unwrap();
-/// assert_eq!(pool.backend(), Backend::Channel);
-/// assert_eq!("stealing".parse::<Backend>(), Ok(Backend::Stealing));
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Backend {
-    /// Work stealing: per-worker deques, a global injector, idle workers steal from peers.
-    #[default]
-    Stealing,
-    /// One shared channel read by every worker (the classic fan-out).
-    Channel,
-}
-
-impl Backend {
-    /// The name used by `SKEWER_BACKEND` and `Display`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Stealing => "stealing",
-            Backend::Channel => "channel",
-        }
-    }
-}
-
-impl std::fmt::Display for Backend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Backend {
-    type Err = String;
-
-    /// Parses `stealing` or `channel` (ASCII case-insensitive, surrounding blanks ignored).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "stealing" => Ok(Backend::Stealing),
-            "channel" => Ok(Backend::Channel),
-            other => Err(format!(
-                "unknown backend {other:?}: expected \"stealing\" or \"channel\""
-            )),
-        }
     }
 }
 

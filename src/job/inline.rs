@@ -1,0 +1,57 @@
+//! Inline jobs: a closure of at most two words carried inside its `JobRef`.
+
+use std::mem::{MaybeUninit, align_of, size_of};
+
+use super::header::{Header, Kind};
+use super::job_ref::{JobRef, Payload};
+use super::unwind;
+
+/// A closure of at most two words, carried inside its `JobRef` (no allocation). It gets the
+/// job's header, which for a scope's jobs is the scope's own.
+pub(crate) struct InlineJob;
+
+impl InlineJob {
+    /// Whether a closure of type `F` fits in a `JobRef`'s payload.
+    pub(crate) const fn fits<F>() -> bool {
+        size_of::<F>() <= size_of::<Payload>() && align_of::<F>() <= align_of::<Payload>()
+    }
+
+    /// Stores `func` in a `JobRef`. `func` must not unwind (as for `HeapJob`).
+    ///
+    /// # Safety
+    /// `header` must stay valid until the job ran, and everything `func` borrows must
+    /// outlive its execution. The returned reference must be executed exactly once (a
+    /// copy of it carries the same closure: only one copy may run).
+    pub(crate) unsafe fn into_job_ref<F>(header: *const Header, func: F) -> JobRef
+    where
+        F: FnOnce(*const Header) + Send,
+    {
+        assert!(Self::fits::<F>(), "closure too large for an inline job");
+        let mut payload: Payload = [MaybeUninit::uninit(); 2];
+        // SAFETY: `fits` checked size and alignment; the payload is 8-aligned.
+        unsafe { std::ptr::write(payload.as_mut_ptr().cast::<F>(), func) };
+        // SAFETY: the caller's promise covers `header`; `execute::<F>` reads the `F`
+        // written just above.
+        unsafe { JobRef::with_payload(header, Self::execute::<F>, payload) }
+    }
+
+    unsafe fn execute<F: FnOnce(*const Header)>(header: *const Header, payload: Payload) {
+        // SAFETY: `into_job_ref` wrote an `F` here, and exactly-once execution means it is
+        // read (moved out) once.
+        let func = unsafe { std::ptr::read(payload.as_ptr().cast::<F>()) };
+        let abort = unwind::AbortIfPanic;
+        func(header);
+        std::mem::forget(abort);
+    }
+}
+
+/// The header of inline detached jobs: no parent, awaited by nobody.
+struct StaticHeader(Header);
+// SAFETY: the header is immutable and its parent pointer is null.
+unsafe impl Sync for StaticHeader {}
+static DETACHED: StaticHeader = StaticHeader(Header::new(std::ptr::null(), Kind::Detached));
+
+/// The shared header of inline detached jobs.
+pub(crate) fn detached_header() -> *const Header {
+    &DETACHED.0
+}
