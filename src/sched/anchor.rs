@@ -83,3 +83,82 @@ impl AnchorSlot {
         self.seq.load(Ordering::Acquire) == seq
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::job::Kind;
+
+    #[test]
+    fn a_period_matches_its_anchor_until_the_next_announcement() {
+        let a = Header::new(std::ptr::null(), Kind::Stack);
+        let b = Header::new(std::ptr::null(), Kind::Stack);
+        let slot = AnchorSlot::default();
+        assert_eq!(slot.matches(&a), None);
+        slot.set(&a);
+        let seq = slot.matches(&a).expect("announced");
+        assert_eq!(slot.matches(&b), None);
+        assert!(slot.still(seq));
+        slot.set(&b);
+        assert!(
+            !slot.still(seq),
+            "a new period invalidates what was stolen in the old"
+        );
+        assert!(slot.matches(&b).is_some());
+        slot.set(std::ptr::null());
+        assert_eq!(slot.matches(&b), None);
+        // Clearing an empty slot is free: the period does not change.
+        let quiet = slot.seq.load(Ordering::Relaxed);
+        slot.set(std::ptr::null());
+        assert_eq!(slot.seq.load(Ordering::Relaxed), quiet);
+    }
+
+    #[test]
+    fn a_reader_that_sees_an_unchanged_period_read_the_announced_anchor() {
+        // Two anchors announced in turn; a reader that matched `a` and then finds the
+        // period unchanged must have read the slot while it held `a`.
+        struct Shared {
+            slot: AnchorSlot,
+            a: Header,
+            b: Header,
+        }
+        // SAFETY: the headers are never written, and the slot's pointers name them and are
+        // only compared.
+        unsafe impl Sync for Shared {}
+        let shared = Shared {
+            slot: AnchorSlot::default(),
+            a: Header::new(std::ptr::null(), Kind::Stack),
+            b: Header::new(std::ptr::null(), Kind::Stack),
+        };
+        let shared = &shared;
+        let (slot, a) = (&shared.slot, &shared.a);
+        let done = &crate::sync::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                let sh: &Shared = shared;
+                for i in 0..200_000 {
+                    sh.slot.set(if i % 2 == 0 { &sh.a } else { &sh.b });
+                }
+                done.store(true, Ordering::Release);
+            });
+            let mut confirmed = 0u64;
+            while !done.load(Ordering::Acquire) {
+                if let Some(seq) = slot.matches(a) {
+                    let seen = slot.get();
+                    fence(Ordering::Acquire);
+                    if slot.still(seq) {
+                        assert!(
+                            std::ptr::eq(seen, a),
+                            "an unchanged period read another anchor"
+                        );
+                        confirmed += 1;
+                    }
+                }
+            }
+            assert!(
+                confirmed > 0 || cfg!(miri),
+                "the reader never matched a period"
+            );
+        });
+    }
+}

@@ -139,3 +139,151 @@ fn count_steal<Q: Queues>(reg: &Registry<Q>, me: Option<usize>) {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::backend::Tuning;
+    use crate::backend::stealing::Stealing;
+    use crate::job::job_ref::Payload;
+    use crate::sched::registry::Config;
+    use crate::sched::role::Worker;
+    use crate::sync::Arc;
+
+    unsafe fn never(_: *const Header, _: Payload) {
+        unreachable!("the search only finds jobs; this test runs none");
+    }
+
+    fn job(header: &Header) -> JobRef {
+        // SAFETY: never executed; the headers outlive the registry's queues in each test.
+        unsafe { JobRef::new(header, never) }
+    }
+
+    fn registry() -> (Arc<Registry<Stealing>>, Vec<<Stealing as Queues>::Local>) {
+        let config = Config {
+            num_threads: 2,
+            tuning: Tuning::default(),
+            thread_names: vec!["a".into(), "b".into()],
+            stack_size: None,
+            panic_handler: None,
+            start_handler: None,
+            exit_handler: None,
+        };
+        let (reg, locals, _) = Registry::new(config, |_| {});
+        (Arc::new(reg), locals)
+    }
+
+    fn header_of(found: &Outcome) -> Option<(*const Header, bool)> {
+        match &found.found {
+            Some(Found::Own(j)) => Some((j.header(), true)),
+            Some(Found::Taken(j)) => Some((j.header(), false)),
+            None => None,
+        }
+    }
+
+    #[test]
+    fn a_worker_searches_its_deque_then_anchored_peers_then_relocated_then_shared() {
+        let (reg, locals) = registry();
+        let target = Header::new(std::ptr::null(), Kind::Stack);
+        let t = &target as *const Header;
+        let unrelated = Header::new(std::ptr::null(), Kind::Stack);
+        let [own, leap, moved, shared] = [(); 4].map(|_| Header::new(t, Kind::Stack));
+        let me = Role::Worker(Worker {
+            index: 0,
+            local: &locals[0],
+            registry: &reg,
+        });
+        let q = &reg.queues;
+        // Everything at once: the search takes them in its order, one per call.
+        q.push_local(&locals[0], job(&unrelated));
+        q.push_local(&locals[0], job(&own));
+        reg.anchors[1].set(t);
+        q.push_local(&locals[1], job(&leap));
+        reg.relocate(job(&moved));
+        q.push_global(job(&shared));
+        let target = Target::unit(t);
+        let order: Vec<_> = (0..4)
+            .map(|_| header_of(&find(&reg, &me, target, true)))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                Some((&own as *const Header, true)),
+                Some((&leap as *const Header, false)),
+                Some((&moved as *const Header, false)),
+                Some((&shared as *const Header, false)),
+            ]
+        );
+        // Only the unrelated job is left, back on the deque where it was.
+        let last = find(&reg, &me, target, true);
+        assert!(last.found.is_none());
+        assert!(last.anchored, "worker 1 still announces the target");
+        assert_eq!(
+            q.pop_local(&locals[0]).map(|j| j.header()),
+            Some(&unrelated as *const Header)
+        );
+    }
+
+    #[test]
+    fn a_stealing_worker_leaves_the_shared_queue_alone_until_told() {
+        let (reg, locals) = registry();
+        let target = Header::new(std::ptr::null(), Kind::Stack);
+        let mine = Header::new(&target, Kind::Stack);
+        let me = Role::Worker(Worker {
+            index: 0,
+            local: &locals[0],
+            registry: &reg,
+        });
+        reg.queues.push_global(job(&mine));
+        let unit = Target::unit(&target);
+        assert!(find(&reg, &me, unit, false).found.is_none());
+        assert!(find(&reg, &me, unit, true).found.is_some());
+        // A guest always looks there.
+        reg.queues.push_global(job(&mine));
+        assert!(find(&reg, &Role::Guest, unit, false).found.is_some());
+    }
+
+    #[test]
+    fn unrelated_jobs_install_bodies_for_guests_and_the_awaited_install_stay_queued() {
+        let (reg, _locals) = registry();
+        let target = Header::new(std::ptr::null(), Kind::Install);
+        let t = &target as *const Header;
+        let unrelated = Header::new(std::ptr::null(), Kind::Stack);
+        let inner_install = Header::new(t, Kind::Install);
+        let q = &reg.queues;
+        q.push_global(job(&unrelated));
+        assert!(
+            find(&reg, &Role::Guest, Target::unit(t), true)
+                .found
+                .is_none()
+        );
+        assert_eq!(
+            q.pop_global().map(|j| j.header()),
+            Some(&unrelated as *const Header)
+        );
+        // An install body descending from the target: a spare may run it, a guest may not.
+        q.push_global(job(&inner_install));
+        assert!(
+            find(&reg, &Role::Guest, Target::unit(t), true)
+                .found
+                .is_none()
+        );
+        assert!(
+            find(&reg, &Role::Spare, Target::unit(t), true)
+                .found
+                .is_some()
+        );
+        // The awaited install itself is never run by its waiter.
+        q.push_global(job(&target));
+        assert!(
+            find(&reg, &Role::Spare, Target::install(t), true)
+                .found
+                .is_none()
+        );
+        assert!(
+            find(&reg, &Role::Spare, Target::unit(t), true)
+                .found
+                .is_some()
+        );
+    }
+}
