@@ -1,5 +1,5 @@
 //! Fork-join: `join(a, b)` runs `a` on the calling thread while `b` waits as a private fork
-//! that any idle thread may take once it is published (see `context.rs`).
+//! that any idle thread may take once it is published (see `sched/context/`).
 //!
 //! The fork lives in this function's frame (`StackJob`): no allocation. On the common path
 //! nobody took it, and the caller takes it back and calls it like a plain function. If it

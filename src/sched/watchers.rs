@@ -2,7 +2,7 @@
 //! shared queue.
 //!
 //! A thread waiting in `join`, `scope` or `install` helps with the work its wait depends on,
-//! in every pool on its chain of contexts (`context.rs`). When it finds none it blocks on
+//! in every pool on its chain of contexts (`context/chain.rs`). When it finds none it blocks on
 //! its latch. Work it could run may then arrive in a pool's shared queue: a job another
 //! pool's thread sends back into this pool on its behalf (`A.install` called from inside
 //! `B.install` called from A), a guest's published fork, a relocated job. Such pushes
