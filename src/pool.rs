@@ -84,7 +84,7 @@ impl Pool {
         // Only the pool's own workers bypass the shutdown check: a guest (a thread inside
         // `Pool::join`/`Pool::scope` from outside) submits from outside.
         if let Some(ctx) = Ctx::worker_of(self.running.id()) {
-            // A push needs the worker's engine, not its context made current.
+            // A push needs the worker's membership, not its context made current.
             // SAFETY: contexts on the chain outlive the call that found them.
             unsafe { &*ctx }.member().push_detached(detached_job(job));
             return Ok(());
