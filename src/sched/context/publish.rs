@@ -1,15 +1,22 @@
 //! The publication policy: when a thread's fork stops being private (lazy publication,
 //! after heartbeat scheduling).
 //!
+//! - Everybody busy (the quiet snapshot): nothing to publish for, nothing to look at. This
+//!   is the common case of a loaded pool, and costs one relaxed load per fork.
 //! - Somebody is *hungry* (a worker searches, or a waiter spins for work of its own): the
-//!   oldest private fork is published, but at most once per `HUNGRY_TICKS` forks, or once
-//!   `HUNGRY_INTERVAL` passed since the last such publication (looked up every
-//!   `HUNGRY_CLOCK_TICKS` forks): a searcher spins for microseconds, and publishing at
-//!   every fork meanwhile hands out work too small to be worth the trip.
-//! - Otherwise, every `HEARTBEAT_TICKS` forks while workers sleep the thread looks at the
-//!   clock, and once it ran `HEARTBEAT` since its period began it publishes one fork (which
-//!   wakes one sleeper).
-//! - Everybody busy (the quiet snapshot): nothing to publish for, nothing to look at.
+//!   oldest private fork is published once `HUNGRY_INTERVAL` passed since the last such
+//!   publication, and at least once per `HUNGRY_TICKS` forks: a searcher spins for
+//!   microseconds, and publishing at every fork meanwhile hands out work too small to be
+//!   worth the trip.
+//! - Otherwise, while workers sleep, the thread publishes one fork (which wakes one
+//!   sleeper) once it ran `HEARTBEAT` since its root job began or since its last heartbeat.
+//!
+//! Time, not a fork count, decides: the thread looks at the clock about every
+//! `LOOK_INTERVAL`, and the number of forks between two looks (the *stride*) adapts to the
+//! time forks take, from 1 (coarse forks: a clock read is nothing next to a fork's work)
+//! up to `MAX_LOOK_STRIDE` (fine forks: one read per a few hundred forks). A tree of
+//! 0.4 ms leaves thus shares out after one heartbeat, not after hundreds of forks. Each
+//! new root job starts over from a stride of 1.
 //!
 //! The policy only decides; the context publishes (if the queue it would go to holds no
 //! unclaimed fork) and reports back with `published_for_hungry`.
@@ -19,7 +26,7 @@ use std::time::Instant;
 
 use crate::sched::sleep::Snapshot;
 use crate::sched::sleep::pacing::{
-    HEARTBEAT, HEARTBEAT_TICKS, HUNGRY_CLOCK_TICKS, HUNGRY_INTERVAL, HUNGRY_TICKS,
+    HEARTBEAT, HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL, MAX_LOOK_STRIDE,
 };
 
 /// What the fork just pushed asks for.
@@ -37,6 +44,12 @@ pub(crate) enum Decision {
 #[derive(Debug)]
 pub(crate) struct Policy {
     ticks: Cell<u32>,
+    /// The tick of the next look at the clock...
+    next_look: Cell<u32>,
+    /// ...the forks between two looks...
+    stride: Cell<u32>,
+    /// ...and when the last look happened (`None`: none since the root job began).
+    last_look: Cell<Option<Instant>>,
     /// `ticks` at the last publication for a hungry thread...
     published_at: Cell<u32>,
     /// ...and when it happened.
@@ -49,6 +62,9 @@ impl Policy {
     pub(crate) fn new() -> Self {
         Policy {
             ticks: Cell::new(0),
+            next_look: Cell::new(0),
+            stride: Cell::new(1),
+            last_look: Cell::new(None),
             published_at: Cell::new(0),
             published_time: Cell::new(None),
             deadline: Cell::new(None),
@@ -56,7 +72,7 @@ impl Policy {
     }
 
     /// A fork was pushed while the pool looked like `s`; `now` reads the clock (called only
-    /// when the policy needs the time).
+    /// when the policy looks at it).
     #[inline]
     pub(crate) fn on_fork(&self, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
         if s.is_quiet() {
@@ -64,23 +80,48 @@ impl Policy {
         }
         let t = self.ticks.get().wrapping_add(1);
         self.ticks.set(t);
-        if s.hungry() {
-            let since = t.wrapping_sub(self.published_at.get());
-            if since >= HUNGRY_TICKS
-                || (since.is_multiple_of(HUNGRY_CLOCK_TICKS) && self.hungry_clock_due(now))
-            {
-                return Decision::ForHungry;
-            }
+        if s.hungry() && t.wrapping_sub(self.published_at.get()) >= HUNGRY_TICKS {
+            return Decision::ForHungry;
+        }
+        // Signed distance: the look is due once `t` reached `next_look` (wrapping).
+        if (t.wrapping_sub(self.next_look.get()) as i32) < 0 {
             return Decision::Keep;
         }
-        if t.is_multiple_of(HEARTBEAT_TICKS) && s.sleeping() > 0 {
-            return self.heartbeat(now());
-        }
-        Decision::Keep
+        self.look(t, s, now())
     }
 
     #[cold]
-    fn heartbeat(&self, now: Instant) -> Decision {
+    fn look(&self, t: u32, s: Snapshot, now: Instant) -> Decision {
+        let stride = self.stride.get();
+        if let Some(prev) = self.last_look.get() {
+            let gap = now.saturating_duration_since(prev);
+            let next = if gap < LOOK_INTERVAL {
+                (stride * 2).min(MAX_LOOK_STRIDE)
+            } else if gap > LOOK_INTERVAL * 4 {
+                // Scale down in one step: forks just became coarse.
+                let scaled = u128::from(stride) * LOOK_INTERVAL.as_nanos() / gap.as_nanos();
+                scaled.max(1) as u32
+            } else {
+                stride
+            };
+            self.stride.set(next);
+        }
+        self.last_look.set(Some(now));
+        self.next_look.set(t.wrapping_add(self.stride.get()));
+        if s.hungry() {
+            let due = self
+                .published_time
+                .get()
+                .is_none_or(|at| now.saturating_duration_since(at) >= HUNGRY_INTERVAL);
+            return if due {
+                Decision::ForHungry
+            } else {
+                Decision::Keep
+            };
+        }
+        if s.sleeping() == 0 {
+            return Decision::Keep;
+        }
         match self.deadline.get() {
             Some(deadline) if now >= deadline => {
                 self.deadline.set(Some(now + HEARTBEAT));
@@ -94,17 +135,6 @@ impl Policy {
         }
     }
 
-    /// Whether `HUNGRY_INTERVAL` passed since the last publication for a hungry thread: a
-    /// thread whose forks are far apart (coarse nodes) should not make a searcher wait
-    /// `HUNGRY_TICKS` forks.
-    #[cold]
-    fn hungry_clock_due(&self, now: impl FnOnce() -> Instant) -> bool {
-        match self.published_time.get() {
-            Some(at) => now().duration_since(at) >= HUNGRY_INTERVAL,
-            None => true,
-        }
-    }
-
     /// The context published a fork for a hungry thread at `now`.
     #[cold]
     pub(crate) fn published_for_hungry(&self, now: Instant) {
@@ -112,10 +142,20 @@ impl Policy {
         self.published_time.set(Some(now));
     }
 
-    /// Starts a new heartbeat period (the thread just picked up a new root job).
+    /// Starts a new heartbeat period (the thread just picked up a new root job): the first
+    /// fork looks at the clock, and the stride adapts from 1.
     #[inline]
     pub(crate) fn reset_heartbeat(&self) {
         self.deadline.set(None);
+        self.last_look.set(None);
+        self.stride.set(1);
+        self.next_look.set(self.ticks.get().wrapping_add(1));
+    }
+
+    /// The current stride (for tests).
+    #[cfg(all(test, not(loom)))]
+    fn stride(&self) -> u32 {
+        self.stride.get()
     }
 }
 
@@ -124,9 +164,21 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn forks(policy: &Policy, s: Snapshot, n: u32, now: Instant) -> Vec<Decision> {
-        (0..n).map(|_| policy.on_fork(s, || now)).collect()
+    /// `n` forks, each `step` after the previous one (the clock is simulated).
+    fn forks(
+        policy: &Policy,
+        s: Snapshot,
+        n: u32,
+        start: Instant,
+        step: Duration,
+    ) -> Vec<Decision> {
+        (0..n)
+            .map(|i| policy.on_fork(s, || start + step * i))
+            .collect()
     }
+
+    const FINE: Duration = Duration::from_nanos(5);
+    const COARSE: Duration = Duration::from_micros(400);
 
     #[test]
     fn a_busy_pool_never_publishes_nor_reads_the_clock() {
@@ -140,65 +192,83 @@ mod tests {
     }
 
     #[test]
-    fn a_hungry_thread_gets_the_first_fork_then_one_per_interval() {
+    fn the_stride_follows_the_time_forks_take() {
         let policy = Policy::new();
+        let asleep = Snapshot::of(0, 1, 0);
         let t0 = Instant::now();
-        let hungry = Snapshot::of(1, 0, 0);
-        // The first look at the clock (fork 16) finds no earlier publication.
-        let first = forks(&policy, hungry, HUNGRY_CLOCK_TICKS, t0);
-        assert_eq!(first.last(), Some(&Decision::ForHungry));
-        assert!(
-            first[..first.len() - 1]
-                .iter()
-                .all(|d| *d == Decision::Keep)
+        let mut reads = 0;
+        let mut at = t0;
+        for _ in 0..10_000 {
+            at += FINE;
+            policy.on_fork(asleep, || {
+                reads += 1;
+                at
+            });
+        }
+        assert_eq!(
+            policy.stride(),
+            MAX_LOOK_STRIDE,
+            "fine forks: few clock reads"
         );
+        assert!(
+            reads < 10_000 / 64,
+            "{reads} clock reads for 10 000 fine forks"
+        );
+        // Forks become coarse: the next look scales the stride down in one step.
+        let _ = forks(&policy, asleep, MAX_LOOK_STRIDE + 1, at, COARSE);
+        assert_eq!(policy.stride(), 1, "coarse forks: every fork looks");
+    }
+
+    #[test]
+    fn coarse_forks_publish_for_sleepers_after_one_heartbeat() {
+        let policy = Policy::new();
+        policy.reset_heartbeat();
+        let asleep = Snapshot::of(0, 1, 0);
+        let d = forks(&policy, asleep, 3, Instant::now(), COARSE);
+        // The first fork starts the period; the next one, a leaf later, is past it.
+        assert_eq!(
+            d,
+            [Decision::Keep, Decision::Heartbeat, Decision::Heartbeat]
+        );
+    }
+
+    #[test]
+    fn fine_forks_publish_for_sleepers_about_once_per_heartbeat() {
+        let policy = Policy::new();
+        policy.reset_heartbeat();
+        let asleep = Snapshot::of(0, 1, 0);
+        // 1 ms of 5 ns forks: about 10 heartbeats, give or take the stride's granularity.
+        let n = (Duration::from_millis(1).as_nanos() / FINE.as_nanos()) as u32;
+        let d = forks(&policy, asleep, n, Instant::now(), FINE);
+        let beats = d.iter().filter(|d| **d == Decision::Heartbeat).count();
+        assert!((8..=10).contains(&beats), "{beats} heartbeats in 1 ms");
+    }
+
+    #[test]
+    fn a_hungry_thread_is_served_once_per_interval_and_per_tick_budget() {
+        let policy = Policy::new();
+        let hungry = Snapshot::of(1, 0, 0);
+        let t0 = Instant::now();
+        assert_eq!(policy.on_fork(hungry, || t0), Decision::ForHungry);
         policy.published_for_hungry(t0);
-        // Within the interval, the clock says no; at HUNGRY_TICKS forks it is due anyway.
-        let burst = forks(&policy, hungry, HUNGRY_TICKS, t0);
-        assert_eq!(burst.iter().filter(|d| **d != Decision::Keep).count(), 1);
-        assert_eq!(burst.last(), Some(&Decision::ForHungry));
+        // Within the interval the clock says no, however often it is read...
+        let d = forks(&policy, hungry, HUNGRY_TICKS - 1, t0, Duration::ZERO);
+        assert!(d.iter().all(|d| *d == Decision::Keep));
+        // ...until the fork budget runs out.
+        assert_eq!(policy.on_fork(hungry, || t0), Decision::ForHungry);
         policy.published_for_hungry(t0);
-        // Once the interval passed, the next clock look publishes.
+        // Once the interval passed, the next look serves it.
         let later = t0 + HUNGRY_INTERVAL;
-        let next = forks(&policy, hungry, HUNGRY_CLOCK_TICKS, later);
-        assert_eq!(next.last(), Some(&Decision::ForHungry));
+        let d = forks(&policy, hungry, MAX_LOOK_STRIDE, later, Duration::ZERO);
+        assert!(d.contains(&Decision::ForHungry));
     }
 
     #[test]
     fn a_waiter_spinning_for_its_own_work_counts_as_hungry() {
         let policy = Policy::new();
-        let d = forks(
-            &policy,
-            Snapshot::of(0, 0, 1),
-            HUNGRY_CLOCK_TICKS,
-            Instant::now(),
+        assert_eq!(
+            policy.on_fork(Snapshot::of(0, 0, 1), Instant::now),
+            Decision::ForHungry
         );
-        assert_eq!(d.last(), Some(&Decision::ForHungry));
-    }
-
-    #[test]
-    fn the_heartbeat_fires_after_a_period_only_while_workers_sleep() {
-        let policy = Policy::new();
-        let t0 = Instant::now();
-        let asleep = Snapshot::of(0, 1, 0);
-        // First look starts the period.
-        let d = forks(&policy, asleep, HEARTBEAT_TICKS, t0);
-        assert!(d.iter().all(|d| *d == Decision::Keep));
-        // Before the deadline: keep.
-        let d = forks(&policy, asleep, HEARTBEAT_TICKS, t0 + HEARTBEAT / 2);
-        assert!(d.iter().all(|d| *d == Decision::Keep));
-        // At the deadline: publish, once per look.
-        let d = forks(&policy, asleep, HEARTBEAT_TICKS, t0 + HEARTBEAT);
-        assert_eq!(d.last(), Some(&Decision::Heartbeat));
-        assert_eq!(d.iter().filter(|d| **d != Decision::Keep).count(), 1);
-        // A new root job starts a new period.
-        policy.reset_heartbeat();
-        let d = forks(
-            &policy,
-            asleep,
-            HEARTBEAT_TICKS,
-            t0 + Duration::from_secs(1),
-        );
-        assert!(d.iter().all(|d| *d == Decision::Keep));
     }
 }

@@ -30,13 +30,14 @@ pub(crate) const WAIT_BACKSTOP: Duration = Duration::from_millis(1);
 
 /// How long a thread may run private forks while workers sleep before it publishes one.
 pub(crate) const HEARTBEAT: Duration = Duration::from_micros(100);
-/// Forks between two looks at the clock for the heartbeat (a power of two).
-pub(crate) const HEARTBEAT_TICKS: u32 = 256;
+/// How far apart in time a forking thread looks at the clock, about (while the pool is not
+/// quiet). The number of forks between two looks adapts to keep this spacing...
+pub(crate) const LOOK_INTERVAL: Duration = Duration::from_micros(1);
+/// ...between one fork (coarse forks: every fork looks) and this many (fine forks).
+pub(crate) const MAX_LOOK_STRIDE: u32 = 256;
 /// Forks between two publications for hungry threads, at most.
 pub(crate) const HUNGRY_TICKS: u32 = 256;
-/// Every this many forks while somebody is hungry, the thread looks at the clock...
-pub(crate) const HUNGRY_CLOCK_TICKS: u32 = 16;
-/// ...and publishes if this long passed since its last publication for a hungry thread.
+/// A hungry thread is served once this long passed since the last publication for one.
 pub(crate) const HUNGRY_INTERVAL: Duration = Duration::from_micros(2);
 
 /// Every this many jobs from its own deque, a worker takes one from the shared queue first.
