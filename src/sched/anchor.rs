@@ -136,7 +136,7 @@ mod tests {
         std::thread::scope(|s| {
             s.spawn(move || {
                 let sh: &Shared = shared;
-                for i in 0..200_000 {
+                for i in 0..if cfg!(miri) { 100 } else { 200_000 } {
                     sh.slot.set(if i % 2 == 0 { &sh.a } else { &sh.b });
                 }
                 done.store(true, Ordering::Release);
