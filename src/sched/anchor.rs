@@ -13,8 +13,9 @@
 //! proves the stolen job was pushed during the announced period.
 //!
 //! # Memory ordering (the seqlock the memory model supports)
-//! - **Writer**: `seq += 1` (odd), then a **release fence**, then the relaxed `anchor`
-//!   store, then `seq += 1` (even) with release. The fence is what orders the odd bump
+//! - **Writer** (the slot's owner, its only writer, so a plain load and store bump `seq`
+//!   exactly as an RMW would): `seq += 1` (odd), then a **release fence**, then the relaxed
+//!   `anchor` store, then `seq += 1` (even) with a release store. The fence is what orders the odd bump
 //!   before the anchor store *for a reader*: a release RMW orders what comes before it, not
 //!   what follows, so without the fence a reader could see the new anchor together with the
 //!   old, even sequence and take an unrelated job for its own.
@@ -53,10 +54,13 @@ impl AnchorSlot {
         if new.is_null() && self.anchor.load(Ordering::Relaxed).is_null() {
             return;
         }
-        self.seq.fetch_add(1, Ordering::Relaxed);
+        // The owner is the only writer of `seq`: a load and a store bump it as an RMW
+        // would, without a locked instruction (two per announcement, four per root job).
+        let seq = self.seq.load(Ordering::Relaxed);
+        self.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
         fence(Ordering::Release);
         self.anchor.store(new, Ordering::Relaxed);
-        self.seq.fetch_add(1, Ordering::Release);
+        self.seq.store(seq.wrapping_add(2), Ordering::Release);
     }
 
     /// The owner's current anchor (for save/restore around nested runs).
