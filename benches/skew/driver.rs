@@ -14,14 +14,15 @@ use std::time::{Duration, Instant};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode};
 
-use super::contenders::{Contender, Engine};
-use super::cputime;
-use super::machine::OtherLoad;
-use super::plan::{Group, Point};
-use super::results::{Record, SchedStats, median};
-use super::tally::{self, Digest};
-use super::units::fmt_dur;
-use super::workload::{Outcome, Workload};
+use crate::contenders::{Contender, Engine};
+use crate::plan::{Group, Point};
+use crate::results::{Record, SchedStats};
+use crate::support::measurement::cputime;
+use crate::support::measurement::machine::OtherLoad;
+use crate::support::measurement::stats::median;
+use crate::support::measurement::tally::{self, Digest};
+use crate::support::reporting::units::fmt_dur;
+use crate::workloads::{Outcome, Workload};
 
 /// A built workload with its sequential reference.
 struct Prepared {

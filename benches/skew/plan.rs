@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use super::contenders::Contender::{self, *};
-use super::flat::Producer;
-use super::mandelbrot::Mandelbrot;
-use super::spinjobs::SpinJobs;
-use super::treesum::TreeSum;
-use super::uts::Uts;
-use super::workload::{Kind, Workload};
+use crate::contenders::Contender::{self, *};
+use crate::workloads::flat::Producer;
+use crate::workloads::mandelbrot::Mandelbrot;
+use crate::workloads::spinjobs::SpinJobs;
+use crate::workloads::treesum::TreeSum;
+use crate::workloads::uts::Uts;
+use crate::workloads::{Kind, Workload};
 
 /// Default (about 5 minutes on 2 cores) or full (the long version).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

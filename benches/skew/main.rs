@@ -11,7 +11,9 @@
 //!
 //! Contenders: skewer `Stealing` and `Channel`, rayon (`scope`/`spawn`, `join`, `par_iter`),
 //! a plain crossbeam-channel pool, a `threadpool`-style `Mutex<mpsc::Receiver>` pool, a static
-//! round-robin split, a shared atomic cursor, and sequential (see `skew/contenders.rs`).
+//! round-robin split, a shared atomic cursor, and sequential: `contenders/`, one file per
+//! library. The pools, the spin, the tally and the machine readings come from the bench support
+//! library (`benches/support`), shared with `cargo bench --bench overhead`.
 //!
 //! Output: criterion groups (one `BenchmarkId` per contender, parameter and thread count),
 //! a progress line per workload on stderr, and at the end a summary in the terminal and in
@@ -27,56 +29,20 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 
-#[path = "skew/contenders.rs"]
 mod contenders;
-#[path = "skew/cputime.rs"]
-mod cputime;
-#[path = "skew/driver.rs"]
 mod driver;
-#[path = "skew/flat.rs"]
-mod flat;
-#[path = "skew/machine.rs"]
-mod machine;
-#[path = "skew/mandelbrot.rs"]
-mod mandelbrot;
-#[path = "skew/nested.rs"]
-mod nested;
-#[path = "skew/owners.rs"]
-mod owners;
-#[path = "skew/peer_channel.rs"]
-mod peer_channel;
-#[path = "skew/peer_gang.rs"]
-mod peer_gang;
-#[path = "skew/peer_mutex.rs"]
-mod peer_mutex;
-#[path = "skew/pending.rs"]
-mod pending;
-#[path = "skew/plan.rs"]
 mod plan;
-#[path = "skew/plot.rs"]
-mod plot;
-#[path = "skew/report.rs"]
 mod report;
-#[path = "skew/results.rs"]
 mod results;
-#[path = "skew/rng.rs"]
-mod rng;
-#[path = "skew/spin.rs"]
-mod spin;
-#[path = "skew/spinjobs.rs"]
-mod spinjobs;
-#[path = "skew/summary.rs"]
-mod summary;
-#[path = "skew/tally.rs"]
-mod tally;
-#[path = "skew/treesum.rs"]
-mod treesum;
-#[path = "skew/units.rs"]
-mod units;
-#[path = "skew/uts.rs"]
-mod uts;
-#[path = "skew/workload.rs"]
-mod workload;
+#[allow(dead_code)] // each bench uses part of the support library
+#[path = "../support/mod.rs"]
+mod support;
+mod workloads;
+
+use report::{owners, plot, summary};
+use support::measurement::machine;
+use support::reporting::units;
+use support::workloads::spin;
 
 /// Where the summary, the charts and the pictures go: `target/skew` (or
 /// `$CARGO_TARGET_DIR/skew`).

@@ -4,12 +4,14 @@
 //! each job records its result into a slot owned by the thread that runs it: one cache-padded
 //! row per thread, written by that thread alone with relaxed load + store (no locked
 //! instruction, no shared line), and summed by the bench thread after the run has finished
-//! (the pool's own completion signal orders those reads after the writes). The cost per job is
-//! a few nanoseconds and the same for every contender, sequential included.
+//! (the pool's own completion signal orders those reads after the writes), or polled while
+//! jobs run (`count`: a row's count is stored last, with release, so whoever has seen every
+//! job counted sees their sums too). The cost per job is a few nanoseconds and the same for
+//! every contender, sequential included.
 
 use std::cell::Cell;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
 
 use crossbeam_utils::CachePadded;
 
@@ -75,12 +77,12 @@ fn my_row() -> &'static CachePadded<Row> {
 #[inline]
 pub fn record(value: u64, depth: u64) {
     let row = my_row();
-    row.count.store(row.count.load(Relaxed) + 1, Relaxed);
     row.sum
         .store(row.sum.load(Relaxed).wrapping_add(value), Relaxed);
     if depth > row.max_depth.load(Relaxed) {
         row.max_depth.store(depth, Relaxed);
     }
+    row.count.store(row.count.load(Relaxed) + 1, Release);
 }
 
 /// Zeroes every row; call before a run, while no job is running.
@@ -92,16 +94,26 @@ pub fn reset() {
     }
 }
 
-/// Sums every row; call after a run has completed.
+/// Sums every row; call after a run has completed (or once `count` has reached the number
+/// of jobs of the run).
 pub fn collect() -> Digest {
     ROWS.lock()
         .unwrap()
         .iter()
         .fold(Digest::default(), |acc, row| {
             acc.merge(Digest {
-                count: row.count.load(Relaxed),
+                count: row.count.load(Acquire),
                 sum: row.sum.load(Relaxed),
                 max_depth: row.max_depth.load(Relaxed),
             })
         })
+}
+
+/// The number of jobs recorded since the last `reset`, readable while jobs run.
+pub fn count() -> u64 {
+    ROWS.lock()
+        .unwrap()
+        .iter()
+        .map(|row| row.count.load(Acquire))
+        .sum()
 }

@@ -7,10 +7,10 @@
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
-use super::contenders::{Contender, Engine};
-use super::flat::{FlatJobs, Producer, run_flat, time_each};
-use super::units::fmt_dur;
-use super::workload::{Outcome, Workload};
+use crate::contenders::{Contender, Engine, run_flat};
+use crate::support::reporting::units::fmt_dur;
+use crate::workloads::flat::{FlatJobs, Producer, time_each};
+use crate::workloads::{Outcome, Workload};
 
 /// The image, cut into square tiles.
 #[derive(Debug)]

@@ -9,6 +9,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use super::super::workloads::fork::TaskScope;
 use super::pending::Pending;
 
 /// A job of this pool.
@@ -89,12 +90,9 @@ impl MutexPool {
         MutexPool { handle, threads }
     }
 
-    /// Submits a job from outside the pool.
-    pub fn execute<F>(&self, job: F)
-    where
-        F: FnOnce(&MutexHandle) + Send + 'static,
-    {
-        self.handle.execute(job);
+    /// The handle jobs receive, for submitting from outside the way a job submits.
+    pub fn handle(&self) -> &MutexHandle {
+        &self.handle
     }
 
     /// Blocks until every submitted job (and every job they submitted) has run.
@@ -111,5 +109,16 @@ impl Drop for MutexPool {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+    }
+}
+
+/// A job that submits more jobs spawns into the pool the way a scope task spawns into its
+/// scope, so the workloads written for scopes run on this pool too.
+impl TaskScope<'static> for MutexHandle {
+    fn spawn_task<F>(&self, task: F)
+    where
+        F: FnOnce(&Self) + Send + 'static,
+    {
+        self.execute(task);
     }
 }

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::contenders::Contender;
-use super::plan::Sweep;
-use super::summary::{Row, find};
+use crate::contenders::Contender;
+use crate::plan::Sweep;
+use crate::report::summary::{Row, find};
 
 /// One line of a chart.
 struct Series {

@@ -1,14 +1,18 @@
 //! The summary: a short table and the goal checks in the terminal; the same plus the full
 //! table in target/skew/summary.md; every number in target/skew/summary.csv.
 
+pub mod owners;
+pub mod plot;
+pub mod summary;
+
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
-use super::contenders::Contender;
-use super::plan::Sweep;
-use super::summary::{Goal, Row, find, max_threads};
-use super::units::{fmt_count, fmt_dur};
+use crate::contenders::Contender;
+use crate::plan::Sweep;
+use crate::report::summary::{Goal, Row, find, max_threads};
+use crate::support::reporting::units::{fmt_count, fmt_dur};
 
 /// The short table: speedup over sequential of every contender at the largest thread count
 /// of each thread-sweep workload.
@@ -112,7 +116,7 @@ fn csv(rows: &[Row<'_>]) -> String {
     );
     for r in rows {
         let sc = r.rec.sched.clone();
-        let sched = |f: fn(&super::results::SchedStats) -> u64| {
+        let sched = |f: fn(&crate::results::SchedStats) -> u64| {
             sc.as_ref().map_or(String::new(), |s| f(s).to_string())
         };
         let _ = writeln!(

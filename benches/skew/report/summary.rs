@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use super::contenders::Contender;
-use super::plan::Sweep;
-use super::results::Record;
-use super::workload::Kind;
+use crate::contenders::Contender;
+use crate::plan::Sweep;
+use crate::results::Record;
+use crate::workloads::Kind;
 
 /// The derived numbers of one record.
 #[derive(Clone, Debug)]

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::fs;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// CPU time consumed so far, per thread id (or one entry for the whole process).
@@ -30,12 +31,7 @@ pub fn snapshot() -> Snapshot {
             let Some(tid) = name.to_str().and_then(|s| s.parse::<u64>().ok()) else {
                 continue;
             };
-            let path = entry.path().join("schedstat");
-            if let Some(ns) = fs::read_to_string(path).ok().and_then(|s| {
-                s.split_whitespace()
-                    .next()
-                    .and_then(|f| f.parse::<u64>().ok())
-            }) {
+            if let Some(ns) = schedstat_ns(entry.path().join("schedstat")) {
                 map.insert(tid, ns);
             }
         }
@@ -58,9 +54,9 @@ pub fn between(before: &Snapshot, after: &Snapshot) -> Duration {
     Duration::from_nanos(ns)
 }
 
-/// `utime + stime` of the whole process (exited threads included) from `/proc/self/stat`,
-/// converted at 100 ticks per second.
-pub fn process_stat_ns() -> Option<u64> {
+/// `utime + stime` of the whole process (every thread, live or exited) from
+/// `/proc/self/stat`, in clock ticks.
+pub fn process_ticks() -> Option<u64> {
     let stat = fs::read_to_string("/proc/self/stat").ok()?;
     // The command name (field 2) is in parentheses and may contain spaces: skip past it.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -68,5 +64,47 @@ pub fn process_stat_ns() -> Option<u64> {
     // `rest` starts at field 3 (state); utime and stime are fields 14 and 15.
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) * 10_000_000)
+    Some(utime + stime)
+}
+
+/// `process_ticks` in nanoseconds.
+pub fn process_stat_ns() -> Option<u64> {
+    Some(process_ticks()? * ns_per_tick())
+}
+
+/// On-CPU nanoseconds of the calling thread so far (`/proc/thread-self/schedstat`; 0 where
+/// it cannot be read).
+pub fn current_thread_ns() -> u64 {
+    schedstat_ns("/proc/thread-self/schedstat").unwrap_or(0)
+}
+
+/// The first field of a `schedstat` file: time on CPU in nanoseconds.
+fn schedstat_ns(path: impl AsRef<std::path::Path>) -> Option<u64> {
+    fs::read_to_string(path)
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`, 100 where it cannot be asked),
+/// the unit of `/proc/stat` and of a process's `utime`/`stime`.
+pub fn clock_ticks_per_sec() -> u64 {
+    static HZ: OnceLock<u64> = OnceLock::new();
+    *HZ.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|&hz| hz > 0)
+            .unwrap_or(100)
+    })
+}
+
+/// Nanoseconds per clock tick.
+pub fn ns_per_tick() -> u64 {
+    1_000_000_000 / clock_ticks_per_sec()
 }

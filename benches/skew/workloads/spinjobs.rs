@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use super::contenders::{Contender, Engine};
-use super::flat::{FlatJobs, Producer, measure_largest, run_flat};
-use super::rng::SplitMix64;
-use super::spin::{iters_for_ns, ns_for_iters, spin};
-use super::units::fmt_ns;
-use super::workload::{Outcome, Workload};
+use crate::contenders::{Contender, Engine, run_flat};
+use crate::support::reporting::units::fmt_ns;
+use crate::support::workloads::rng::SplitMix64;
+use crate::support::workloads::spin::{iters_for_ns, ns_for_iters, spin};
+use crate::workloads::flat::{FlatJobs, Producer, measure_largest};
+use crate::workloads::{Outcome, Workload};
 
 /// n independent jobs, job i spinning `iters[i]` iterations.
 #[derive(Debug)]

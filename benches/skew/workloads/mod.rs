@@ -2,8 +2,15 @@
 
 use std::time::Duration;
 
-use super::contenders::{Contender, Engine};
-use super::tally::Digest;
+pub mod flat;
+pub mod mandelbrot;
+pub mod nested;
+pub mod spinjobs;
+pub mod treesum;
+pub mod uts;
+
+use crate::contenders::{Contender, Engine};
+use crate::support::measurement::tally::Digest;
 
 /// How a run hands its result back.
 #[derive(Clone, Copy, Debug)]

@@ -3,7 +3,8 @@
 //! N threads loop over one shared `crossbeam_channel::Receiver` of boxed jobs; `execute`
 //! boxes the closure and sends it; `wait` blocks until every job has run. This is the pool
 //! most people write first ("one channel, N workers"), and the idea behind skewer's
-//! `Backend::Channel`. A job receives a handle so it can submit more jobs into the same
+//! `Backend::Channel`. `send` submits a job that `wait` does not count, for a caller with a
+//! completion signal of its own: it costs one box and one channel send, nothing else. A job receives a handle so it can submit more jobs into the same
 //! channel (nested workloads); that saves it an `Arc` clone of the pool per spawn, a small
 //! favour to the peer.
 
@@ -12,6 +13,7 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
+use super::super::workloads::fork::TaskScope;
 use super::pending::Pending;
 
 /// A job of this pool.
@@ -36,6 +38,17 @@ impl ChannelHandle {
         F: FnOnce(&ChannelHandle) + Send + 'static,
     {
         self.pending.add();
+        self.send(move |h: &ChannelHandle| {
+            job(h);
+            h.pending.done();
+        });
+    }
+
+    /// Submits a job that `wait` does not count.
+    pub fn send<F>(&self, job: F)
+    where
+        F: FnOnce(&ChannelHandle) + Send + 'static,
+    {
         if self.tx.send(Msg::Run(Box::new(job))).is_err() {
             unreachable!("the workers hold the receiver until the pool is dropped");
         }
@@ -73,7 +86,6 @@ impl ChannelPool {
                     .spawn(move || {
                         while let Ok(Msg::Run(job)) = rx.recv() {
                             job(&handle);
-                            handle.pending.done();
                         }
                     })
                     .expect("spawn a worker thread")
@@ -82,15 +94,20 @@ impl ChannelPool {
         ChannelPool { handle, threads }
     }
 
-    /// Submits a job from outside the pool.
-    pub fn execute<F>(&self, job: F)
+    /// Submits a job from outside the pool that `wait` does not count.
+    pub fn send<F>(&self, job: F)
     where
         F: FnOnce(&ChannelHandle) + Send + 'static,
     {
-        self.handle.execute(job);
+        self.handle.send(job);
     }
 
-    /// Blocks until every submitted job (and every job they submitted) has run.
+    /// The handle jobs receive, for submitting from outside the way a job submits.
+    pub fn handle(&self) -> &ChannelHandle {
+        &self.handle
+    }
+
+    /// Blocks until every job submitted with `execute` (and every job they submitted) has run.
     pub fn wait(&self) {
         self.handle.pending.wait();
     }
@@ -104,5 +121,16 @@ impl Drop for ChannelPool {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+    }
+}
+
+/// A job that submits more jobs spawns into the pool the way a scope task spawns into its
+/// scope, so the workloads written for scopes run on this pool too.
+impl TaskScope<'static> for ChannelHandle {
+    fn spawn_task<F>(&self, task: F)
+    where
+        F: FnOnce(&Self) + Send + 'static,
+    {
+        self.execute(task);
     }
 }

@@ -12,12 +12,12 @@
 //!   with probability `q`, else none. With m*q just under 1 the tree is deep and narrow,
 //!   and its subtrees differ wildly in size: the hard case for load balance.
 
-use super::contenders::{Contender, Engine};
-use super::nested::{Node, Tree, run_nested};
-use super::rng::{mix, unit};
-use super::spin::{iters_for_ns, spin};
-use super::units::{fmt_count, fmt_ns};
-use super::workload::{Outcome, Workload};
+use crate::contenders::{Contender, Engine, run_nested};
+use crate::support::reporting::units::{fmt_count, fmt_ns};
+use crate::support::workloads::rng::{mix, unit};
+use crate::support::workloads::spin::{iters_for_ns, spin};
+use crate::workloads::nested::{Node, Tree};
+use crate::workloads::{Outcome, Workload};
 
 /// How children are drawn.
 #[derive(Clone, Copy, Debug)]
