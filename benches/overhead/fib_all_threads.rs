@@ -1,5 +1,6 @@
 //! Group `fib_all_threads`: fib(30) on all threads (pools of `available_parallelism`
-//! threads entered with `install`) against plain recursion.
+//! threads entered with `install`; chili's pool of as many threads, the bench thread one of
+//! them, entered with `scope()`) against plain recursion.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -22,13 +23,14 @@ pub fn fib_all_threads(c: &mut Criterion) {
     let n = available_threads();
     let skewer_p = pools::skewer(n, Backend::Stealing);
     let rayon_p = pools::rayon(n);
+    let chili_p = pools::chili(n);
 
     let mut g = c.benchmark_group(G);
     g.sample_size(SAMPLES)
         .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    bench_fib(&mut g, G, SAMPLES, &skewer_p, &rayon_p);
+    bench_fib(&mut g, G, SAMPLES, &skewer_p, &rayon_p, &chili_p);
     g.finish();
 
     let m0 = skewer_p.metrics();

@@ -16,6 +16,12 @@
 //!    CPU time of the whole process while an idle pool receives one empty spawn every 1 ms.
 //! 6. `cross_pool_install` (`cross_pool.rs`): installs from a worker of one 1-thread pool
 //!    into another, one way and round trip, skewer on both backends against rayon.
+//! 7. `wake_latency` (`wake_latency.rs`, not criterion): from a sleeping pool's first fork to
+//!    a second thread starting published work (a halving join over 64 leaves of 0.4 ms),
+//!    median of 30 rounds, for skewer, rayon and chili.
+//!
+//! chili (heartbeat scheduling, the Rust port of Spice) is a peer in every `join` row: a
+//! pool of P threads is P - 1 workers plus the thread that calls `scope()`.
 //!
 //! The fork-join workloads are in `workloads.rs`; the pools, the spin, the tally and the
 //! machine readings come from the bench support library (`benches/support`).
@@ -32,8 +38,8 @@
 //! `metrics()` for one run of each skewer contender, and the idle-CPU table.
 //!
 //! Run with `cargo bench --bench overhead`; a criterion filter (for example
-//! `cargo bench --bench overhead -- spawn`) restricts the criterion groups, and the idle table
-//! runs only without a filter or with one that contains `idle`.
+//! `cargo bench --bench overhead -- spawn`) restricts the criterion groups; the wake-latency
+//! and idle tables run only without a filter or with one that contains `wake` or `idle`.
 
 use criterion::{Criterion, criterion_group};
 
@@ -49,6 +55,7 @@ mod summary;
 #[path = "../support/mod.rs"]
 mod support;
 mod tree_sum_outside;
+mod wake_latency;
 mod workloads;
 
 use cross_pool::cross_pool_install;
@@ -72,6 +79,10 @@ fn main() {
     Criterion::default().configure_from_args().final_summary();
     if !quick {
         summary::print();
+    }
+    let wake_wanted = flags_only || args.iter().any(|a| a.contains("wake"));
+    if wake_wanted && !quick {
+        wake_latency::wake_latency();
     }
     let idle_wanted = flags_only || args.iter().any(|a| a.contains("idle"));
     if idle_wanted && !quick {

@@ -1,6 +1,8 @@
 //! Group `tree_sum_1023_outside`: a 1023-node tree sum called from outside the pool:
 //! `pool.join` at the root, `skewer::join` below; rayon is called the way rayon is called
-//! from outside, `pool.install` around recursive `rayon::join`.
+//! from outside, `pool.install` around recursive `rayon::join`; chili the way chili is called
+//! from outside, `pool.scope()` (the calling thread joins the pool for the call) around
+//! recursive `Scope::join`.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -12,7 +14,7 @@ use crate::samples::{diag, metrics_delta, time_loop};
 use crate::support::measurement::machine::available_threads;
 use crate::support::peers::pools;
 use crate::support::workloads::fork::{RayonJoin, SkewerJoin};
-use crate::workloads::{SMALL_TREE_LEVELS, sum, sum_seq, sum_skewer_outside, tree};
+use crate::workloads::{SMALL_TREE_LEVELS, sum, sum_chili, sum_seq, sum_skewer_outside, tree};
 
 /// The group.
 pub fn tree_sum_1023_outside(c: &mut Criterion) {
@@ -21,6 +23,7 @@ pub fn tree_sum_1023_outside(c: &mut Criterion) {
     let n = available_threads();
     let skewer_p = pools::skewer(n, Backend::Stealing);
     let rayon_p = pools::rayon(n);
+    let chili_p = pools::chili(n);
     let tree = tree(SMALL_TREE_LEVELS);
     let t = &*tree;
     let expected = sum_seq(t);
@@ -34,7 +37,7 @@ pub fn tree_sum_1023_outside(c: &mut Criterion) {
     // `skewer_stealing_install` is an extra: the same tree entered with `install` (a
     // hand-off to a worker and a wake-up), to separate the cost of entering the pool from
     // the cost of forking.
-    let contenders: [(&str, &dyn Fn() -> u64); 4] = [
+    let contenders: [(&str, &dyn Fn() -> u64); 5] = [
         ("sequential", &|| sum_seq(black_box(t))),
         ("skewer_stealing_pool_join", &|| {
             sum_skewer_outside(&skewer_p, black_box(t))
@@ -44,6 +47,9 @@ pub fn tree_sum_1023_outside(c: &mut Criterion) {
         }),
         ("rayon_install_join", &|| {
             rayon_p.install(|| sum::<RayonJoin>(black_box(t)))
+        }),
+        ("chili_scope_join", &|| {
+            sum_chili(&mut chili_p.scope(), black_box(t))
         }),
     ];
     for (name, run) in contenders {

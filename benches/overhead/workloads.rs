@@ -1,7 +1,7 @@
 //! The fork-join workloads of the overhead bench: fib with one `join` per call, and the sum
 //! of a stored complete binary tree with one `join` per inner node. skewer and rayon share
 //! one generic version of each (`Join`); chili's `join` takes its scope as an argument, so
-//! its versions are written out beside them.
+//! its versions (`fib_chili`, `sum_chili`) are written out beside them.
 
 use std::hint::black_box;
 
@@ -47,6 +47,15 @@ pub fn fib<J: Join>(n: u64) -> u64 {
     a + b
 }
 
+/// One chili `join` per call, no cutoff.
+pub fn fib_chili(s: &mut chili::Scope<'_>, n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let (a, b) = s.join(|s| fib_chili(s, n - 1), |s| fib_chili(s, n - 2));
+    a + b
+}
+
 /// A complete binary tree of `levels` levels whose values are `mix(1), mix(2), ...` shifted
 /// right by 20 bits (so that the sum never wraps), in preorder.
 pub fn tree(levels: u32) -> Box<Node> {
@@ -76,6 +85,18 @@ pub fn sum<J: Join>(node: &Node) -> u64 {
             node.value + a + b
         }
         (Some(c), None) | (None, Some(c)) => node.value + sum::<J>(c),
+        (None, None) => node.value,
+    }
+}
+
+/// One chili `join` per inner node.
+pub fn sum_chili(s: &mut chili::Scope<'_>, node: &Node) -> u64 {
+    match (&node.left, &node.right) {
+        (Some(l), Some(r)) => {
+            let (a, b) = s.join(|s| sum_chili(s, l), |s| sum_chili(s, r));
+            node.value + a + b
+        }
+        (Some(c), None) | (None, Some(c)) => node.value + sum_chili(s, c),
         (None, None) => node.value,
     }
 }

@@ -2,10 +2,17 @@
 //! region), and which code runs each contender on each workload shape.
 //!
 //! The code of a contender lives in the file of its library: `sequential.rs`, `skewer.rs`,
-//! `rayon.rs`, `channel.rs` (the crossbeam-channel and `Mutex<mpsc::Receiver>` pools) and
-//! `gang.rs` (the static split and the cursor). The three `run_*` functions below are the
+//! `rayon.rs`, `chili.rs`, `channel.rs` (the crossbeam-channel and `Mutex<mpsc::Receiver>`
+//! pools) and `gang.rs` (the static split and the cursor). The three `run_*` functions below are the
 //! table of which function runs which (contender, shape) pair: "rayon-spawn on uts-bin" is
 //! `run_nested`'s `RayonSpawn` arm, `rayon::nested_spawn`.
+//!
+//! Every contender runs jobs on exactly P threads. skewer and rayon run the body of a scope
+//! (the producer of flat jobs, the root of a tree) on one of their P workers (`install`;
+//! `pool.scope` called from outside would make the calling thread a P+1-th runner of jobs),
+//! and run `join` trees inside `install`; chili's pool is P - 1 workers plus the bench thread,
+//! which runs the root of its fork tree; the channel pools' P workers run every job while the
+//! bench thread only submits and then sleeps; the static split and the cursor are P threads.
 
 use std::fmt;
 
@@ -21,6 +28,7 @@ use crate::workloads::flat::{FlatJobs, Producer};
 use crate::workloads::nested::Tree;
 
 mod channel;
+mod chili;
 mod gang;
 mod rayon;
 mod sequential;
@@ -32,19 +40,25 @@ pub enum Contender {
     /// One thread, no pool: the reference every speedup is measured against.
     Sequential,
     /// skewer, `Backend::Stealing`, through the workload's natural API: `scope`/`spawn` for
-    /// flat and nested work (one task per job or node), `join` for fork-join.
+    /// flat and nested work (one task per job or node; the scope entered inside `install`),
+    /// `join` for fork-join.
     SkewerSteal,
     /// skewer, `Backend::Channel`, through the same API as `SkewerSteal`.
     SkewerChan,
-    /// skewer, `Backend::Stealing`, through recursive `skewer::join` inside `install`
-    /// (nested trees only: the fork-join way to walk them).
+    /// skewer, `Backend::Stealing`, through recursive `skewer::join` inside `install`: flat
+    /// jobs by recursive halving down to single jobs (as rayon's `par_iter` splits), trees
+    /// with each node's children split in halves.
     SkewerStealJoin,
     /// rayon: `ThreadPool::scope` with one `spawn` per job or node.
     RayonSpawn,
-    /// rayon: recursive `rayon::join` inside `install` (nested and fork-join work).
+    /// rayon: recursive `rayon::join` inside `install`, split as `SkewerStealJoin` splits
+    /// (flat, nested and fork-join work).
     RayonJoin,
     /// rayon: `(0..n).into_par_iter().for_each(..)` inside `install` (flat work).
     RayonIter,
+    /// chili: recursive `Scope::join` on a chili pool, split as `SkewerStealJoin` splits
+    /// (flat, nested and fork-join work).
+    ChiliJoin,
     /// The plain crossbeam-channel pool (`support/peers/channel.rs`).
     CbChannel,
     /// The `threadpool`-style `Mutex<mpsc::Receiver>` pool (`support/peers/mutex.rs`).
@@ -67,6 +81,7 @@ impl Contender {
             Contender::RayonSpawn => "rayon-spawn",
             Contender::RayonJoin => "rayon-join",
             Contender::RayonIter => "rayon-iter",
+            Contender::ChiliJoin => "chili-join",
             Contender::CbChannel => "cb-channel",
             Contender::MutexMpsc => "mutex-mpsc",
             Contender::StaticRr => "static-rr",
@@ -98,6 +113,8 @@ pub enum Engine {
     Skewer(Pool),
     /// A rayon pool.
     Rayon(::rayon::ThreadPool),
+    /// A chili pool.
+    Chili(::chili::ThreadPool),
     /// The crossbeam-channel peer.
     Channel(ChannelPool),
     /// The `Mutex<mpsc::Receiver>` peer.
@@ -118,6 +135,7 @@ impl Engine {
             Contender::RayonSpawn | Contender::RayonJoin | Contender::RayonIter => {
                 Engine::Rayon(pools::rayon(threads))
             }
+            Contender::ChiliJoin => Engine::Chili(pools::chili(threads)),
             Contender::CbChannel => Engine::Channel(ChannelPool::new(threads)),
             Contender::MutexMpsc => Engine::Mutex(MutexPool::new(threads)),
             Contender::StaticRr | Contender::Cursor => Engine::Gang(Gang::new(threads)),
@@ -137,6 +155,14 @@ impl Engine {
         match self {
             Engine::Rayon(pool) => pool,
             other => panic!("expected a rayon pool, got {other:?}"),
+        }
+    }
+
+    /// The chili pool.
+    pub fn chili(&self) -> &::chili::ThreadPool {
+        match self {
+            Engine::Chili(pool) => pool,
+            other => panic!("expected a chili pool, got {other:?}"),
         }
     }
 
@@ -185,8 +211,11 @@ pub fn run_flat<W: FlatJobs>(
     match (contender, producer) {
         (Sequential, _) => sequential::flat(w),
         (SkewerSteal | SkewerChan, p) => skewer::flat_spawn(engine.skewer(), w, p),
+        (SkewerStealJoin, Outside) => skewer::flat_join(engine.skewer(), w),
         (RayonSpawn, p) => rayon::flat_spawn(engine.rayon(), w, p),
+        (RayonJoin, Outside) => rayon::flat_join(engine.rayon(), w),
         (RayonIter, Outside) => rayon::flat_iter(engine.rayon(), w),
+        (ChiliJoin, Outside) => chili::flat_join(engine.chili(), w),
         (CbChannel, p) => channel::flat(engine.channel(), w, p),
         (MutexMpsc, p) => channel::flat(engine.mutex(), w, p),
         (StaticRr, Outside) => gang::flat_static(engine.gang(), w),
@@ -205,6 +234,7 @@ pub fn run_nested<T: Tree>(t: &'static T, engine: &Engine, contender: Contender)
         SkewerStealJoin => return Outcome::Returned(skewer::nested_join(engine.skewer(), t)),
         RayonSpawn => rayon::nested_spawn(engine.rayon(), t),
         RayonJoin => return Outcome::Returned(rayon::nested_join(engine.rayon(), t)),
+        ChiliJoin => return Outcome::Returned(chili::nested_join(engine.chili(), t)),
         CbChannel => channel::nested(engine.channel(), t),
         MutexMpsc => channel::nested(engine.mutex(), t),
         StaticRr => gang::nested_static(engine.gang(), t),
@@ -221,6 +251,7 @@ pub fn run_tree_sum(root: &'static Node, engine: &Engine, contender: Contender) 
         Sequential => Outcome::Returned(sequential::tree_sum(root)),
         SkewerSteal | SkewerChan => Outcome::Returned(skewer::tree_sum_join(engine.skewer(), root)),
         RayonJoin => Outcome::Returned(rayon::tree_sum_join(engine.rayon(), root)),
+        ChiliJoin => Outcome::Returned(chili::tree_sum_join(engine.chili(), root)),
         RayonSpawn => {
             rayon::tree_sum_spawn(engine.rayon(), root);
             Outcome::Tallied

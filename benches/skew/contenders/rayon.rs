@@ -1,5 +1,6 @@
 //! rayon-spawn (`ThreadPool::scope`, one `spawn` per job or node), rayon-join (recursive
-//! `rayon::join` inside `install`) and rayon-iter (`into_par_iter().for_each`).
+//! `rayon::join` inside `install`; halving over flat jobs) and rayon-iter
+//! (`into_par_iter().for_each`). rayon runs a scope's body on one of its P workers.
 
 use ::rayon::ThreadPool;
 use ::rayon::prelude::*;
@@ -7,7 +8,7 @@ use ::rayon::prelude::*;
 use crate::support::measurement::tally::Digest;
 use crate::support::workloads::binary_tree::Node;
 use crate::support::workloads::fork::RayonJoin;
-use crate::workloads::flat::{FlatJobs, Producer, job, spawn_all};
+use crate::workloads::flat::{FlatJobs, Producer, halves, job, spawn_all};
 use crate::workloads::nested::{Tree, join_node, walk_spawn};
 use crate::workloads::treesum::{spawn_node, sum_join};
 
@@ -15,6 +16,11 @@ use crate::workloads::treesum::{spawn_node, sum_join};
 /// on one of its workers) or from one job.
 pub fn flat_spawn<W: FlatJobs>(pool: &ThreadPool, w: &'static W, producer: Producer) {
     pool.scope(|s| spawn_all(s, w, producer));
+}
+
+/// Every job by recursive halving with `rayon::join`, inside `install`.
+pub fn flat_join<W: FlatJobs>(pool: &ThreadPool, w: &'static W) {
+    pool.install(|| halves::<RayonJoin, W>(w, 0, w.len()));
 }
 
 /// `(0..n).into_par_iter().for_each(..)` inside `install`.

@@ -162,6 +162,13 @@ fn csv(rows: &[Row<'_>]) -> String {
     s
 }
 
+/// How the contenders' thread counts compare, said under every table.
+pub const THREADS_NOTE: &str = "P = threads that run jobs, the same for every contender: skewer and \
+rayon run the scope body (the producer of flat jobs, the root of a tree) and every join tree on \
+one of their P workers (`install`); chili is P - 1 workers plus the bench thread, which runs the \
+root of its fork tree; the channel pools' P workers run every job while the bench thread only \
+submits and then sleeps; the static split and the cursor are P threads.";
+
 /// Prints the summary and writes summary.md and summary.csv into `dir`.
 pub fn write(dir: &Path, header: &str, rows: &[Row<'_>], goals: &[Goal]) -> std::io::Result<()> {
     let matrix = speedup_matrix(rows);
@@ -174,12 +181,12 @@ pub fn write(dir: &Path, header: &str, rows: &[Row<'_>], goals: &[Goal]) -> std:
         ""
     };
     println!(
-        "\n==== skew summary ====\n{header}\n\nSpeedup over sequential (T1) at the largest thread count:\n\n{matrix}{note}\nGoals (issue 3):\n{goal_text}\nFull table: {}\n",
+        "\n==== skew summary ====\n{header}\n\nSpeedup over sequential (T1) at the largest thread count:\n\n{matrix}{note}\n{THREADS_NOTE}\n\nGoals (issue 3):\n{goal_text}\nFull table: {}\n",
         dir.join("summary.md").display()
     );
     fs::create_dir_all(dir)?;
     let md = format!(
-        "# skew benchmark summary\n\n{header}\n\n## Speedup over sequential at the largest thread count\n\n{matrix}{note}\n\
+        "# skew benchmark summary\n\n{header}\n\n## Speedup over sequential at the largest thread count\n\n{matrix}{note}\n{THREADS_NOTE}\n\n\
          ## Goals (issue 3)\n\n{goal_text}\n## Every cell\n\n\
          `time/bound` = median time / max(T1/P, largest job) (flat workloads); CPU = user + system time \
          of all threads, mean per run; steals and peak queued jobs are skewer's own counters \

@@ -27,6 +27,7 @@ fn colour(c: Contender) -> RGBColor {
         Contender::RayonSpawn => RGBColor(44, 160, 44),
         Contender::RayonJoin => RGBColor(148, 103, 189),
         Contender::RayonIter => RGBColor(140, 86, 75),
+        Contender::ChiliJoin => RGBColor(0, 128, 128),
         Contender::CbChannel => RGBColor(23, 190, 207),
         Contender::MutexMpsc => RGBColor(127, 127, 127),
         Contender::StaticRr => RGBColor(188, 189, 34),

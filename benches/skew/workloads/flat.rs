@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use crate::support::measurement::tally;
-use crate::support::workloads::fork::TaskScope;
+use crate::support::workloads::fork::{Join, TaskScope};
 
 /// Independent jobs addressed by index.
 pub trait FlatJobs: Sync + 'static {
@@ -67,5 +67,18 @@ pub fn spawn_all<'s, S: TaskScope<'s>, W: FlatJobs>(s: &S, w: &'s W, producer: P
                 s.spawn_task(move |_| job(w, i));
             }
         }),
+    }
+}
+
+/// Jobs `lo..hi` of `w` by recursive halving with `J::join`, one job per leaf (what rayon's
+/// `par_iter` does, down to single items): a fork-join tree whose leaves are the jobs.
+pub fn halves<J: Join, W: FlatJobs>(w: &W, lo: usize, hi: usize) {
+    match hi - lo {
+        0 => {}
+        1 => job(w, lo),
+        len => {
+            let mid = lo + len / 2;
+            J::join(|| halves::<J, W>(w, lo, mid), || halves::<J, W>(w, mid, hi));
+        }
     }
 }

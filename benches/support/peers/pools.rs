@@ -1,5 +1,7 @@
-//! One builder per pool library measured: skewer and rayon pools of a given size,
+//! One builder per pool library measured: skewer, rayon and chili pools of a given size,
 //! their threads named after the library.
+
+use std::num::NonZero;
 
 use skewer::{Backend, Pool};
 
@@ -20,4 +22,14 @@ pub fn rayon(threads: usize) -> rayon::ThreadPool {
         .thread_name(|i| format!("rayon-{i}"))
         .build()
         .unwrap_or_else(|e| panic!("building a rayon pool of {threads} threads: {e}"))
+}
+
+/// A chili pool that runs on `threads` threads: `threads - 1` workers plus the thread that
+/// calls `scope()` (chili counts the caller as one of its threads), with chili's default
+/// heartbeat (100 µs).
+pub fn chili(threads: usize) -> chili::ThreadPool {
+    chili::ThreadPool::with_config(chili::Config {
+        thread_count: Some(NonZero::new(threads).expect("at least one thread")),
+        ..chili::Config::default()
+    })
 }
