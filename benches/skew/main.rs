@@ -32,6 +32,7 @@ use criterion::Criterion;
 mod contenders;
 mod driver;
 mod plan;
+mod progress;
 mod report;
 mod results;
 #[allow(dead_code)] // each bench uses part of the support library
@@ -63,7 +64,7 @@ fn test_mode() -> bool {
 fn main() {
     let started = Instant::now();
     let mut criterion = Criterion::default()
-        .sample_size(10)
+        .sample_size(driver::SAMPLES as usize)
         .warm_up_time(Duration::from_millis(1))
         .nresamples(10_000)
         .configure_from_args();
@@ -80,8 +81,13 @@ fn main() {
     eprintln!("[skew] {}", header.replace('\n', "\n[skew] "));
 
     let mut records = Vec::new();
-    for group in plan::groups(size, max) {
-        driver::run_group(&mut criterion, &group, &mut records);
+    let groups = plan::groups(size, max);
+    let mut progress = progress::Progress::new(&groups);
+    for (i, group) in groups.iter().enumerate() {
+        progress.begin(i, &group.name);
+        let (before, start) = (records.len(), Instant::now());
+        driver::run_group(&mut criterion, group, &mut records);
+        progress.end(i, start.elapsed(), records.len() > before);
     }
     criterion.final_summary();
     if records.is_empty() {
@@ -107,8 +113,8 @@ fn main() {
     );
     let dir = output_dir();
     let rows = summary::rows(&records);
-    let goals = summary::goals(&rows);
-    if let Err(e) = report::write(&dir, &header, &rows, &goals) {
+    let checks = summary::checks(&rows);
+    if let Err(e) = report::write(&dir, &header, &rows, &checks) {
         eprintln!(
             "[skew] could not write the summary into {}: {e}",
             dir.display()

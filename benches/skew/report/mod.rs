@@ -4,6 +4,7 @@
 pub mod owners;
 pub mod plot;
 pub mod summary;
+pub mod verdict;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -11,7 +12,7 @@ use std::path::Path;
 
 use crate::contenders::Contender;
 use crate::plan::Sweep;
-use crate::report::summary::{Goal, Row, find, max_threads};
+use crate::report::summary::{Check, Row, find, max_threads};
 use crate::support::reporting::units::{fmt_count, fmt_dur};
 
 /// The short table: speedup over sequential of every contender at the largest thread count
@@ -51,7 +52,8 @@ fn speedup_matrix(rows: &[Row<'_>]) -> String {
         for &c in &contenders {
             match find(rows, g, "", c, p) {
                 Some(r) => {
-                    let _ = write!(s, " {:.2} |", r.speedup);
+                    let mark = if r.disturbed { "*" } else { "" };
+                    let _ = write!(s, " {:.2}{mark} |", r.speedup);
                 }
                 None => s.push_str(" — |"),
             }
@@ -61,10 +63,11 @@ fn speedup_matrix(rows: &[Row<'_>]) -> String {
     s
 }
 
-fn goals_list(goals: &[Goal]) -> String {
+fn checks_list(checks: &[Check]) -> String {
     let mut s = String::new();
-    for g in goals {
+    for g in checks {
         let mark = match (g.met, g.informational) {
+            (None, _) if g.measured.starts_with("left out") => "DISTURBED",
             (None, _) => "—",
             (Some(_), true) => "MEASURED",
             (Some(true), false) => "MET",
@@ -101,7 +104,7 @@ fn full_table(rows: &[Row<'_>]) -> String {
             r.cpu.as_secs_f64() / r.wall.as_secs_f64().max(1e-12),
             opt(r.steals_per_1k, 1),
             r.peak_queued.map_or("—".to_string(), fmt_count),
-            opt(r.rec.others_cores, 2),
+            opt(r.rec.others_cores, 2) + if r.disturbed { " *" } else { "" },
         );
     }
     s
@@ -169,10 +172,16 @@ one of their P workers (`install`); chili is P - 1 workers plus the bench thread
 root of its fork tree; the channel pools' P workers run every job while the bench thread only \
 submits and then sleeps; the static split and the cursor are P threads.";
 
+/// What the `*` of a disturbed cell means, said under the speedup table.
+const DISTURBED_NOTE: &str = "A * marks a cell measured while other processes kept at least half \
+a core busy (see `others` in the full table): it is shown, but left out of the verdict and the \
+checks.";
+
 /// Prints the summary and writes summary.md and summary.csv into `dir`.
-pub fn write(dir: &Path, header: &str, rows: &[Row<'_>], goals: &[Goal]) -> std::io::Result<()> {
+pub fn write(dir: &Path, header: &str, rows: &[Row<'_>], checks: &[Check]) -> std::io::Result<()> {
     let matrix = speedup_matrix(rows);
-    let goal_text = goals_list(goals);
+    let check_text = checks_list(checks);
+    let verdict = verdict::verdict(rows);
     let estimated = rows.iter().any(|r| !r.t1_measured);
     let note = if estimated {
         "\nT1 of some workloads comes from the reference runs made while building them (their \
@@ -181,18 +190,19 @@ pub fn write(dir: &Path, header: &str, rows: &[Row<'_>], goals: &[Goal]) -> std:
         ""
     };
     println!(
-        "\n==== skew summary ====\n{header}\n\nSpeedup over sequential (T1) at the largest thread count:\n\n{matrix}{note}\n{THREADS_NOTE}\n\nGoals (issue 3):\n{goal_text}\nFull table: {}\n",
+        "\n==== skew summary ====\n{header}\n\nVerdict: {verdict}\nSpeedup over sequential (T1) at the largest thread count:\n\n{matrix}{note}\n{THREADS_NOTE}\n{DISTURBED_NOTE}\n\nChecks:\n{check_text}\nFull table: {}\n",
         dir.join("summary.md").display()
     );
     fs::create_dir_all(dir)?;
     let md = format!(
-        "# skew benchmark summary\n\n{header}\n\n## Speedup over sequential at the largest thread count\n\n{matrix}{note}\n{THREADS_NOTE}\n\n\
-         ## Goals (issue 3)\n\n{goal_text}\n## Every cell\n\n\
+        "# skew benchmark summary\n\n{header}\n\n## Verdict\n\n{verdict}\n## Speedup over sequential at the largest thread count\n\n{matrix}{note}\n{THREADS_NOTE}\n{DISTURBED_NOTE}\n\n\
+         ## Checks\n\n{check_text}\n## Every cell\n\n\
          `time/bound` = median time / max(T1/P, largest job) (flat workloads); CPU = user + system time \
          of all threads, mean per run; steals and peak queued jobs are skewer's own counters \
          (steal operations include batches taken from the shared queue; peak queued is an upper \
          bound: the shared queue's peak plus each local deque's peak); others = cores other \
-         processes kept busy while the cell ran (0 on a quiet machine).\n\n{}",
+         processes kept busy while the cell ran (0 on a quiet machine; `*` = disturbed, left out \
+         of the verdict and the checks).\n\n{}",
         full_table(rows)
     );
     fs::write(dir.join("summary.md"), md)?;

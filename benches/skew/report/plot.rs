@@ -3,6 +3,9 @@
 
 use std::path::Path;
 
+use std::ops::Range;
+
+use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, ValueFormatter};
 use plotters::prelude::*;
 
 use crate::contenders::Contender;
@@ -15,6 +18,41 @@ struct Series {
     colour: RGBColor,
     points: Vec<(f64, f64)>,
     dashed: bool,
+}
+
+/// A linear x axis over `range` whose ticks are exactly `ticks` (the x values that hold a
+/// point), so that every such x is labelled and no other.
+struct Ticked {
+    range: Range<f64>,
+    ticks: Vec<f64>,
+}
+
+impl Ranged for Ticked {
+    type FormatOption = NoDefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        let f = (value - self.range.start) / (self.range.end - self.range.start);
+        limit.0 + (f * f64::from(limit.1 - limit.0)).round() as i32
+    }
+
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.range.clone()
+    }
+}
+
+impl ValueFormatter<f64> for Ticked {
+    fn format(value: &f64) -> String {
+        format!("{value}")
+    }
 }
 
 /// Distinct colours, one per contender.
@@ -63,6 +101,11 @@ fn chart(
     }
     let pad = (x1 - x0) * 0.04;
     let y1 = all.iter().map(|p| p.1).fold(0.0f64, f64::max) * 1.1 + 1e-9;
+    // One x tick at every x that holds a point, and no other: each is labelled, on a log
+    // axis as on a linear one.
+    let mut xs: Vec<f64> = all.iter().map(|p| p.0).collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
     let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let mut ch = ChartBuilder::on(&root)
@@ -70,27 +113,26 @@ fn chart(
         .margin(12)
         .x_label_area_size(44)
         .y_label_area_size(56)
-        .build_cartesian_2d((x0 - pad)..(x1 + pad), 0.0..y1)
+        .build_cartesian_2d(
+            Ticked {
+                range: (x0 - pad)..(x1 + pad),
+                ticks: xs.clone(),
+            },
+            0.0..y1,
+        )
         .map_err(|e| e.to_string())?;
     let fmt_x = |v: &f64| {
-        if log_x {
-            let x = 10f64.powf(*v);
-            if x >= 1000.0 {
-                format!("{:.0}k", x / 1000.0)
-            } else {
-                format!("{x:.0}")
-            }
-        } else if (v - v.round()).abs() < 1e-9 {
-            format!("{v:.0}")
+        let x = if log_x { 10f64.powf(*v) } else { *v };
+        if x >= 1000.0 && (x / 1000.0 - (x / 1000.0).round()).abs() < 1e-6 {
+            format!("{:.0}k", x / 1000.0)
+        } else if (x - x.round()).abs() < 1e-6 {
+            format!("{x:.0}")
         } else {
-            format!("{v:.2}")
+            format!("{x:.2}")
         }
     };
-    let mut xs: Vec<f64> = all.iter().map(|p| p.0).collect();
-    xs.sort_by(f64::total_cmp);
-    xs.dedup();
     ch.configure_mesh()
-        .x_labels(xs.len().clamp(2, 12))
+        .x_labels(xs.len() + 1)
         .x_desc(x_label)
         .y_desc(y_label)
         .x_label_formatter(&fmt_x)
@@ -103,10 +145,16 @@ fn chart(
         let pts: Vec<(f64, f64)> = s.points.iter().map(|&(x, y)| (tx(x), y)).collect();
         let style = ShapeStyle::from(&c).stroke_width(2);
         if s.dashed {
+            // The legend shows the line as drawn: dashes of 6 px with gaps of 4, same colour
+            // and width.
             ch.draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
                 .map_err(|e| e.to_string())?
                 .label(s.name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c));
+                .legend(move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (6, 0)], style)
+                        + PathElement::new(vec![(10, 0), (16, 0)], style)
+                });
         } else {
             ch.draw_series(LineSeries::new(pts.clone(), style))
                 .map_err(|e| e.to_string())?

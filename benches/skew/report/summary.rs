@@ -1,6 +1,8 @@
 //! From raw records to the numbers a person reads: speedup, efficiency, distance to the lower
-//! bound, CPU time, steals per 1000 jobs, peak queued jobs; and the goals of issue 3 checked
-//! against them. Every number here comes from the records of this run.
+//! bound, CPU time, steals per 1000 jobs, peak queued jobs; and the checks made against them.
+//! Every number here comes from the records of this run. A cell measured while other
+//! processes kept at least `DISTURBED_CORES` cores busy is marked disturbed: it is shown, but
+//! left out of the checks and of the verdict.
 
 use std::time::Duration;
 
@@ -8,6 +10,10 @@ use crate::contenders::Contender;
 use crate::plan::Sweep;
 use crate::results::Record;
 use crate::workloads::Kind;
+
+/// A cell during which other processes kept at least this many cores busy on average is
+/// disturbed: its times say more about the machine than about the contenders.
+pub const DISTURBED_CORES: f64 = 0.5;
 
 /// The derived numbers of one record.
 #[derive(Clone, Debug)]
@@ -37,6 +43,8 @@ pub struct Row<'a> {
     pub stolen_per_1k: Option<f64>,
     /// Peak queued jobs (skewer).
     pub peak_queued: Option<u64>,
+    /// Whether other processes kept at least `DISTURBED_CORES` cores busy meanwhile.
+    pub disturbed: bool,
 }
 
 /// Derives a row for every record.
@@ -70,6 +78,7 @@ pub fn rows(records: &[Record]) -> Vec<Row<'_>> {
                 steals_per_1k: rec.sched.as_ref().map(|s| per_1k(s.steal_ops)),
                 stolen_per_1k: rec.sched.as_ref().map(|s| per_1k(s.jobs_stolen)),
                 peak_queued: rec.sched.as_ref().map(|s| s.peak_queued),
+                disturbed: rec.others_cores.is_some_and(|c| c >= DISTURBED_CORES),
             }
         })
         .collect()
@@ -88,6 +97,17 @@ pub fn find<'a>(
     })
 }
 
+/// The row of (group, param, contender, threads), if measured on a quiet machine.
+pub fn quiet<'a>(
+    rows: &'a [Row<'a>],
+    group: &str,
+    param: &str,
+    c: Contender,
+    p: usize,
+) -> Option<&'a Row<'a>> {
+    find(rows, group, param, c, p).filter(|r| !r.disturbed)
+}
+
 /// The largest thread count measured in a group (pools only).
 pub fn max_threads(rows: &[Row<'_>], group: &str) -> Option<usize> {
     rows.iter()
@@ -96,10 +116,10 @@ pub fn max_threads(rows: &[Row<'_>], group: &str) -> Option<usize> {
         .max()
 }
 
-/// A goal of issue 3 and what this run measured for it.
+/// A check of this run and what it measured.
 #[derive(Clone, Debug)]
-pub struct Goal {
-    /// What the goal asks.
+pub struct Check {
+    /// What the check asks.
     pub goal: String,
     /// What was measured.
     pub measured: String,
@@ -117,21 +137,26 @@ fn time_ratio(
     den: Contender,
     p: usize,
 ) -> Option<f64> {
-    let a = find(rows, group, param, num, p)?;
-    let b = find(rows, group, param, den, p)?;
+    let a = quiet(rows, group, param, num, p)?;
+    let b = quiet(rows, group, param, den, p)?;
     Some(a.wall.as_secs_f64() / b.wall.as_secs_f64())
 }
 
-/// Checks the goals of issue 3 against the measured rows.
-pub fn goals(rows: &[Row<'_>]) -> Vec<Goal> {
+/// Makes every check against the measured rows (disturbed cells left out).
+pub fn checks(rows: &[Row<'_>]) -> Vec<Check> {
     use Contender::*;
     let mut out = Vec::new();
     let mut push = |goal: String, measured: Option<(String, bool)>| {
+        let group = goal.split(':').next().unwrap_or_default();
         let (measured, met) = match measured {
             Some((m, ok)) => (m, Some(ok)),
+            None if rows.iter().any(|r| r.rec.group == group && r.disturbed) => (
+                "left out: measured while other processes kept cores busy".to_string(),
+                None,
+            ),
             None => ("not measured in this run".to_string(), None),
         };
-        out.push(Goal {
+        out.push(Check {
             goal,
             measured,
             met,
@@ -152,13 +177,17 @@ pub fn goals(rows: &[Row<'_>]) -> Vec<Goal> {
         }),
     );
     push(
-        "uts-bin: skewer-steal >= 8x the channel at 16 threads (where rayon-join is 11.4x, the channel 1.2x)".into(),
+        "uts-bin: skewer-steal at least 8x as fast as skewer-chan at 16 threads".into(),
         p.and_then(|p| {
             let chan = time_ratio(rows, "uts-bin", "", SkewerChan, SkewerSteal, p)?;
             let cb = time_ratio(rows, "uts-bin", "", CbChannel, SkewerSteal, p);
-            let cb = cb.map_or(String::new(), |cb| format!(", cb-channel / skewer-steal = {cb:.2}"));
+            let cb = cb.map_or(String::new(), |cb| {
+                format!(", cb-channel / skewer-steal = {cb:.2}")
+            });
             Some((
-                format!("skewer-chan / skewer-steal = {chan:.2}{cb} at P={p} (at most P is possible)"),
+                format!(
+                    "skewer-chan / skewer-steal = {chan:.2}{cb} at P={p} (at most P is possible)"
+                ),
                 chan >= 8.0,
             ))
         }),
@@ -184,7 +213,7 @@ pub fn goals(rows: &[Row<'_>]) -> Vec<Goal> {
     push(
         "uniform-tiny (one spawn per job from one outside producer): skewer-steal >= 1.0x sequential on 2 threads, >= 2x on 16".into(),
         p.and_then(|p| {
-            let s = find(rows, "uniform-tiny", "", SkewerSteal, p)?.speedup;
+            let s = quiet(rows, "uniform-tiny", "", SkewerSteal, p)?.speedup;
             let need = if p >= 16 { 2.0 } else { 1.0 };
             Some((format!("speedup {s:.2}x at P={p} (needed {need:.1}x)"), s >= need))
         }),
@@ -196,10 +225,12 @@ pub fn goals(rows: &[Row<'_>]) -> Vec<Goal> {
         push(
             format!("{g}: skewer-steal within 5% of the lower bound max(T1/P, largest job)"),
             p.and_then(|p| {
-                let s = find(rows, g, "", SkewerSteal, p)?.lb_ratio?;
+                let s = quiet(rows, g, "", SkewerSteal, p)?.lb_ratio?;
                 let others: Vec<String> = [SkewerChan, CbChannel, Cursor]
                     .iter()
-                    .filter_map(|&c| Some(format!("{c} {:.3}", find(rows, g, "", c, p)?.lb_ratio?)))
+                    .filter_map(|&c| {
+                        Some(format!("{c} {:.3}", quiet(rows, g, "", c, p)?.lb_ratio?))
+                    })
                     .collect();
                 Some((
                     format!(
@@ -218,8 +249,8 @@ pub fn goals(rows: &[Row<'_>]) -> Vec<Goal> {
         push(
             format!("{g}: peak queued jobs of skewer-steal <= 1/10 of skewer-chan's"),
             p.and_then(|p| {
-                let s = find(rows, g, "", SkewerSteal, p)?.peak_queued?;
-                let c = find(rows, g, "", SkewerChan, p)?.peak_queued?;
+                let s = quiet(rows, g, "", SkewerSteal, p)?.peak_queued?;
+                let c = quiet(rows, g, "", SkewerChan, p)?.peak_queued?;
                 Some((format!("{s} vs {c} at P={p}"), s * 10 <= c))
             }),
         );
@@ -234,9 +265,10 @@ pub fn goals(rows: &[Row<'_>]) -> Vec<Goal> {
             r.rec.contender == SkewerChan
                 && r.rec.sweep == Sweep::Threads
                 && r.rec.kind != Kind::ForkJoin
+                && !r.disturbed
         })
         .filter_map(|r| {
-            let cb = find(rows, &r.rec.group, &r.rec.param, CbChannel, r.rec.threads)?;
+            let cb = quiet(rows, &r.rec.group, &r.rec.param, CbChannel, r.rec.threads)?;
             let ratio = r.wall.as_secs_f64() / cb.wall.as_secs_f64();
             Some((ratio, format!("{} P={}", r.rec.group, r.rec.threads)))
         })
@@ -269,12 +301,18 @@ pub fn goals(rows: &[Row<'_>]) -> Vec<Goal> {
         threads.dedup();
         for p in threads {
             let measured = crossover(rows, g, p);
-            out.push(Goal {
+            out.push(Check {
                 goal: format!(
                     "{g}: the per-job cost where the channel catches up with stealing (P={p})"
                 ),
                 met: measured.as_ref().map(|_| true),
-                measured: measured.unwrap_or_else(|| "not measured in this run".to_string()),
+                measured: measured.unwrap_or_else(|| {
+                    if rows.iter().any(|r| r.rec.group == g && r.disturbed) {
+                        "left out: measured while other processes kept cores busy".to_string()
+                    } else {
+                        "not measured in this run".to_string()
+                    }
+                }),
                 informational: true,
             });
         }
@@ -295,6 +333,14 @@ fn crossover(rows: &[Row<'_>], group: &str, p: usize) -> Option<String> {
         return None;
     }
     points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let any_quiet = points.iter().any(|&(_, param)| {
+        [Contender::SkewerChan, Contender::CbChannel]
+            .into_iter()
+            .any(|c| time_ratio(rows, group, param, c, Contender::SkewerSteal, p).is_some())
+    });
+    if !any_quiet {
+        return None;
+    }
     let catch_up = |c: Contender| {
         // The smallest cost from which on the channel stays within 10% of stealing.
         let mut from = None;
