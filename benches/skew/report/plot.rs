@@ -10,7 +10,7 @@ use plotters::prelude::*;
 
 use crate::contenders::Contender;
 use crate::plan::Sweep;
-use crate::report::summary::{Row, find};
+use crate::report::summary::{Row, find, thread_counts};
 
 /// One line of a chart.
 struct Series {
@@ -302,14 +302,7 @@ pub fn write_all(dir: &Path, rows: &[Row<'_>]) -> Result<Vec<String>, String> {
 
     // Speedup against per-job cost, one chart per cost sweep and thread count.
     for g in groups_of(rows, |s| s == Sweep::Cost) {
-        let mut threads: Vec<usize> = rows
-            .iter()
-            .filter(|r| r.rec.group == g && r.rec.contender != Contender::Sequential)
-            .map(|r| r.rec.threads)
-            .collect();
-        threads.sort_unstable();
-        threads.dedup();
-        for p in threads {
+        for p in thread_counts(rows, &g) {
             let series: Vec<Series> = contenders_in(rows, &g)
                 .into_iter()
                 .map(|c| {

@@ -108,6 +108,18 @@ pub fn quiet<'a>(
     find(rows, group, param, c, p).filter(|r| !r.disturbed)
 }
 
+/// The thread counts measured in a group (pools only), ascending.
+pub fn thread_counts(rows: &[Row<'_>], group: &str) -> Vec<usize> {
+    let mut threads: Vec<usize> = rows
+        .iter()
+        .filter(|r| r.rec.group == group && r.rec.contender != Contender::Sequential)
+        .map(|r| r.rec.threads)
+        .collect();
+    threads.sort_unstable();
+    threads.dedup();
+    threads
+}
+
 /// The largest thread count measured in a group (pools only).
 pub fn max_threads(rows: &[Row<'_>], group: &str) -> Option<usize> {
     rows.iter()
@@ -292,14 +304,7 @@ pub fn checks(rows: &[Row<'_>]) -> Vec<Check> {
 
     // The crossover of the per-job cost sweeps.
     for g in ["uniform-tiny-cost", "uts-geo-cost", "uts-bin-cost"] {
-        let mut threads: Vec<usize> = rows
-            .iter()
-            .filter(|r| r.rec.group == g && r.rec.contender != Sequential)
-            .map(|r| r.rec.threads)
-            .collect();
-        threads.sort_unstable();
-        threads.dedup();
-        for p in threads {
+        for p in thread_counts(rows, g) {
             let measured = crossover(rows, g, p);
             out.push(Check {
                 goal: format!(

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use crate::contenders::Contender::{self, *};
 use crate::plan::Sweep;
-use crate::report::summary::{DISTURBED_CORES, Row, max_threads, quiet};
+use crate::report::summary::{DISTURBED_CORES, Row, max_threads, quiet, thread_counts};
 use crate::workloads::Kind;
 
 /// How much faster one side must be for the verdict to call it a win (5%).
@@ -158,14 +158,7 @@ pub fn verdict(rows: &[Row<'_>]) -> String {
 
     // Per-job cost sweeps: from which job size on the channel is as good.
     for g in groups(rows, |r| r.rec.sweep == Sweep::Cost) {
-        let mut threads: Vec<usize> = rows
-            .iter()
-            .filter(|r| r.rec.group == g && r.rec.contender != Sequential)
-            .map(|r| r.rec.threads)
-            .collect();
-        threads.sort_unstable();
-        threads.dedup();
-        for p in threads {
+        for p in thread_counts(rows, g) {
             let points: Vec<(&str, Compared)> = params(rows, g)
                 .into_iter()
                 .filter_map(|(param, _)| Some((param, compare(rows, g, param, p)?)))
