@@ -10,16 +10,13 @@ use std::time::Instant;
 
 use skewer::Pool;
 
-/// About `iters` rounds of an integer hash: a CPU spin that cannot be optimized away.
-fn spin(iters: u64, seed: u64) -> u64 {
-    let mut x = seed | 1;
-    for _ in 0..iters {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-    }
-    x
-}
+// The benches' workload building blocks: the calibrated spin and its hash.
+#[allow(dead_code)] // the example uses the spin and the hash only
+#[path = "../benches/support/workloads/mod.rs"]
+mod workloads;
+
+use workloads::rng::mix;
+use workloads::spin::{iters_for_ns, spin};
 
 /// One job spawns `n` jobs of `iters` spins each into a scope.
 fn seeded_by_one(pool: &Pool, n: u64, iters: u64) -> u64 {
@@ -49,10 +46,10 @@ fn tree(pool: &Pool, iters: u64) -> u64 {
         iters: u64,
     ) {
         count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let h = spin(iters, id);
+        black_box(spin(iters, id));
         let children = if depth == 0 {
             2000
-        } else if h % 100 < 19 {
+        } else if mix(id) % 100 < 19 {
             5
         } else {
             0
@@ -111,11 +108,10 @@ fn main() {
         "{:<32} {:>12} {:>12} {:>7}  {:>14} {:>14}",
         "workload", "steal one", "steal batch", "ratio", "steals (one)", "steals (batch)"
     );
-    for (name, iters) in [
-        ("seeded-by-one 50k x ~0.2us", 20u64),
-        ("seeded-by-one 20k x ~2us", 200),
+    for (name, n, iters) in [
+        ("seeded-by-one 50k x ~0.2us", 50_000, iters_for_ns(200.0)),
+        ("seeded-by-one 20k x ~2us", 20_000, iters_for_ns(2_000.0)),
     ] {
-        let n = if iters == 20 { 50_000 } else { 20_000 };
         let check = seeded_by_one(&one, n, iters);
         assert_eq!(check, seeded_by_one(&batch, n, iters));
         let s0 = one.metrics().total.steal_ops;
@@ -132,8 +128,8 @@ fn main() {
         );
     }
     for (name, iters) in [
-        ("binomial tree, ~0.2us/node", 20u64),
-        ("binomial tree, ~2us/node", 200),
+        ("binomial tree, ~0.2us/node", iters_for_ns(200.0)),
+        ("binomial tree, ~2us/node", iters_for_ns(2_000.0)),
     ] {
         let nodes = tree(&one, iters);
         assert_eq!(nodes, tree(&batch, iters));

@@ -14,14 +14,15 @@ use std::time::{Duration, Instant};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode};
 
-use super::contenders::{Contender, Engine};
-use super::cputime;
-use super::machine::OtherLoad;
-use super::plan::{Group, Point};
-use super::results::{Record, SchedStats, median};
-use super::tally::{self, Digest};
-use super::units::fmt_dur;
-use super::workload::{Outcome, Workload};
+use crate::contenders::{Contender, Engine};
+use crate::plan::{Group, Point};
+use crate::results::{Record, SchedStats};
+use crate::support::measurement::cputime;
+use crate::support::measurement::machine::OtherLoad;
+use crate::support::measurement::stats::median;
+use crate::support::measurement::tally::{self, Digest};
+use crate::support::reporting::units::fmt_dur;
+use crate::workloads::{Outcome, Workload};
 
 /// A built workload with its sequential reference.
 struct Prepared {
@@ -81,6 +82,10 @@ fn prepare(group: &Group, point: &Point) -> Prepared {
     }
 }
 
+/// Checked runs before a cell is timed: they also size its measurement (the slowest of
+/// them, so that criterion's own warm-up seldom finds a run slower than planned).
+const CHECK_RUNS: usize = 3;
+
 /// One cell being measured.
 struct Cell {
     contender: Contender,
@@ -88,23 +93,26 @@ struct Cell {
     wall: Vec<Duration>,
     cpu_total: Duration,
     sched: Option<SchedStats>,
-    /// Wall time of the checking run, an estimate of one run's time.
+    /// The longest wall time of the checking runs, a cautious estimate of one run's time.
     first_run: Duration,
 }
 
 impl Cell {
-    /// Starts the pool and checks one run against the sequential reference.
+    /// Starts the pool and checks `CHECK_RUNS` runs against the sequential reference.
     fn start(name: &str, prep: &Prepared, contender: Contender, threads: usize) -> Cell {
         let engine = Engine::build(contender, threads);
-        let start = Instant::now();
-        let got = digest_of(prep.workload, &engine, contender);
-        let first_run = start.elapsed();
-        if got != prep.reference {
-            panic!(
-                "{name}: {contender} on {threads} threads computed {got:?}, the sequential run \
-                 {:?}; aborting the bench",
-                prep.reference
-            );
+        let mut first_run = Duration::ZERO;
+        for _ in 0..CHECK_RUNS {
+            let start = Instant::now();
+            let got = digest_of(prep.workload, &engine, contender);
+            first_run = first_run.max(start.elapsed());
+            if got != prep.reference {
+                panic!(
+                    "{name}: {contender} on {threads} threads computed {got:?}, the sequential \
+                     run {:?}; aborting the bench",
+                    prep.reference
+                );
+            }
         }
         let sched = contender.is_skewer().then(SchedStats::default);
         Cell {
@@ -151,11 +159,23 @@ impl Cell {
     }
 }
 
-/// How long criterion should measure a cell expected to take `est` per run: about two runs
-/// per sample (criterion warns when a sample would need less than one run), and never less
-/// than 20 ms in all, so that tiny runs get many samples.
-fn measurement_time(est: Duration, samples: u32) -> Duration {
-    (est * samples).mul_f64(1.5).max(Duration::from_millis(20))
+/// How long criterion warms a cell up: about three runs, and at least 10 ms. Criterion sizes
+/// its samples from the mean run time of the warm-up, so a warm-up of several runs keeps one
+/// disturbed run (a preemption on a shared machine) from making every sample a single run.
+pub fn warm_up_time(est: Duration) -> Duration {
+    (est * 3).max(Duration::from_millis(10))
+}
+
+/// Criterion's samples per cell (its minimum).
+pub const SAMPLES: u32 = 10;
+
+/// How long criterion should measure a cell expected to take `est` per run: two runs per
+/// sample, and never less than 20 ms in all, so that tiny runs get many samples. Criterion
+/// sizes its samples from a warm-up run and warns ("Unable to complete 10 samples") when a
+/// sample would hold a single run; with twice the slowest checking run's time per sample, that
+/// happens only if the warm-up runs take twice as long as the slowest checking run did.
+pub fn measurement_time(est: Duration) -> Duration {
+    (est * SAMPLES * 2).max(Duration::from_millis(20))
 }
 
 /// Runs every point and cell of `group`, appending what was measured to `records`.
@@ -176,9 +196,9 @@ pub fn run_group(c: &mut Criterion, group: &Group, records: &mut Vec<Record>) {
             let label = format!("{}/{}/{param}", group.name, contender.name());
             let id = BenchmarkId::new(contender.name(), param);
             // Once the point is built (by its first cell that criterion runs), each cell's pool
-            // is started and checked before criterion is called, so that the checking run
-            // also sizes criterion's measurement time. A cell criterion then filters out
-            // costs one pool start and one run; nothing is built for filtered-out points.
+            // is started and checked before criterion is called, so that the checking runs
+            // also size criterion's measurement time. A cell criterion then filters out
+            // costs one pool start and the checking runs; nothing is built for filtered-out points.
             let others = OtherLoad::start();
             let mut cell: Option<Cell> = prepared
                 .as_ref()
@@ -187,7 +207,8 @@ pub fn run_group(c: &mut Criterion, group: &Group, records: &mut Vec<Record>) {
                 Some(cell) => cell.first_run,
                 None => point.nominal / threads as u32,
             };
-            g.measurement_time(measurement_time(est, 10));
+            g.measurement_time(measurement_time(est));
+            g.warm_up_time(warm_up_time(est));
             g.bench_function(id, |b| {
                 // Outside `iter_custom`, so criterion's clock (which sizes the samples from the
                 // warm-up) does not see the building.

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use super::contenders::Contender::{self, *};
-use super::flat::Producer;
-use super::mandelbrot::Mandelbrot;
-use super::spinjobs::SpinJobs;
-use super::treesum::TreeSum;
-use super::uts::Uts;
-use super::workload::{Kind, Workload};
+use crate::contenders::Contender::{self, *};
+use crate::workloads::flat::Producer;
+use crate::workloads::mandelbrot::Mandelbrot;
+use crate::workloads::spinjobs::SpinJobs;
+use crate::workloads::treesum::TreeSum;
+use crate::workloads::uts::Uts;
+use crate::workloads::{Kind, Workload};
 
 /// Default (about 5 minutes on 2 cores) or full (the long version).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,8 +114,11 @@ const FLAT: &[Contender] = &[
     Sequential,
     SkewerSteal,
     SkewerChan,
+    SkewerStealJoin,
     RayonSpawn,
+    RayonJoin,
     RayonIter,
+    ChiliJoin,
     CbChannel,
     MutexMpsc,
     StaticRr,
@@ -128,6 +131,7 @@ const NESTED: &[Contender] = &[
     SkewerStealJoin,
     RayonSpawn,
     RayonJoin,
+    ChiliJoin,
     CbChannel,
     MutexMpsc,
     StaticRr,
@@ -146,6 +150,7 @@ const FORK_JOIN: &[Contender] = &[
     SkewerSteal,
     SkewerChan,
     RayonJoin,
+    ChiliJoin,
     RayonSpawn,
     CbChannel,
 ];
@@ -165,6 +170,7 @@ const COST_SWEEP_TREE: &[Contender] = &[
     SkewerChan,
     RayonSpawn,
     RayonJoin,
+    ChiliJoin,
     CbChannel,
 ];
 
@@ -248,7 +254,7 @@ pub fn groups(size: Size, max: usize) -> Vec<Group> {
         Box::new(|| leak(TreeSum::new(10, 7))),
     ));
     let levels = size.pick(20, 22);
-    let large: &[Contender] = size.pick(&FORK_JOIN[..5], FORK_JOIN);
+    let large: &[Contender] = size.pick(&FORK_JOIN[..6], FORK_JOIN);
     out.push(main(
         "tree-sum-large",
         Kind::ForkJoin,

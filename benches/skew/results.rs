@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use skewer::{Metrics, WorkerMetrics};
 
-use super::contenders::Contender;
-use super::plan::Sweep;
-use super::workload::Kind;
+use crate::contenders::Contender;
+use crate::plan::Sweep;
+use crate::support::measurement::stats::median;
+use crate::workloads::Kind;
 
 /// Skewer's counters summed over a cell's runs (differences of snapshots).
 #[derive(Clone, Debug, Default)]
@@ -84,17 +85,6 @@ pub struct Record {
     pub others_cores: Option<f64>,
     /// Relative tile costs (mandelbrot).
     pub tile_costs: Option<Vec<f64>>,
-}
-
-/// The median of some durations (the mean of the middle two for an even count).
-pub fn median(v: &[Duration]) -> Duration {
-    let mut s = v.to_vec();
-    s.sort();
-    match s.len() {
-        0 => Duration::ZERO,
-        n if n % 2 == 1 => s[n / 2],
-        n => (s[n / 2 - 1] + s[n / 2]) / 2,
-    }
 }
 
 impl Record {

@@ -1,0 +1,113 @@
+//! The fork-join workloads of the overhead bench: fib with one `join` per call, and the sum
+//! of a stored complete binary tree with one `join` per inner node. skewer and rayon share
+//! one generic version of each (`Join`); chili's `join` takes its scope as an argument, so
+//! its versions (`fib_chili`, `sum_chili`) are written out beside them.
+
+use std::hint::black_box;
+
+use skewer::Pool;
+
+use crate::support::workloads::binary_tree::{self, Node};
+use crate::support::workloads::fork::{Join, SkewerJoin};
+use crate::support::workloads::rng::mix;
+
+/// fib's argument in every fib row.
+pub const FIB_N: u64 = 30;
+/// fib(FIB_N).
+pub const FIB_EXPECTED: u64 = 832_040;
+/// Levels of the large tree: 8,388,607 nodes.
+pub const BIG_TREE_LEVELS: u32 = 23;
+/// Levels of the small tree: 1023 nodes.
+pub const SMALL_TREE_LEVELS: u32 = 10;
+
+/// Plain recursion.
+pub fn fib_seq(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    fib_seq(n - 1) + fib_seq(n - 2)
+}
+
+/// Plain recursion with one real call per node: `black_box` on the results keeps LLVM from
+/// turning the second recursive call into a loop (which it does to `fib_seq`, halving the
+/// calls). Reported as an extra baseline, not used for the ratios.
+pub fn fib_calls(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    black_box(fib_calls(n - 1)) + black_box(fib_calls(n - 2))
+}
+
+/// One `J::join` per call, no cutoff.
+pub fn fib<J: Join>(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let (a, b) = J::join(|| fib::<J>(n - 1), || fib::<J>(n - 2));
+    a + b
+}
+
+/// One chili `join` per call, no cutoff.
+pub fn fib_chili(s: &mut chili::Scope<'_>, n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let (a, b) = s.join(|s| fib_chili(s, n - 1), |s| fib_chili(s, n - 2));
+    a + b
+}
+
+/// A complete binary tree of `levels` levels whose values are `mix(1), mix(2), ...` shifted
+/// right by 20 bits (so that the sum never wraps), in preorder.
+pub fn tree(levels: u32) -> Box<Node> {
+    let mut next = 0u64;
+    let root = Node::complete(levels, &mut || {
+        next += 1;
+        mix(next) >> 20
+    });
+    assert_eq!(next, binary_tree::nodes(levels));
+    root
+}
+
+/// The tree's sum by plain recursion.
+pub fn sum_seq(node: &Node) -> u64 {
+    match (&node.left, &node.right) {
+        (Some(l), Some(r)) => node.value + sum_seq(l) + sum_seq(r),
+        (Some(c), None) | (None, Some(c)) => node.value + sum_seq(c),
+        (None, None) => node.value,
+    }
+}
+
+/// One `J::join` per inner node.
+pub fn sum<J: Join>(node: &Node) -> u64 {
+    match (&node.left, &node.right) {
+        (Some(l), Some(r)) => {
+            let (a, b) = J::join(|| sum::<J>(l), || sum::<J>(r));
+            node.value + a + b
+        }
+        (Some(c), None) | (None, Some(c)) => node.value + sum::<J>(c),
+        (None, None) => node.value,
+    }
+}
+
+/// One chili `join` per inner node.
+pub fn sum_chili(s: &mut chili::Scope<'_>, node: &Node) -> u64 {
+    match (&node.left, &node.right) {
+        (Some(l), Some(r)) => {
+            let (a, b) = s.join(|s| sum_chili(s, l), |s| sum_chili(s, r));
+            node.value + a + b
+        }
+        (Some(c), None) | (None, Some(c)) => node.value + sum_chili(s, c),
+        (None, None) => node.value,
+    }
+}
+
+/// The root split with `pool.join` from outside the pool, `skewer::join` below.
+pub fn sum_skewer_outside(pool: &Pool, node: &Node) -> u64 {
+    match (&node.left, &node.right) {
+        (Some(l), Some(r)) => {
+            let (a, b) = pool.join(|| sum::<SkewerJoin>(l), || sum::<SkewerJoin>(r));
+            node.value + a + b
+        }
+        _ => sum_seq(node),
+    }
+}

@@ -1,0 +1,26 @@
+//! sequential: one thread, no pool, the reference every speedup is measured against.
+
+use crate::support::measurement::tally::Digest;
+use crate::support::workloads::binary_tree::Node;
+use crate::workloads::flat::{FlatJobs, job};
+use crate::workloads::nested::{Tree, walk_sequential};
+
+/// Every job in index order.
+pub fn flat<W: FlatJobs>(w: &W) {
+    (0..w.len()).for_each(|i| job(w, i));
+}
+
+/// The tree depth first.
+pub fn nested<T: Tree>(t: &T) {
+    walk_sequential(t, t.root());
+}
+
+/// The tree's sum by plain recursion.
+pub fn tree_sum(root: &Node) -> Digest {
+    fn sum(n: &Node, depth: u64) -> Digest {
+        n.children().fold(Digest::one(n.value, depth), |d, c| {
+            d.merge(sum(c, depth + 1))
+        })
+    }
+    sum(root, 0)
+}

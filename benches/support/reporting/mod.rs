@@ -1,0 +1,3 @@
+//! Formatting for progress lines and tables.
+
+pub mod units;
