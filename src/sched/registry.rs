@@ -142,13 +142,15 @@ impl<Q: Queues> Registry<Q> {
     }
 
     /// Pushes from worker `index`, which owns `local`, onto its own queue (the shared one
-    /// for a backend without local queues) and wakes a worker.
+    /// for a backend without local queues) and wakes a worker. The wake-up and the poke
+    /// are best effort (`Sleep::notify_local_work`): the pushing worker itself comes back
+    /// for the job, so no fence is spent to make them certain.
     pub(crate) fn push_local(&self, index: usize, local: &Q::Local, job: JobRef) {
         let depth = self.queues.push_local(local, job);
         let counters = &self.counters.workers[index];
         counters.local_pushes.add_owned(1);
         counters.max_local_depth.raise_to(depth as u64);
-        self.sleep.notify_work();
+        self.sleep.notify_local_work();
         self.watchers.poke_all();
     }
 

@@ -71,9 +71,12 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
         // Whether the search after seeing `terminate` came up empty.
         let mut final_search = false;
         let mut idle = Idle::worker();
+        // Root jobs run since the last idle period began (see `Idle::after_busy`).
+        let mut jobs = 0u32;
         loop {
             if !searching {
                 if let Some(job) = self.next_local() {
+                    jobs = jobs.saturating_add(1);
                     self.worker.run_root(ctx, job);
                     continue;
                 }
@@ -85,6 +88,7 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                     reg.sleep.found_work(|| reg.has_work());
                     searching = false;
                     idle.reset();
+                    jobs = jobs.saturating_add(1);
                     self.worker.run_root(ctx, job);
                     break;
                 }
@@ -102,6 +106,9 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                     reg.sleep.stop_searching();
                     self.busy.stop(self.counters);
                     return;
+                }
+                if idle.at_start() {
+                    idle.after_busy(std::mem::take(&mut jobs));
                 }
                 if idle.pause(|| reg.has_work()) == Next::Search {
                     continue;

@@ -61,12 +61,22 @@ pub(crate) enum Next {
 }
 
 /// The spin-then-yield-then-sleep sequence of one idle period.
+///
+/// A worker's budget adapts: an idle period that ends in sleep halves the next one's spin
+/// and yield rounds (down to one each), and a period in which spinning paid off (work
+/// arrived during it), or a busy period of more than one job, restores them. An idle pool
+/// fed one job now and then (each wake-up finds one job) thus stops spinning for nothing
+/// after each, while a pool whose work comes in bursts keeps its full spin.
 #[derive(Debug)]
 pub(crate) struct Idle {
     round: u32,
     spin_rounds: u32,
     probes: u32,
     yield_rounds: u32,
+    /// The full budget, and whether the budget adapts (workers) or not (waiters).
+    full_spin: u32,
+    full_yield: u32,
+    adaptive: bool,
 }
 
 impl Idle {
@@ -77,6 +87,9 @@ impl Idle {
             spin_rounds: WORKER_SPIN_ROUNDS,
             probes: WORKER_PROBES,
             yield_rounds: WORKER_YIELD_ROUNDS,
+            full_spin: WORKER_SPIN_ROUNDS,
+            full_yield: WORKER_YIELD_ROUNDS,
+            adaptive: true,
         }
     }
 
@@ -87,13 +100,40 @@ impl Idle {
             spin_rounds: WAIT_SPIN_ROUNDS,
             probes: WAIT_PROBES,
             yield_rounds: WAIT_YIELD_ROUNDS,
+            full_spin: WAIT_SPIN_ROUNDS,
+            full_yield: WAIT_YIELD_ROUNDS,
+            adaptive: false,
         }
     }
 
-    /// Work was found: the next idle period starts from the beginning.
+    /// Work was found: the next idle period starts from the beginning. If it was found
+    /// while idling (spinning or yielding), idling paid off: the full budget comes back.
     #[inline]
     pub(crate) fn reset(&mut self) {
+        if self.round > 0 {
+            self.restore();
+        }
         self.round = 0;
+    }
+
+    /// An idle period begins after a busy one of `jobs` root jobs: a burst (more than
+    /// one) restores the full budget.
+    #[inline]
+    pub(crate) fn after_busy(&mut self, jobs: u32) {
+        if jobs > 1 {
+            self.restore();
+        }
+    }
+
+    fn restore(&mut self) {
+        self.spin_rounds = self.full_spin;
+        self.yield_rounds = self.full_yield;
+    }
+
+    /// Whether the sequence has not paused yet in this idle period.
+    #[inline]
+    pub(crate) fn at_start(&self) -> bool {
+        self.round == 0
     }
 
     /// Whether the sequence is still spinning (has not yielded yet).
@@ -122,6 +162,10 @@ impl Idle {
             Next::Search
         } else {
             self.round = 0;
+            if self.adaptive {
+                self.spin_rounds = (self.spin_rounds / 2).max(1);
+                self.yield_rounds = (self.yield_rounds / 2).max(1);
+            }
             Next::Sleep
         }
     }
@@ -157,6 +201,60 @@ mod tests {
             assert_eq!(idle.pause(|| false), Next::Sleep);
             assert!(idle.spinning(), "after sleeping the sequence starts over");
         }
+    }
+
+    fn rounds_until_sleep(idle: &mut Idle) -> u32 {
+        let mut rounds = 1;
+        while idle.pause(|| false) == Next::Search {
+            rounds += 1;
+        }
+        rounds
+    }
+
+    #[test]
+    fn a_worker_fed_one_job_per_wake_up_spins_less_and_less() {
+        let mut idle = Idle::worker();
+        let full = WORKER_SPIN_ROUNDS + WORKER_YIELD_ROUNDS + 1;
+        assert_eq!(rounds_until_sleep(&mut idle), full);
+        // Woken, found one job at once, ran it: the next period is shorter...
+        idle.reset();
+        idle.after_busy(1);
+        assert_eq!(
+            rounds_until_sleep(&mut idle),
+            WORKER_SPIN_ROUNDS / 2 + WORKER_YIELD_ROUNDS / 2 + 1
+        );
+        // ...down to one spin and one yield.
+        for _ in 0..8 {
+            idle.reset();
+            idle.after_busy(1);
+            rounds_until_sleep(&mut idle);
+        }
+        assert_eq!(rounds_until_sleep(&mut idle), 3);
+        // A burst of jobs restores the full budget.
+        idle.after_busy(5);
+        assert_eq!(rounds_until_sleep(&mut idle), full);
+    }
+
+    #[test]
+    fn work_found_while_spinning_restores_the_budget() {
+        let mut idle = Idle::worker();
+        rounds_until_sleep(&mut idle);
+        rounds_until_sleep(&mut idle);
+        idle.pause(|| false);
+        idle.reset(); // found during the spin
+        assert!(idle.at_start());
+        assert_eq!(
+            rounds_until_sleep(&mut idle),
+            WORKER_SPIN_ROUNDS + WORKER_YIELD_ROUNDS + 1
+        );
+    }
+
+    #[test]
+    fn a_waiter_keeps_its_budget() {
+        let mut idle = Idle::waiter();
+        let full = WAIT_SPIN_ROUNDS + WAIT_YIELD_ROUNDS + 1;
+        assert_eq!(rounds_until_sleep(&mut idle), full);
+        assert_eq!(rounds_until_sleep(&mut idle), full);
     }
 
     #[test]
