@@ -233,19 +233,48 @@ impl Builder {
         self.build_with_env(&|var| std::env::var(var).ok())
     }
 
+    /// Builds the pool and makes it the global pool: the one that [`join`](crate::join),
+    /// [`scope`](crate::scope), [`spawn`](crate::spawn) and the other free functions use
+    /// when called outside any pool. Call it once, early in `main`; without it the global
+    /// pool is built with the default settings on its first use.
+    ///
+    /// # Errors
+    /// Every error of [`build`](Builder::build), and an error for which
+    /// [`BuildError::is_global_already_built`] holds when the global pool already exists:
+    /// an earlier `build_global` set it, or a free function used it first. The builder's
+    /// pool is not started then.
+    ///
+    /// # Examples
+    /// ```
+    /// skewer::Pool::builder()
+    ///     .num_threads(3)
+    ///     .thread_name(|i| format!("main-pool-{i}"))
+    ///     .build_global()
+    ///     .expect("nothing used the global pool yet");
+    /// assert_eq!(skewer::current_num_threads(), 3);
+    ///
+    /// let again = skewer::Pool::builder().build_global().unwrap_err();
+    /// assert!(again.is_global_already_built());
+    /// assert!(again.to_string().contains("earlier build_global"));
+    /// ```
+    pub fn build_global(self) -> Result<(), BuildError> {
+        crate::global::build_global(self)
+    }
+
     /// `build`, reading the environment through `env` (tests substitute it).
     pub(crate) fn build_with_env(
         mut self,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Pool, BuildError> {
-        let num_threads = match self.num_threads {
+        // The environment's value is kept to name it if the OS refuses one of its threads.
+        let (num_threads, threads_env) = match self.num_threads {
             Some(0) => return Err(BuildError::zero_threads()),
-            Some(n) => n,
+            Some(n) if n > crate::sleep::MAX_WORKERS => {
+                return Err(BuildError::too_many_threads(n));
+            }
+            Some(n) => (n, None),
             None => threads_from_env(env)?,
         };
-        if num_threads > crate::sleep::MAX_WORKERS {
-            return Err(BuildError::too_many_threads(num_threads));
-        }
         let backend = match self.backend {
             Some(b) => b,
             None => backend_from_env(env)?,
@@ -266,25 +295,38 @@ impl Builder {
             start_handler: self.start_handler,
             exit_handler: self.exit_handler,
         };
-        let api = match backend {
-            Backend::Stealing => Registry::<Stealing>::start(config)?,
-            Backend::Channel => Registry::<Channel>::start(config)?,
+        let started = match backend {
+            Backend::Stealing => Registry::<Stealing>::start(config),
+            Backend::Channel => Registry::<Channel>::start(config),
         };
-        Ok(Pool::from_api(api))
+        match started {
+            Ok(api) => Ok(Pool::from_api(api)),
+            Err(err) => Err(match threads_env {
+                Some(value) => err.with_threads_from_env(ENV_NUM_THREADS, value),
+                None => err,
+            }),
+        }
     }
 }
 
-fn threads_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<usize, BuildError> {
+/// The default thread count, and the `SKEWER_NUM_THREADS` value it came from, if any.
+fn threads_from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(usize, Option<String>), BuildError> {
+    let max = crate::sleep::MAX_WORKERS;
     match env(ENV_NUM_THREADS) {
         Some(value) => match value.trim().parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
+            Ok(n) if (1..=max).contains(&n) => Ok((n, Some(value))),
             _ => Err(BuildError::invalid_env(
                 ENV_NUM_THREADS,
                 value,
-                "a whole number of threads, 1 or more",
+                format!("a whole number of threads from 1 to {max}"),
             )),
         },
-        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        None => Ok((
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(max)),
+            None,
+        )),
     }
 }
 
