@@ -384,6 +384,43 @@ mod tests {
     }
 
     #[test]
+    fn a_thread_count_from_the_env_above_the_maximum_names_the_variable() {
+        for bad in ["65536", "100000"] {
+            let pairs: &'static [(&'static str, &'static str)] =
+                Box::leak(Box::new([(ENV_NUM_THREADS, bad)]));
+            let err = Builder::new().build_with_env(&env_of(pairs)).unwrap_err();
+            assert_eq!(err.env_var(), Some(ENV_NUM_THREADS), "{bad:?}");
+            let msg = err.to_string();
+            assert!(
+                msg.contains(&format!("SKEWER_NUM_THREADS=\"{bad}\""))
+                    && msg.contains("from 1 to 65535"),
+                "{msg}"
+            );
+        }
+        // The same number set in code is refused without naming the variable.
+        let err = Builder::new().num_threads(100_000).build().unwrap_err();
+        assert_eq!(err.env_var(), None);
+        assert!(err.to_string().contains("num_threads(100000)"));
+    }
+
+    #[test]
+    fn a_thread_the_os_refuses_names_the_variable_that_asked_for_it() {
+        // No OS maps a stack of half the address space.
+        let err = Builder::new()
+            .stack_size(usize::MAX / 2)
+            .build_with_env(&env_of(&[(ENV_NUM_THREADS, "2")]))
+            .unwrap_err();
+        assert!(err.is_thread_spawn(), "{err}");
+        assert_eq!(err.env_var(), Some(ENV_NUM_THREADS));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("SKEWER_NUM_THREADS=\"2\"") && msg.contains("stack_size"),
+            "{msg}"
+        );
+        assert!(std::error::Error::source(&err).is_some());
+    }
+
+    #[test]
     fn invalid_backend_env_is_an_error_naming_the_variable() {
         let err = Builder::new()
             .num_threads(1)
