@@ -12,6 +12,11 @@
 //! spawning that borrows from the stack ([`scope`](Pool::scope)), panic isolation, and
 //! per-worker [`metrics`](Pool::metrics).
 //!
+//! The verbs keep rayon-core's names and meaning, FIFO variants included
+//! ([`spawn_fifo`], [`scope_fifo`]), as do [`join_context`], [`in_place_scope`] and
+//! [`Builder::build_global`]; `docs/rayon.md` lists every rayon-core item with its skewer
+//! name and what differs.
+//!
 //! # Quick start
 //! ```
 //! use skewer::{Backend, Pool};
