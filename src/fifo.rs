@@ -47,12 +47,6 @@ impl<T> Lane<T> {
     }
 }
 
-impl<T> Default for Lane<T> {
-    fn default() -> Self {
-        Lane::new()
-    }
-}
-
 /// A detached FIFO job waiting in its lane.
 type DetachedJob = Box<dyn FnOnce() + Send>;
 

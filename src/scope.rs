@@ -50,7 +50,7 @@ pub struct Scope<'scope> {
 }
 
 // SAFETY: a `Scope` is shared with the jobs it runs on other threads. Its fields are
-// atomics, mutexes (the lanes' hold `Send` jobs) and a pointer to a `Sync` registry; the
+// atomics, mutexes (the lanes' mutexes hold `Send` jobs) and a pointer to a `Sync` registry; the
 // header is immutable and only compared or read (as a parent pointer) while the scope is
 // alive.
 unsafe impl Sync for Scope<'_> {}
