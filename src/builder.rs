@@ -20,7 +20,8 @@ pub const ENV_BACKEND: &str = "SKEWER_BACKEND";
 /// Settings left unset take their defaults when [`build`](Builder::build) runs:
 /// `num_threads` from `SKEWER_NUM_THREADS`, else `std::thread::available_parallelism`;
 /// `backend` from `SKEWER_BACKEND`, else [`Backend::Stealing`]. An environment value that
-/// does not parse is an error naming the variable, never a silent fallback.
+/// does not parse, or a thread count out of range, is an error naming the variable, never
+/// a silent fallback.
 ///
 /// # Examples
 /// ```
