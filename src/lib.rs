@@ -12,6 +12,11 @@
 //! spawning that borrows from the stack ([`scope`](Pool::scope)), panic isolation, and
 //! per-worker [`metrics`](Pool::metrics).
 //!
+//! The verbs keep rayon-core's names and meaning, FIFO variants included
+//! ([`spawn_fifo`], [`scope_fifo`]), as do [`join_context`], [`in_place_scope`] and
+//! [`Builder::build_global`]; `docs/rayon.md` lists every rayon-core item with its skewer
+//! name and what differs.
+//!
 //! # Quick start
 //! ```
 //! use skewer::{Backend, Pool};
@@ -60,12 +65,16 @@
 mod backend;
 mod builder;
 mod error;
+mod fifo;
+mod global;
 mod job;
 mod join;
+mod join_context;
 mod metrics;
 mod pool;
 mod sched;
 mod scope;
+mod scope_fifo;
 mod sync;
 
 #[cfg(all(test, loom))]
@@ -79,22 +88,15 @@ struct ReadmeDoctests;
 pub use builder::{Backend, Builder, ENV_BACKEND, ENV_NUM_THREADS};
 pub use error::{BuildError, SpawnError};
 pub use job::unwind::JobPanic;
+pub use join_context::FnContext;
 pub use metrics::{Metrics, WorkerMetrics};
 pub use pool::Pool;
 pub use sched::context::MAX_CROSS_POOL_NESTING;
 pub use scope::Scope;
+pub use scope_fifo::ScopeFifo;
 
+use global::global;
 use sched::context::Ctx;
-use std::sync::OnceLock;
-
-/// The pool the free functions use outside any pool: built on first use with the default
-/// settings (and so from `SKEWER_NUM_THREADS` / `SKEWER_BACKEND`).
-fn global() -> &'static Pool {
-    static GLOBAL: OnceLock<Pool> = OnceLock::new();
-    GLOBAL.get_or_init(|| {
-        Pool::new().unwrap_or_else(|err| panic!("skewer: cannot build the global pool: {err}"))
-    })
-}
 
 /// [`Pool::join`] on the current worker's pool, or on the global pool from outside any.
 ///
@@ -107,6 +109,7 @@ fn global() -> &'static Pool {
 /// let (a, b) = skewer::join(|| "left".len(), || "right".len());
 /// assert_eq!(a + b, 9);
 /// ```
+#[track_caller]
 pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
 where
     A: FnOnce() -> RA + Send,
@@ -134,6 +137,7 @@ where
 /// });
 /// assert_eq!(v, [2, 3, 4]);
 /// ```
+#[track_caller]
 pub fn scope<'scope, OP, R>(op: OP) -> R
 where
     OP: FnOnce(&Scope<'scope>) -> R + Send,
@@ -159,6 +163,7 @@ where
 /// skewer::spawn(move || tx.send(7).unwrap());
 /// assert_eq!(rx.recv().unwrap(), 7);
 /// ```
+#[track_caller]
 pub fn spawn<F>(job: F)
 where
     F: FnOnce() + Send + 'static,
@@ -174,6 +179,171 @@ where
     {
         unreachable!("the global pool is never shut down");
     }
+}
+
+/// [`join`] whose closures receive a [`FnContext`] telling whether they run on another
+/// thread than the caller ([`FnContext::migrated`]): `b` does when an idle thread took it.
+///
+/// # Panics
+/// As [`join`].
+///
+/// # Examples
+/// ```
+/// let pool = skewer::Pool::builder().num_threads(2).build().unwrap();
+/// let (a_moved, b_moved) = pool.install(|| {
+///     skewer::join_context(|ctx| ctx.migrated(), |ctx| ctx.migrated())
+/// });
+/// assert!(!a_moved); // `a` always runs on the calling thread
+/// let _ = b_moved; // true only if another worker took `b`
+/// ```
+#[track_caller]
+pub fn join_context<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce(FnContext) -> RA + Send,
+    B: FnOnce(FnContext) -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    let mut parts = Some((a, b));
+    let out = Ctx::with_current(|ctx| {
+        ctx.map(|ctx| {
+            let (a, b) = parts.take().expect("taken once");
+            join_context::join_context_in(ctx, a, b)
+        })
+    });
+    match out {
+        Some(out) => out,
+        None => {
+            let (a, b) = parts.take().expect("taken once");
+            global().join_context(a, b)
+        }
+    }
+}
+
+/// Spawns a detached job on the current worker's pool, or on the global pool from outside
+/// any, that starts after every job this thread spawned into that pool with `spawn_fifo`
+/// before it. See [`Pool::spawn_fifo`] for the guarantee (per spawning thread, not global)
+/// and its cost. Inside a pool this is never refused, as [`spawn`].
+///
+/// # Examples
+/// ```
+/// use std::sync::mpsc;
+/// let pool = skewer::Pool::builder().num_threads(1).build().unwrap();
+/// let (tx, rx) = mpsc::channel();
+/// pool.install(|| {
+///     // From the worker: these start in the order spawned, whatever the queues do.
+///     for i in 0..5 {
+///         let tx = tx.clone();
+///         skewer::spawn_fifo(move || tx.send(i).unwrap());
+///     }
+/// });
+/// drop(tx);
+/// assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+/// ```
+#[track_caller]
+pub fn spawn_fifo<F>(job: F)
+where
+    F: FnOnce() + Send + 'static,
+{
+    let mut job = Some(job);
+    Ctx::with_current(|ctx| {
+        if let Some(ctx) = ctx {
+            let job = job.take().expect("taken once");
+            pool::spawn_in(ctx, fifo::detached(ctx.pool(), job));
+        }
+    });
+    if let Some(job) = job
+        && global().spawn_fifo(job).is_err()
+    {
+        unreachable!("the global pool is never shut down");
+    }
+}
+
+/// [`scope`] with a [`ScopeFifo`]: each thread's [`spawn_fifo`](ScopeFifo::spawn_fifo)
+/// jobs start in the order it spawned them. On the current worker's pool, or on the global
+/// pool from outside any; the body runs on the calling thread.
+///
+/// # Examples
+/// ```
+/// let mut squares = vec![0; 8];
+/// skewer::scope_fifo(|s| {
+///     for (i, out) in squares.iter_mut().enumerate() {
+///         s.spawn_fifo(move |_| *out = i * i);
+///     }
+/// });
+/// assert_eq!(squares, [0, 1, 4, 9, 16, 25, 36, 49]);
+/// ```
+#[track_caller]
+pub fn scope_fifo<'scope, OP, R>(op: OP) -> R
+where
+    OP: FnOnce(&ScopeFifo<'scope>) -> R + Send,
+    R: Send,
+{
+    let mut op = Some(op);
+    let out = Ctx::with_current(|ctx| {
+        ctx.map(|ctx| scope_fifo::scope_fifo_in(ctx, op.take().expect("taken once")))
+    });
+    match out {
+        Some(out) => out,
+        None => global().scope_fifo(op.take().expect("taken once")),
+    }
+}
+
+/// A scope whose body runs on the calling thread, in the current worker's pool or, from
+/// outside any pool, in the global pool: rayon-core's name for what [`scope`] does in
+/// skewer.
+///
+/// rayon-core's `scope` called from outside a pool sends its body to a worker and blocks
+/// the caller; its `in_place_scope` keeps the body on the caller. skewer's `scope` and
+/// [`Pool::scope`] always keep it on the caller, so both names do the same. What that
+/// means for the body:
+/// - it sees the caller's thread-locals, and may borrow what is not `Sync` only if it does
+///   not hand it to the scope's jobs;
+/// - from outside a pool, [`current_thread_index`] is `None` in it and `skewer::join` in
+///   it runs as a guest of the pool; the caller helps with the scope's jobs while it waits
+///   for them instead of sleeping;
+/// - to run the body on a worker instead, call the scope inside
+///   [`install`](Pool::install): `pool.install(|| skewer::scope(..))`.
+///
+/// # Examples
+/// ```
+/// thread_local!(static NAME: std::cell::Cell<&'static str> = const { std::cell::Cell::new("") });
+/// NAME.with(|n| n.set("caller"));
+/// let mut seen = "";
+/// skewer::in_place_scope(|s| {
+///     seen = NAME.with(|n| n.get()); // the caller's thread-local
+///     s.spawn(|_| {});
+/// });
+/// assert_eq!(seen, "caller");
+/// ```
+#[track_caller]
+pub fn in_place_scope<'scope, OP, R>(op: OP) -> R
+where
+    OP: FnOnce(&Scope<'scope>) -> R + Send,
+    R: Send,
+{
+    scope(op)
+}
+
+/// [`in_place_scope`] with a [`ScopeFifo`]: rayon-core's name for what [`scope_fifo`]
+/// does in skewer (the body runs on the calling thread).
+///
+/// # Examples
+/// ```
+/// let caller = std::thread::current().id();
+/// let body_ran_on = skewer::in_place_scope_fifo(|s| {
+///     s.spawn_fifo(|_| {});
+///     std::thread::current().id()
+/// });
+/// assert_eq!(body_ran_on, caller);
+/// ```
+#[track_caller]
+pub fn in_place_scope_fifo<'scope, OP, R>(op: OP) -> R
+where
+    OP: FnOnce(&ScopeFifo<'scope>) -> R + Send,
+    R: Send,
+{
+    scope_fifo(op)
 }
 
 /// The index of the current worker thread in its pool, or `None` outside any pool's
@@ -196,7 +366,10 @@ pub fn current_thread_index() -> Option<usize> {
 /// let pool = skewer::Pool::builder().num_threads(3).build().unwrap();
 /// assert_eq!(pool.install(skewer::current_num_threads), 3);
 /// ```
+#[track_caller]
 pub fn current_num_threads() -> usize {
-    Ctx::with_current(|ctx| ctx.map(|c| c.member().num_threads()))
-        .unwrap_or_else(|| global().current_num_threads())
+    match Ctx::with_current(|ctx| ctx.map(|c| c.member().num_threads())) {
+        Some(n) => n,
+        None => global().current_num_threads(),
+    }
 }

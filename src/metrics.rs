@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
 
+use crate::builder::Backend;
 use crate::sync::{AtomicU64, Ordering};
 
 /// One monotonic counter.
@@ -110,6 +111,8 @@ impl PoolCounters {
             total.accumulate(w);
         }
         Metrics {
+            // The registry's caller (`Pool::metrics`) sets the backend.
+            backend: Backend::default(),
             total,
             outside,
             workers,
@@ -147,7 +150,10 @@ impl BusyClock {
 
 /// Counters of one worker (or the sum of all), as read by [`Pool::metrics`](crate::Pool::metrics).
 ///
-/// Every field is monotonic except the `max_*` peaks, which only rise.
+/// Every field is monotonic except the `max_*` peaks, which only rise. Some counters mean
+/// different things on the two backends, since the channel backend has no per-worker
+/// queues and nothing to steal from: each field says what it counts on each.
+/// [`Metrics`]' `Display` names them by the pool's backend.
 ///
 /// # Examples
 /// ```
@@ -166,16 +172,24 @@ impl BusyClock {
 pub struct WorkerMetrics {
     /// Queued jobs this worker ran (join halves that never left their caller are not jobs).
     pub jobs_executed: u64,
-    /// Jobs pushed onto this worker's own queue (published join halves, scope spawns).
+    /// Jobs this worker queued for its own work: published join halves and scope spawns.
+    /// **Stealing**: pushed onto its own deque. **Channel**: sent into the shared channel
+    /// (there is no per-worker queue), and counted here, not in `injected`.
     pub local_pushes: u64,
-    /// Jobs this worker (or, in `Metrics::outside`, any outside thread) put into the shared
-    /// queue: the injector (stealing) or the channel.
+    /// Detached jobs this worker spawned into the shared queue: the injector (stealing)
+    /// or the channel. In [`Metrics::outside`]: every job that threads outside the pool
+    /// queued (submissions, `install` bodies, and the join halves and scope jobs of a
+    /// thread taking part from outside).
     pub injected: u64,
-    /// Successful steal operations (one operation may take a batch of jobs).
+    /// **Stealing**: successful steal operations (one may take a batch): from the
+    /// injector, from a peer's deque, or a job a waiting thread took for its wait.
+    /// **Channel**: jobs a thread waiting in `join`, `scope` or `install` took out of the
+    /// channel for its wait; a worker receiving its next job is not counted.
     pub steal_ops: u64,
-    /// Jobs taken by those steal operations, including batches from the injector.
+    /// **Stealing**: jobs taken by those steal operations, every job of a batch included.
+    /// **Channel**: the same count as `steal_ops` (one job each).
     pub jobs_stolen: u64,
-    /// Steal attempts on a peer that came back empty.
+    /// **Stealing**: steal attempts on a peer that came back empty. **Channel**: always 0.
     pub failed_steals: u64,
     /// Times the worker parked because it found no work.
     pub parks: u64,
@@ -187,7 +201,7 @@ pub struct WorkerMetrics {
     /// them; a busy-spinning search counts as busy). Booked when the worker parks, exits,
     /// and every 4096 jobs it takes from its own deque.
     pub busy_ns: u64,
-    /// The deepest this worker's local queue has been.
+    /// **Stealing**: the deepest this worker's own deque has been. **Channel**: always 0.
     pub max_local_depth: u64,
 }
 
@@ -209,6 +223,9 @@ impl WorkerMetrics {
 
 /// A snapshot of a pool's counters: totals, one row per worker, and current queue depths.
 ///
+/// `Display` writes a one-line summary that names the counters as the pool's backend
+/// means them (see [`WorkerMetrics`]); `Debug` shows every field.
+///
 /// # Examples
 /// ```
 /// let pool = skewer::Pool::builder().num_threads(2).build().unwrap();
@@ -222,6 +239,8 @@ impl WorkerMetrics {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Metrics {
+    /// The backend of the pool: it decides what some counters mean (see [`WorkerMetrics`]).
+    pub backend: Backend,
     /// The sum over all workers and the outside row (`max_local_depth`: the largest).
     pub total: WorkerMetrics,
     /// What threads outside the pool did (submissions, steals while they waited).
@@ -253,12 +272,66 @@ impl Metrics {
         self.max_injector_depth + self.workers.iter().map(|w| w.max_local_depth).sum::<u64>()
     }
 
-    /// Steal operations per 1000 executed jobs: how much balancing the run needed.
+    /// Steal operations per 1000 executed jobs: how much balancing the run needed. On the
+    /// channel backend, the jobs waiting threads took from the channel per 1000 jobs.
     pub fn steals_per_1000_jobs(&self) -> f64 {
         if self.total.jobs_executed == 0 {
             0.0
         } else {
             self.total.steal_ops as f64 * 1000.0 / self.total.jobs_executed as f64
         }
+    }
+}
+
+impl std::fmt::Display for Metrics {
+    /// One line, with each counter named by what it means on the pool's backend.
+    ///
+    /// ```
+    /// let pool = skewer::Pool::builder().num_threads(2).backend(skewer::Backend::Channel).build().unwrap();
+    /// pool.scope(|s| for _ in 0..10 { s.spawn(|_| {}); });
+    /// let line = pool.metrics().to_string();
+    /// assert!(line.starts_with("channel pool, 2 workers") && line.contains("10 jobs run"), "{line}");
+    /// assert!(!line.contains("steal"), "{line}"); // nothing is stolen from a channel
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = &self.total;
+        write!(
+            f,
+            "{} pool, {} workers ({} live): {} jobs run; ",
+            self.backend,
+            self.workers.len(),
+            self.live_workers,
+            t.jobs_executed
+        )?;
+        let by_workers = t.local_pushes;
+        let others = t.injected;
+        match self.backend {
+            Backend::Stealing => write!(
+                f,
+                "queued {by_workers} onto own deques (deepest {}), {others} into the injector; \
+                 {} steals took {} jobs, {} steal attempts found nothing; ",
+                t.max_local_depth, t.steal_ops, t.jobs_stolen, t.failed_steals
+            )?,
+            Backend::Channel => write!(
+                f,
+                "sent into the channel: {by_workers} join halves and scope jobs by workers, \
+                 {others} detached or from outside; {} taken from the channel by waiting \
+                 threads; ",
+                t.steal_ops
+            )?,
+        }
+        write!(
+            f,
+            "{} parks, {} wakeups, {} detached panics; busy {:.3} ms; {} queued now",
+            t.parks,
+            t.wakeups,
+            t.panics,
+            t.busy_ns as f64 / 1e6,
+            self.queued()
+        )?;
+        if self.spares_started > 0 {
+            write!(f, "; {} spare threads started", self.spares_started)?;
+        }
+        Ok(())
     }
 }

@@ -12,8 +12,9 @@ use crate::sched::running::RunningPool;
 use crate::sched::target::Target;
 use crate::sched::wait;
 use crate::scope::Scope;
+use crate::scope_fifo::{self, ScopeFifo};
 use crate::sync::Arc;
-use crate::{join, scope};
+use crate::{fifo, join, join_context, scope};
 
 /// A pool of worker threads. See the [crate docs](crate) for the model.
 ///
@@ -96,6 +97,57 @@ impl Pool {
         Ok(())
     }
 
+    /// Spawns a detached `'static` job that starts after every job this thread spawned
+    /// into this pool with `spawn_fifo` before it (rayon-core's guarantee: FIFO relative to
+    /// the same thread's FIFO spawns, not a global order; several workers may run such
+    /// jobs at the same time). Panics are handled as for [`spawn`](Pool::spawn).
+    ///
+    /// Plain [`spawn`](Pool::spawn) already puts its job in the shared queue, which hands
+    /// out jobs roughly oldest first; `spawn_fifo` makes the order a guarantee. The queues
+    /// alone do not keep it: a batch of jobs taken from the shared queue by one worker sits
+    /// in that worker's deque while later jobs are taken by others (or by the same worker,
+    /// which looks at the shared queue now and then), and a waiting thread that takes a job
+    /// it may not run puts it back at the end. So the job waits in a lane of this thread
+    /// and the queue gets an indirection that runs the lane's oldest job: an allocation, a
+    /// reference count and two short lock operations more than `spawn`.
+    ///
+    /// # Errors
+    /// As [`spawn`](Pool::spawn): after [`shutdown`](Pool::shutdown) a spawn from outside
+    /// the pool is refused and the job handed back.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::mpsc;
+    /// let pool = skewer::Pool::builder().num_threads(1).build().unwrap();
+    /// let (tx, rx) = mpsc::channel();
+    /// for i in 0..5 {
+    ///     let tx = tx.clone();
+    ///     pool.spawn_fifo(move || tx.send(i).unwrap()).unwrap();
+    /// }
+    /// drop(tx);
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+    /// ```
+    pub fn spawn_fifo<F>(&self, job: F) -> Result<(), SpawnError<F>>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        // As `spawn`, but the closed check comes before the job enters its lane, and the
+        // indirection is then pushed unconditionally: a lane never holds a job whose
+        // indirection was refused.
+        let worker = Ctx::worker_of(self.running.id());
+        if worker.is_none() && self.running.is_closed() {
+            return Err(SpawnError::new(job));
+        }
+        let indirection = detached_job(fifo::detached(self.running.id(), job));
+        match worker {
+            // SAFETY: contexts on the chain outlive the call that found them.
+            Some(ctx) => unsafe { &*ctx }.member().push_detached(indirection),
+            // A submission racing with `shutdown` still runs (see `RunningPool::submit`).
+            None => self.running.submit(indirection),
+        }
+        Ok(())
+    }
+
     /// Runs `a` and `b`, potentially in parallel, and returns both results.
     ///
     /// On a worker of this pool, `a` runs right away and `b` waits as a private fork that an
@@ -125,6 +177,25 @@ impl Pool {
         self.running.with_ctx(&mut |ctx| {
             if let Some((a, b)) = parts.take() {
                 out = Some(join::join_in(ctx, a, b));
+            }
+        });
+        out.expect("with_ctx runs its closure")
+    }
+
+    /// `join` with a [`FnContext`](crate::FnContext) for each closure (the free
+    /// `join_context` outside any pool).
+    pub(crate) fn join_context<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce(crate::FnContext) -> RA + Send,
+        B: FnOnce(crate::FnContext) -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        let mut parts = Some((a, b));
+        let mut out = None;
+        self.running.with_ctx(&mut |ctx| {
+            if let Some((a, b)) = parts.take() {
+                out = Some(join_context::join_context_in(ctx, a, b));
             }
         });
         out.expect("with_ctx runs its closure")
@@ -161,6 +232,84 @@ impl Pool {
             }
         });
         out.expect("with_ctx runs its closure")
+    }
+
+    /// [`scope`](Pool::scope) with a [`ScopeFifo`]: each thread's
+    /// [`spawn_fifo`](ScopeFifo::spawn_fifo) jobs start in the order it spawned them. `op`
+    /// runs on the calling thread, as for `scope`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Mutex;
+    /// let pool = skewer::Pool::builder().num_threads(1).build().unwrap();
+    /// let order = Mutex::new(Vec::new());
+    /// pool.install(|| {
+    ///     pool.scope_fifo(|s| {
+    ///         for i in 0..4 {
+    ///             let order = &order;
+    ///             s.spawn_fifo(move |_| order.lock().unwrap().push(i));
+    ///         }
+    ///     })
+    /// });
+    /// assert_eq!(order.into_inner().unwrap(), [0, 1, 2, 3]);
+    /// ```
+    pub fn scope_fifo<'scope, OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&ScopeFifo<'scope>) -> R + Send,
+        R: Send,
+    {
+        let mut op = Some(op);
+        let mut out = None;
+        self.running.with_ctx(&mut |ctx| {
+            if let Some(op) = op.take() {
+                out = Some(scope_fifo::scope_fifo_in(ctx, op));
+            }
+        });
+        out.expect("with_ctx runs its closure")
+    }
+
+    /// [`scope`](Pool::scope) under rayon-core's name for a scope whose body runs on the
+    /// calling thread. `Pool::scope` already does: see
+    /// [`in_place_scope`](crate::in_place_scope) for what that means.
+    ///
+    /// # Examples
+    /// ```
+    /// let pool = skewer::Pool::builder().num_threads(2).build().unwrap();
+    /// let caller = std::thread::current().id();
+    /// let mut ran_on = None;
+    /// pool.in_place_scope(|s| {
+    ///     ran_on = Some(std::thread::current().id());
+    ///     s.spawn(|_| {});
+    /// });
+    /// assert_eq!(ran_on, Some(caller));
+    /// ```
+    pub fn in_place_scope<'scope, OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&Scope<'scope>) -> R + Send,
+        R: Send,
+    {
+        self.scope(op)
+    }
+
+    /// [`scope_fifo`](Pool::scope_fifo) under rayon-core's name for a FIFO scope whose body
+    /// runs on the calling thread, which `Pool::scope_fifo` already does.
+    ///
+    /// # Examples
+    /// ```
+    /// let pool = skewer::Pool::builder().num_threads(2).build().unwrap();
+    /// let caller = std::thread::current().id();
+    /// let ran_on = pool.in_place_scope_fifo(|s| {
+    ///     s.spawn_fifo(|_| {});
+    ///     std::thread::current().id()
+    /// });
+    /// assert_eq!(ran_on, caller);
+    /// ```
+    pub fn in_place_scope_fifo<'scope, OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&ScopeFifo<'scope>) -> R + Send,
+        R: Send,
+    {
+        self.scope_fifo(op)
     }
 
     /// Runs `op` on a worker thread of this pool and returns its result; `skewer::join`,
@@ -245,6 +394,33 @@ impl Pool {
         self.running.num_threads()
     }
 
+    /// The index of the current thread among this pool's workers (`0..current_num_threads()`),
+    /// or `None` when it is not one of them: a thread outside every pool, a worker of
+    /// another pool, a thread taking part in this pool's `join` or `scope` from outside,
+    /// or a spare thread standing in for blocked workers (see [`install`](Pool::install)).
+    /// The free function [`current_thread_index`](crate::current_thread_index) answers for
+    /// whatever pool the thread is working in.
+    ///
+    /// # Examples
+    /// ```
+    /// let a = skewer::Pool::builder().num_threads(2).build().unwrap();
+    /// let b = skewer::Pool::builder().num_threads(1).build().unwrap();
+    /// assert_eq!(a.current_thread_index(), None);
+    /// assert!(a.install(|| a.current_thread_index()).is_some_and(|i| i < 2));
+    /// // A worker of `a` is not a worker of `b`.
+    /// assert_eq!(a.install(|| b.current_thread_index()), None);
+    /// ```
+    pub fn current_thread_index(&self) -> Option<usize> {
+        let id = self.running.id();
+        Ctx::find_on_chain(|ctx| {
+            if ctx.pool() == id {
+                ctx.member().worker_index()
+            } else {
+                None
+            }
+        })
+    }
+
     /// The backend this pool runs on.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -259,7 +435,9 @@ impl Pool {
     /// assert_eq!(pool.metrics().total.jobs_executed, 10);
     /// ```
     pub fn metrics(&self) -> Metrics {
-        self.running.metrics()
+        let mut metrics = self.running.metrics();
+        metrics.backend = self.backend;
+        metrics
     }
 
     /// Stops taking outside submissions, lets the workers finish every queued and nested

@@ -4,9 +4,11 @@
 use std::any::Any;
 use std::marker::PhantomData;
 
+use crate::fifo::Lane;
 use crate::job::latch::CountLatch;
 use crate::job::{Header, HeapJob, InlineJob, Kind};
 use crate::sched::context::{Ctx, SharedQueue};
+use crate::sched::pool_id::PoolId;
 use crate::sched::target::Target;
 use crate::sched::wait;
 use crate::sync::Mutex;
@@ -42,14 +44,18 @@ pub struct Scope<'scope> {
     /// The pool's shared queue; alive as long as the scope (the scope lives inside a call
     /// on the pool).
     pool: *const dyn SharedQueue,
+    /// FIFO lanes (see `fifo.rs`): none for a plain scope; for a `ScopeFifo`, one per
+    /// worker of the pool and a last one for every other thread.
+    lanes: Box<[Lane<LaneJob<'scope>>]>,
     /// Invariant in `'scope`, as for `std::thread::Scope`.
     _marker: PhantomData<&'scope mut &'scope ()>,
 }
 
 // SAFETY: a `Scope` is shared with the jobs it runs on other threads. Its fields are a
-// count latch (atomics and a `Sync` latch), a mutex, a pointer to the pool's shared queue
-// (`SharedQueue: Sync`, alive as long as the scope, see `Scope::pool`), and the header,
-// which is immutable and only compared or read (as a parent pointer) while the scope is
+// count latch (atomics and a `Sync` latch), mutexes (the lanes' mutexes hold `Send` jobs),
+// a pointer to the pool's shared queue (`SharedQueue: Sync`, alive as long as the scope,
+// see `Scope::pool`), and the header, which is immutable and only compared or read (as a
+// parent pointer) while the scope is
 // alive.
 unsafe impl Sync for Scope<'_> {}
 // SAFETY: as above; moving a scope between threads moves no thread-bound state.
@@ -161,6 +167,21 @@ impl<'scope> Scope<'scope> {
     }
 }
 
+/// A job of a `ScopeFifo`, waiting in its lane; it receives the scope it was spawned in.
+pub(crate) type LaneJob<'scope> = Box<dyn FnOnce(&Scope<'scope>) + Send + 'scope>;
+
+impl<'scope> Scope<'scope> {
+    /// The scope's FIFO lanes (empty unless it was opened by `scope_fifo_in`).
+    pub(crate) fn lanes(&self) -> &[Lane<LaneJob<'scope>>] {
+        &self.lanes
+    }
+
+    /// Identity of the scope's pool, as `Ctx::registry`.
+    pub(crate) fn pool_id(&self) -> PoolId {
+        self.pool().id()
+    }
+}
+
 /// A raw scope pointer that may cross threads (the scope is `Sync`).
 struct ScopePtr<'scope>(*const Scope<'scope>);
 // SAFETY: `Scope` is `Sync`, so sharing a pointer to it with another thread is sound; the
@@ -172,11 +193,20 @@ pub(crate) fn scope_in<'scope, OP, R>(ctx: &Ctx, op: OP) -> R
 where
     OP: FnOnce(&Scope<'scope>) -> R,
 {
+    scope_with_lanes_in(ctx, 0, op)
+}
+
+/// `scope_in` for a scope with `lanes` FIFO lanes.
+pub(crate) fn scope_with_lanes_in<'scope, OP, R>(ctx: &Ctx, lanes: usize, op: OP) -> R
+where
+    OP: FnOnce(&Scope<'scope>) -> R,
+{
     let scope = Scope {
         header: Header::new(ctx.frame(), Kind::ScopeFrame),
         latch: CountLatch::new(),
         panic: Mutex::new(None),
         pool: erase(ctx.member().shared()),
+        lanes: (0..lanes).map(|_| Lane::new()).collect(),
         _marker: PhantomData,
     };
     let header = scope.header_ptr();

@@ -5,12 +5,12 @@
 //! model-checked types, so the sleep protocol and the latches can be explored exhaustively
 //! without changing a line of the code that uses them.
 
-/// Reference counting is not part of any modelled protocol: std's `Arc` in both builds.
-pub(crate) use std::sync::Arc;
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{
     AtomicBool, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
 };
+/// Reference counting is not part of any modelled protocol: std's `Arc` in both builds.
+pub(crate) use std::sync::{Arc, Weak};
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{

@@ -25,7 +25,8 @@ pub const ENV_BACKEND: &str = "SKEWER_BACKEND";
 /// Settings left unset take their defaults when [`build`](Builder::build) runs:
 /// `num_threads` from `SKEWER_NUM_THREADS`, else `std::thread::available_parallelism`;
 /// `backend` from `SKEWER_BACKEND`, else [`Backend::Stealing`]. An environment value that
-/// does not parse is an error naming the variable, never a silent fallback.
+/// does not parse, or a thread count out of range, is an error naming the variable, never
+/// a silent fallback.
 ///
 /// # Examples
 /// ```
@@ -243,14 +244,15 @@ impl Builder {
         mut self,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Pool, BuildError> {
-        let num_threads = match self.num_threads {
+        // The environment's value is kept to name it if the OS refuses one of its threads.
+        let (num_threads, threads_env) = match self.num_threads {
             Some(0) => return Err(BuildError::zero_threads()),
-            Some(n) => n,
+            Some(n) if n > crate::sched::sleep::MAX_WORKERS => {
+                return Err(BuildError::too_many_threads(n));
+            }
+            Some(n) => (n, None),
             None => threads_from_env(env)?,
         };
-        if num_threads > crate::sched::sleep::MAX_WORKERS {
-            return Err(BuildError::too_many_threads(num_threads));
-        }
         let backend = match self.backend {
             Some(b) => b,
             None => backend_from_env(env)?,
@@ -270,12 +272,20 @@ impl Builder {
             start_handler: self.start_handler,
             exit_handler: self.exit_handler,
         };
-        let running = match backend {
+        let started = match backend {
             Backend::Stealing => running::start::<Stealing>(config),
             Backend::Channel => running::start::<Channel>(config),
+        };
+        match started {
+            Ok(running) => Ok(Pool::from_running(running, backend)),
+            Err((index, source)) => {
+                let err = BuildError::thread_spawn(index, source);
+                Err(match threads_env {
+                    Some(value) => err.with_threads_from_env(ENV_NUM_THREADS, value),
+                    None => err,
+                })
+            }
         }
-        .map_err(|(index, source)| BuildError::thread_spawn(index, source))?;
-        Ok(Pool::from_running(running, backend))
     }
 }
 
@@ -308,17 +318,24 @@ impl Pool {
     }
 }
 
-fn threads_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<usize, BuildError> {
+/// The default thread count, and the `SKEWER_NUM_THREADS` value it came from, if any.
+fn threads_from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(usize, Option<String>), BuildError> {
+    let max = crate::sched::sleep::MAX_WORKERS;
     match env(ENV_NUM_THREADS) {
         Some(value) => match value.trim().parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
+            Ok(n) if (1..=max).contains(&n) => Ok((n, Some(value))),
             _ => Err(BuildError::invalid_env(
                 ENV_NUM_THREADS,
                 value,
-                "a whole number of threads, 1 or more",
+                format!("a whole number of threads from 1 to {max}"),
             )),
         },
-        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        None => Ok((
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(max)),
+            None,
+        )),
     }
 }
 
@@ -373,6 +390,43 @@ mod tests {
             assert_eq!(err.env_var(), Some(ENV_NUM_THREADS), "{bad:?}");
             assert!(err.to_string().contains(ENV_NUM_THREADS));
         }
+    }
+
+    #[test]
+    fn a_thread_count_from_the_env_above_the_maximum_names_the_variable() {
+        for bad in ["65536", "100000"] {
+            let pairs: &'static [(&'static str, &'static str)] =
+                Box::leak(Box::new([(ENV_NUM_THREADS, bad)]));
+            let err = Builder::new().build_with_env(&env_of(pairs)).unwrap_err();
+            assert_eq!(err.env_var(), Some(ENV_NUM_THREADS), "{bad:?}");
+            let msg = err.to_string();
+            assert!(
+                msg.contains(&format!("SKEWER_NUM_THREADS=\"{bad}\""))
+                    && msg.contains("from 1 to 65535"),
+                "{msg}"
+            );
+        }
+        // The same number set in code is refused without naming the variable.
+        let err = Builder::new().num_threads(100_000).build().unwrap_err();
+        assert_eq!(err.env_var(), None);
+        assert!(err.to_string().contains("num_threads(100000)"));
+    }
+
+    #[test]
+    fn a_thread_the_os_refuses_names_the_variable_that_asked_for_it() {
+        // No OS maps a stack of half the address space.
+        let err = Builder::new()
+            .stack_size(usize::MAX / 2)
+            .build_with_env(&env_of(&[(ENV_NUM_THREADS, "2")]))
+            .unwrap_err();
+        assert!(err.is_thread_spawn(), "{err}");
+        assert_eq!(err.env_var(), Some(ENV_NUM_THREADS));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("SKEWER_NUM_THREADS=\"2\"") && msg.contains("stack_size"),
+            "{msg}"
+        );
+        assert!(std::error::Error::source(&err).is_some());
     }
 
     #[test]

@@ -143,7 +143,7 @@ mod tests {
                 let sh: &Shared = shared;
                 let mut i = 0u64;
                 while !stop.load(Ordering::Relaxed) {
-                    sh.slot.set(if i % 2 == 0 { &sh.a } else { &sh.b });
+                    sh.slot.set(if i.is_multiple_of(2) { &sh.a } else { &sh.b });
                     i += 1;
                 }
             });
