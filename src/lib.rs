@@ -63,6 +63,7 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod broadcast;
 mod builder;
 mod error;
 mod fifo;
@@ -76,6 +77,7 @@ mod sched;
 mod scope;
 mod scope_fifo;
 mod sync;
+mod yielding;
 
 #[cfg(all(test, loom))]
 mod loom_models;
@@ -85,6 +87,7 @@ mod loom_models;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub use broadcast::BroadcastContext;
 pub use builder::{Backend, Builder, ENV_BACKEND, ENV_NUM_THREADS};
 pub use error::{BuildError, SpawnError};
 pub use job::unwind::JobPanic;
@@ -94,6 +97,7 @@ pub use pool::Pool;
 pub use sched::context::MAX_CROSS_POOL_NESTING;
 pub use scope::Scope;
 pub use scope_fifo::ScopeFifo;
+pub use yielding::Yield;
 
 use global::global;
 use sched::context::Ctx;
@@ -372,4 +376,115 @@ pub fn current_num_threads() -> usize {
         Some(n) => n,
         None => global().current_num_threads(),
     }
+}
+
+/// [`Pool::broadcast`] on the current worker's pool, or on the global pool from outside
+/// any: `op` once on every worker, the results in worker order.
+///
+/// # Panics
+/// Re-raises a panic of any share after all ran; panics if the global pool is needed and
+/// cannot be built.
+///
+/// # Examples
+/// ```
+/// let pool = skewer::Pool::builder().num_threads(2).build().unwrap();
+/// let indices = pool.install(|| skewer::broadcast(|ctx| ctx.index()));
+/// assert_eq!(indices, [0, 1]);
+/// ```
+#[track_caller]
+pub fn broadcast<OP, R>(op: OP) -> Vec<R>
+where
+    OP: Fn(BroadcastContext<'_>) -> R + Sync,
+    R: Send,
+{
+    match current_worker_pool() {
+        // SAFETY: the context, and so its pool, outlives this call.
+        Some(ctx) => broadcast::broadcast_in(unsafe { &*ctx }.member().shared(), op),
+        None => global().broadcast(op),
+    }
+}
+
+/// [`Pool::spawn_broadcast`] on the current worker's pool, or on the global pool from
+/// outside any. Inside a pool it is never refused (the pool runs what it holds even while
+/// it shuts down).
+///
+/// # Examples
+/// ```
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// let pool = skewer::Pool::builder().num_threads(2).build().unwrap();
+/// pool.install(|| skewer::spawn_broadcast(move |ctx| tx.send(ctx.index()).unwrap()));
+/// let mut got: Vec<usize> = rx.iter().take(2).collect();
+/// got.sort();
+/// assert_eq!(got, [0, 1]);
+/// ```
+#[track_caller]
+pub fn spawn_broadcast<OP>(op: OP)
+where
+    OP: Fn(BroadcastContext<'_>) + Send + Sync + 'static,
+{
+    let refused = match current_worker_pool() {
+        // SAFETY: the context, and so its pool, outlives this call.
+        Some(ctx) => broadcast::spawn_broadcast_in(unsafe { &*ctx }.member().shared(), op),
+        None => global().spawn_broadcast(op),
+    };
+    if refused.is_err() {
+        unreachable!(
+            "a pool is never closed while one of its workers runs this, nor the global pool"
+        );
+    }
+}
+
+/// The innermost context on this thread's chain that belongs to a worker, of any pool.
+fn current_worker_pool() -> Option<*const Ctx> {
+    Ctx::find_on_chain(|c| {
+        c.member()
+            .worker_index()
+            .is_some()
+            .then_some(c as *const Ctx)
+    })
+}
+
+/// On a worker thread: runs one pending job it may run and says whether it did; `None` on
+/// any other thread. "May run" is skewer's waiting rule: only work that descends from the
+/// job the worker is running now, from its own deque and inbox, the deques of workers
+/// running that work, or the shared queue (rayon-core's yield runs any job).
+///
+/// # Examples
+/// ```
+/// use skewer::Yield;
+/// assert_eq!(skewer::yield_now(), None); // not a worker
+/// let pool = skewer::Pool::builder().num_threads(1).build().unwrap();
+/// let ran = pool.install(|| skewer::scope(|s| {
+///     s.spawn(|_| {});
+///     skewer::yield_now()
+/// }));
+/// assert_eq!(ran, Some(Yield::Executed));
+/// ```
+pub fn yield_now() -> Option<Yield> {
+    yielding::yield_now()
+}
+
+/// As [`yield_now`], looking only at the worker's own deque and inbox.
+///
+/// # Examples
+/// ```
+/// use skewer::Yield;
+/// let pool = skewer::Pool::builder().num_threads(1).build().unwrap();
+/// assert_eq!(pool.install(skewer::yield_local), Some(Yield::Idle));
+/// ```
+pub fn yield_local() -> Option<Yield> {
+    yielding::yield_local()
+}
+
+/// On a worker thread: whether it has jobs of its own waiting (queued in its own deque or
+/// inbox, or forks it has not shared); `None` on any other thread.
+///
+/// # Examples
+/// ```
+/// assert_eq!(skewer::current_thread_has_pending_tasks(), None);
+/// let pool = skewer::Pool::builder().num_threads(1).build().unwrap();
+/// assert_eq!(pool.install(skewer::current_thread_has_pending_tasks), Some(false));
+/// ```
+pub fn current_thread_has_pending_tasks() -> Option<bool> {
+    yielding::current_thread_has_pending_tasks()
 }

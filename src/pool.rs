@@ -53,6 +53,11 @@ impl Pool {
         Pool { running, backend }
     }
 
+    /// The running pool behind this handle.
+    pub(crate) fn running(&self) -> &dyn RunningPool {
+        &*self.running
+    }
+
     /// Spawns a detached `'static` job. Its panic, if any, goes to the panic handler (or is
     /// counted and reported once), never to the caller.
     ///
@@ -473,7 +478,7 @@ impl Pool {
 
 /// Wraps a detached job: its panic goes to the pool's panic policy. A closure of up to two
 /// words travels inside the `JobRef` (no allocation); a larger one is boxed.
-fn detached_job<F: FnOnce() + Send + 'static>(job: F) -> JobRef {
+pub(crate) fn detached_job<F: FnOnce() + Send + 'static>(job: F) -> JobRef {
     fn run<F: FnOnce()>(job: F) {
         let worker = Ctx::with_current(|ctx| ctx.and_then(|c| c.member().worker_index()));
         if let Err(panic) = unwind::catch_detached(job, worker) {

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use crate::fifo::Lane;
 use crate::job::latch::CountLatch;
 use crate::job::{Header, HeapJob, InlineJob, Kind};
-use crate::sched::context::{Ctx, SharedQueue};
+use crate::sched::context::{Ctx, SharedPool};
 use crate::sched::pool_id::PoolId;
 use crate::sched::target::Target;
 use crate::sched::wait;
@@ -43,7 +43,7 @@ pub struct Scope<'scope> {
     panic: Mutex<Option<Box<dyn Any + Send>>>,
     /// The pool's shared queue; alive as long as the scope (the scope lives inside a call
     /// on the pool).
-    pool: *const dyn SharedQueue,
+    pool: *const dyn SharedPool,
     /// FIFO lanes (see `fifo.rs`): none for a plain scope; for a `ScopeFifo`, one per
     /// worker of the pool and a last one for every other thread.
     lanes: Box<[Lane<LaneJob<'scope>>]>,
@@ -53,7 +53,7 @@ pub struct Scope<'scope> {
 
 // SAFETY: a `Scope` is shared with the jobs it runs on other threads. Its fields are a
 // count latch (atomics and a `Sync` latch), mutexes (the lanes' mutexes hold `Send` jobs),
-// a pointer to the pool's shared queue (`SharedQueue: Sync`, alive as long as the scope,
+// a pointer to the pool's shared queue (`SharedPool: Sync`, alive as long as the scope,
 // see `Scope::pool`), and the header, which is immutable and only compared or read (as a
 // parent pointer) while the scope is
 // alive.
@@ -127,7 +127,7 @@ impl<'scope> Scope<'scope> {
         }
     }
 
-    fn pool(&self) -> &dyn SharedQueue {
+    fn pool(&self) -> &dyn SharedPool {
         // SAFETY: the scope only exists inside a `scope` call on this pool, which holds
         // the pool alive (a worker's registry `Arc`, or the caller's `Pool` handle).
         unsafe { &*self.pool }
@@ -226,7 +226,7 @@ where
 }
 
 /// Erases the borrow's lifetime; see `Scope::pool` for why the pointer stays valid.
-fn erase(pool: &dyn SharedQueue) -> *const dyn SharedQueue {
+fn erase(pool: &dyn SharedPool) -> *const dyn SharedPool {
     // SAFETY: only the lifetime changes; validity is argued at the use site.
-    unsafe { std::mem::transmute::<&dyn SharedQueue, &'static dyn SharedQueue>(pool) }
+    unsafe { std::mem::transmute::<&dyn SharedPool, &'static dyn SharedPool>(pool) }
 }

@@ -6,7 +6,7 @@ use crate::backend::Queues;
 use crate::job::JobRef;
 use crate::job::latch::Latch;
 use crate::job::unwind::JobPanic;
-use crate::sched::context::{Ctx, Member, SharedQueue};
+use crate::sched::context::{Ctx, Member, SharedPool};
 use crate::sched::registry::Registry;
 use crate::sched::role::Role;
 use crate::sched::search::{self, Found};
@@ -35,6 +35,26 @@ impl<'a, Q: Queues> Membership<'a, Q> {
     }
 }
 
+impl<Q: Queues> Membership<'_, Q> {
+    /// Runs a job a search found for this thread, counting it in the right row.
+    fn run(&self, ctx: &Ctx, found: Found) {
+        let reg = self.registry;
+        match (&self.role, found) {
+            (Role::Worker(w), Found::Taken(job)) => w.run_root(ctx, job),
+            (Role::Worker(w), Found::Own(job)) => {
+                reg.counters.workers[w.index].jobs_executed.add_owned(1);
+                // SAFETY: popped from our own deque: nobody else executes it.
+                unsafe { ctx.execute(job) }
+            }
+            (Role::Guest | Role::Spare, Found::Own(job) | Found::Taken(job)) => {
+                reg.counters.outside.jobs_executed.add_shared(1);
+                // SAFETY: taken out of a queue: nobody else executes it.
+                unsafe { ctx.execute(job) }
+            }
+        }
+    }
+}
+
 impl<Q: Queues> Member for Membership<'_, Q> {
     fn push(&self, job: JobRef) {
         match &self.role {
@@ -52,8 +72,7 @@ impl<Q: Queues> Member for Membership<'_, Q> {
     }
 
     fn help(&self, ctx: &Ctx, target: Target, scan_global: bool) -> Helped {
-        let reg = self.registry;
-        let outcome = search::find(reg, &self.role, target, scan_global);
+        let outcome = search::find(self.registry, &self.role, target, scan_global);
         let Some(found) = outcome.found else {
             return if outcome.anchored {
                 Helped::Anchored
@@ -61,20 +80,31 @@ impl<Q: Queues> Member for Membership<'_, Q> {
                 Helped::Nothing
             };
         };
-        match (&self.role, found) {
-            (Role::Worker(w), Found::Taken(job)) => w.run_root(ctx, job),
-            (Role::Worker(w), Found::Own(job)) => {
-                reg.counters.workers[w.index].jobs_executed.add_owned(1);
-                // SAFETY: popped from our own deque: nobody else executes it.
-                unsafe { ctx.execute(job) }
-            }
-            (Role::Guest | Role::Spare, Found::Own(job) | Found::Taken(job)) => {
-                reg.counters.outside.jobs_executed.add_shared(1);
-                // SAFETY: taken out of a queue: nobody else executes it.
-                unsafe { ctx.execute(job) }
-            }
-        }
+        self.run(ctx, found);
         Helped::Ran
+    }
+
+    fn yield_one(&self, ctx: &Ctx, local_only: bool) -> bool {
+        let target = Target::unit(ctx.frame());
+        if !local_only {
+            return self.help(ctx, target, true) == Helped::Ran;
+        }
+        match search::find_own(self.registry, &self.role, target) {
+            Some(found) => {
+                self.run(ctx, found);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn has_pending_tasks(&self) -> bool {
+        match &self.role {
+            Role::Worker(w) => {
+                !self.registry.queues.local_is_empty(w.local) || self.registry.has_inbox(w.index)
+            }
+            Role::Guest | Role::Spare => false,
+        }
     }
 
     fn watch(&self, latch: &Latch) {
@@ -98,7 +128,7 @@ impl<Q: Queues> Member for Membership<'_, Q> {
         }
     }
 
-    fn shared(&self) -> &dyn SharedQueue {
+    fn shared(&self) -> &dyn SharedPool {
         self.registry
     }
 

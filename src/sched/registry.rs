@@ -13,9 +13,9 @@ use crate::job::JobRef;
 use crate::job::unwind::JobPanic;
 use crate::metrics::{Metrics, PoolCounters};
 use crate::sched::anchor::AnchorSlot;
-use crate::sched::context::SharedQueue;
+use crate::sched::context::SharedPool;
+use crate::sched::job_list::JobList;
 use crate::sched::pool_id::PoolId;
-use crate::sched::relocated::Relocated;
 use crate::sched::sleep::Sleep;
 use crate::sched::watchers::Watchers;
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
@@ -40,7 +40,11 @@ pub(crate) struct Registry<Q: Queues> {
     pub(crate) sleep: Sleep,
     pub(crate) anchors: Vec<CachePadded<AnchorSlot>>,
     /// Jobs a waiter stole while their worker's anchor changed: they may belong to anyone.
-    relocated: Relocated,
+    relocated: JobList,
+    /// Each worker's inbox: its share of a `broadcast`, which only it may run.
+    inboxes: Vec<CachePadded<JobList>>,
+    /// Jobs in all inboxes together (one load for `has_work`).
+    inboxed: AtomicUsize,
     /// Threads blocked in a wait that want a poke when work arrives (see `watchers.rs`).
     pub(crate) watchers: Watchers,
     pub(crate) counters: PoolCounters,
@@ -88,7 +92,9 @@ impl<Q: Queues> Registry<Q> {
             queues,
             sleep: Sleep::new(n),
             anchors: (0..n).map(|_| CachePadded::default()).collect(),
-            relocated: Relocated::default(),
+            relocated: JobList::default(),
+            inboxes: (0..n).map(|_| CachePadded::default()).collect(),
+            inboxed: AtomicUsize::new(0),
             watchers: Watchers::default(),
             counters: PoolCounters::new(n),
             num_threads: n,
@@ -181,9 +187,46 @@ impl<Q: Queues> Registry<Q> {
         self.relocated.pop()
     }
 
-    /// Whether any queue, the relocation queue included, holds a job.
+    /// Whether any queue, the relocation queue and the inboxes included, holds a job.
     pub(crate) fn has_work(&self) -> bool {
-        !self.relocated.is_empty() || self.queues.has_work()
+        !self.relocated.is_empty()
+            || self.inboxed.load(Ordering::SeqCst) != 0
+            || self.queues.has_work()
+    }
+
+    /// Puts `job(i)` in worker `i`'s inbox, for every worker, and wakes every sleeper.
+    /// Returns false if the pool was closed meanwhile: the caller then takes back, with
+    /// `take_inbox`, whatever no worker took (a worker that saw `terminate` looks at its
+    /// inbox once more before it exits, so each job is run by exactly one of them).
+    pub(crate) fn push_to_each_worker(&self, mut job: impl FnMut(usize) -> JobRef) -> bool {
+        for (i, inbox) in self.inboxes.iter().enumerate() {
+            self.inboxed.fetch_add(1, Ordering::SeqCst);
+            inbox.push(job(i));
+        }
+        // A worker that listed itself as asleep before we take the list's lock is woken;
+        // one that lists itself after re-checks `inboxed` after that, and sees the jobs.
+        self.sleep.wake_all();
+        crate::sync::fence(Ordering::SeqCst);
+        !self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Takes a job from worker `index`'s inbox, if any (one relaxed load when empty).
+    #[inline]
+    pub(crate) fn take_inbox(&self, index: usize) -> Option<JobRef> {
+        let job = self.inboxes[index].pop()?;
+        self.inboxed.fetch_sub(1, Ordering::SeqCst);
+        Some(job)
+    }
+
+    /// Whether worker `index`'s inbox looks non-empty (one relaxed load).
+    pub(crate) fn has_inbox(&self, index: usize) -> bool {
+        !self.inboxes[index].is_empty()
+    }
+
+    /// Puts back a job a waiter took from worker `index`'s inbox and may not run.
+    pub(crate) fn put_back_inbox(&self, index: usize, job: JobRef) {
+        self.inboxed.fetch_add(1, Ordering::SeqCst);
+        self.inboxes[index].push(job);
     }
 
     /// Applies the panic policy to a detached job's panic.
@@ -267,12 +310,28 @@ impl<Q: Queues> Registry<Q> {
     }
 }
 
-impl<Q: Queues> SharedQueue for Registry<Q> {
+impl<Q: Queues> SharedPool for Registry<Q> {
     fn id(&self) -> PoolId {
         Registry::id(self)
     }
 
+    fn num_threads(&self) -> usize {
+        self.num_threads
+    }
+
+    fn is_closed(&self) -> bool {
+        Registry::is_closed(self)
+    }
+
     fn push_shared(&self, job: JobRef) {
         self.push_global(job, None);
+    }
+
+    fn push_to_each_worker(&self, job: &mut dyn FnMut(usize) -> JobRef) -> bool {
+        Registry::push_to_each_worker(self, job)
+    }
+
+    fn take_inbox(&self, index: usize) -> Option<JobRef> {
+        Registry::take_inbox(self, index)
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::backend::Queues;
 use crate::job::JobRef;
 use crate::metrics::Metrics;
-use crate::sched::context::Ctx;
+use crate::sched::context::{Ctx, SharedPool};
 use crate::sched::member::Membership;
 use crate::sched::pool_id::PoolId;
 use crate::sched::registry::{Config, Registry};
@@ -37,6 +37,8 @@ pub(crate) trait RunningPool: Send + Sync {
     /// worker of this pool).
     fn shutdown(&self);
     fn is_closed(&self) -> bool;
+    /// The pool as any thread may reach it (broadcasts go through it).
+    fn shared(&self) -> &dyn SharedPool;
 }
 
 /// Builds a pool's registry and starts its workers. If the OS refuses a thread, the
@@ -137,5 +139,9 @@ impl<Q: Queues> RunningPool for Registry<Q> {
 
     fn is_closed(&self) -> bool {
         Registry::is_closed(self)
+    }
+
+    fn shared(&self) -> &dyn SharedPool {
+        self
     }
 }

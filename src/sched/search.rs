@@ -53,6 +53,33 @@ fn belongs<Q: Queues>(role: &Role<'_, Q>, job: JobRef, target: Target) -> bool {
     unsafe { Header::descends_from(job.header(), target.header) }
 }
 
+/// Steps 0 and 1 alone: a worker's own inbox and the top of its own deque (`yield_local`).
+pub(crate) fn find_own<Q: Queues>(
+    reg: &Registry<Q>,
+    role: &Role<'_, Q>,
+    target: Target,
+) -> Option<Found> {
+    let Role::Worker(w) = role else {
+        return None;
+    };
+    // 0. Our own inbox (a broadcast's share for this worker), normally empty.
+    if let Some(job) = reg.take_inbox(w.index) {
+        if belongs(role, job, target) {
+            return Some(Found::Taken(job));
+        }
+        reg.put_back_inbox(w.index, job);
+    }
+    // 1. Our own deque, newest first.
+    if let Some(job) = reg.queues.pop_local(w.local) {
+        if belongs(role, job, target) {
+            return Some(Found::Own(job));
+        }
+        // Older work of an outer frame: back where it was.
+        reg.queues.push_local(w.local, job);
+    }
+    None
+}
+
 /// Searches `reg`'s queues once, in the order of the module docs, for a job `role` may run
 /// for `target`. The shared queue is searched when `scan_global` is set, and always for a
 /// thread or backend without a deque of its own.
@@ -69,18 +96,11 @@ pub(crate) fn find<Q: Queues>(
         anchored: true,
     };
     let mut anchored = false;
-    // 1. Our own deque, newest first.
-    if let Role::Worker(w) = role
-        && let Some(job) = q.pop_local(w.local)
-    {
-        if belongs(role, job, target) {
-            return Outcome {
-                found: Some(Found::Own(job)),
-                anchored: true,
-            };
-        }
-        // Older work of an outer frame: back where it was.
-        q.push_local(w.local, job);
+    if let Some(found) = find_own(reg, role, target) {
+        return Outcome {
+            found: Some(found),
+            anchored: true,
+        };
     }
     // 2. Leapfrogging: workers announcing `target` as their anchor.
     let me = role.index();

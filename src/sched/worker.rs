@@ -126,14 +126,14 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
         }
     }
 
-    /// One full search: the own queue, the relocation queue, then the backend's search of
-    /// the shared queue and the peers. Counts what the backend reports.
+    /// One full search: the own inbox, the own queue, the relocation queue, then the
+    /// backend's search of the shared queue and the peers. Counts what the backend reports.
     fn search(&self) -> Option<JobRef> {
         let w = self.worker;
         let reg = &**w.registry;
         if let Some(job) = reg
-            .queues
-            .pop_local(w.local)
+            .take_inbox(w.index)
+            .or_else(|| reg.queues.pop_local(w.local))
             .or_else(|| reg.pop_relocated())
         {
             return Some(job);
@@ -150,8 +150,8 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
         found.job
     }
 
-    /// The next job from the own deque, with a look at the shared queue every
-    /// `SHARED_QUEUE_EVERY` jobs.
+    /// The next job from the own deque, after the own inbox (one relaxed load when empty),
+    /// with a look at the shared queue every `SHARED_QUEUE_EVERY` jobs.
     #[inline]
     fn next_local(&mut self) -> Option<JobRef> {
         let q = &self.worker.registry.queues;
@@ -161,6 +161,9 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
             // Book busy time now and then, so a worker that never parks shows it too.
             self.busy.stop(self.counters);
             self.busy.start();
+        }
+        if let Some(job) = self.worker.registry.take_inbox(self.worker.index) {
+            return Some(job);
         }
         if t.is_multiple_of(SHARED_QUEUE_EVERY)
             && let Some(job) = q.pop_global()

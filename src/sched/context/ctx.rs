@@ -35,6 +35,12 @@ pub(crate) trait Member {
     /// Searches this pool's queues once for work that descends from `target` and runs it
     /// (see `sched/search.rs`); `ctx` is this thread's context of this pool, and current.
     fn help(&self, ctx: &Ctx, target: Target, scan_global: bool) -> Helped;
+    /// Runs one job this thread may run for the work it is doing now (`ctx.frame()`, by
+    /// the waiting rule): from its own inbox and deque only (`local_only`), or from
+    /// anywhere a waiter looks. Returns whether it ran one (`yield_local`, `yield_now`).
+    fn yield_one(&self, ctx: &Ctx, local_only: bool) -> bool;
+    /// Whether this thread, a worker, has jobs queued in its own deque or inbox.
+    fn has_pending_tasks(&self) -> bool;
     /// Registers `latch` to be poked when work arrives in this pool's shared queue.
     fn watch(&self, latch: &Latch);
     /// Undoes `watch` (if no poke did already).
@@ -42,8 +48,8 @@ pub(crate) trait Member {
     /// This thread, a worker of this pool, blocks (`true`) in a wait on another pool, or
     /// stops doing so (`false`); see `sched/spare.rs`. Nothing for a guest or a spare.
     fn blocked_elsewhere(&self, blocked: bool);
-    /// The pool's shared queue, reachable from any thread.
-    fn shared(&self) -> &dyn SharedQueue;
+    /// The pool as any thread may reach it.
+    fn shared(&self) -> &dyn SharedPool;
     /// The number of worker threads of the pool.
     fn num_threads(&self) -> usize;
     /// Reports a detached job's panic to the pool's panic policy.
@@ -57,13 +63,22 @@ pub(crate) trait Member {
     fn publish_target_is_empty(&self) -> bool;
 }
 
-/// A pool's shared queue as any thread may reach it, with or without a context of the pool
-/// (a scope handed to another thread spawns through it).
-pub(crate) trait SharedQueue: Sync {
+/// What any thread may do to a pool, with or without a context of it: a scope handed to
+/// another thread spawns through it; a broadcast hands each worker its share.
+pub(crate) trait SharedPool: Sync {
     /// The pool's identity.
     fn id(&self) -> PoolId;
-    /// Pushes a job and wakes whoever should take it.
+    /// The number of worker threads.
+    fn num_threads(&self) -> usize;
+    /// Whether the pool was closed (a relaxed look).
+    fn is_closed(&self) -> bool;
+    /// Pushes a job into the shared queue and wakes whoever should take it.
     fn push_shared(&self, job: JobRef);
+    /// Puts `job(i)` in worker `i`'s inbox for every worker and wakes them. Returns false
+    /// if the pool was closed meanwhile: the caller takes back what no worker took.
+    fn push_to_each_worker(&self, job: &mut dyn FnMut(usize) -> JobRef) -> bool;
+    /// Takes back the job still in worker `index`'s inbox, if any.
+    fn take_inbox(&self, index: usize) -> Option<JobRef>;
 }
 
 /// A thread's context of one pool; see the module docs.
@@ -196,6 +211,11 @@ impl Ctx {
             }
             None => false,
         }
+    }
+
+    /// Whether some fork of this thread is still private (pending, as a queued job is).
+    pub(crate) fn has_private_forks(&self) -> bool {
+        self.forks().has_private()
     }
 
     /// A scope opens on this thread: older forks stay private until it closes.

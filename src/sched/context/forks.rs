@@ -83,6 +83,11 @@ impl ForkStack {
         self.forks[start..].iter().any(|f| !f.is_published())
     }
 
+    /// Whether any fork, below the floor or not, is still private.
+    pub(crate) fn has_private(&self) -> bool {
+        self.forks.iter().any(|f| !f.is_published())
+    }
+
     /// A scope opens on this thread: older forks stay private until it closes.
     pub(crate) fn enter_scope(&mut self) -> SavedFloor {
         let saved = SavedFloor {

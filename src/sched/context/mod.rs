@@ -8,4 +8,4 @@ mod forks;
 mod publish;
 
 pub use chain::MAX_CROSS_POOL_NESTING;
-pub(crate) use ctx::{Ctx, Member, SharedQueue};
+pub(crate) use ctx::{Ctx, Member, SharedPool};

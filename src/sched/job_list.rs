@@ -1,6 +1,8 @@
-//! The relocation queue: jobs a waiter stole while their worker's anchor changed (see
-//! `sched/search.rs`). They may belong to anyone, so they go where every waiter and
-//! searching worker looks first. Normally empty: a look costs one relaxed load.
+//! A locked FIFO of jobs with a relaxed length, for queues that are normally empty and
+//! looked at often: a look costs one relaxed load. Two uses: the relocation queue (jobs a
+//! waiter stole while their worker's anchor changed, see `sched/search.rs`; they may
+//! belong to anyone, so they go where every waiter and searching worker looks first) and
+//! each worker's inbox (its share of a `broadcast`).
 
 use std::collections::VecDeque;
 
@@ -9,24 +11,24 @@ use crate::sync::{AtomicUsize, Mutex, Ordering};
 
 /// See the module docs.
 #[derive(Default)]
-pub(crate) struct Relocated {
+pub(crate) struct JobList {
     /// Jobs in `queue`; read without the lock to skip it when empty.
     len: AtomicUsize,
     queue: Mutex<VecDeque<JobRef>>,
 }
 
-impl std::fmt::Debug for Relocated {
+impl std::fmt::Debug for JobList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Relocated")
+        f.debug_struct("JobList")
             .field("len", &self.len.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
 
-impl Relocated {
-    /// Appends a job. The caller wakes a sleeper and pokes watchers (`Registry::relocate`):
-    /// the push is followed by their SeqCst fence, which makes the new length visible to a
-    /// thread that fenced before its last look.
+impl JobList {
+    /// Appends a job. The caller then wakes whoever should take it behind a SeqCst fence
+    /// (`Registry::relocate`, `Registry::push_to_each_worker`), which makes the new length
+    /// visible to a thread that fenced before its last look.
     pub(crate) fn push(&self, job: JobRef) {
         let mut queue = self.queue.lock();
         queue.push_back(job);
