@@ -62,6 +62,7 @@ mod backend;
 mod builder;
 mod context;
 mod error;
+mod fanout;
 mod guest;
 mod job;
 mod join;
@@ -90,6 +91,19 @@ pub use backend::Backend;
 pub use builder::{Builder, ENV_BACKEND, ENV_NUM_THREADS};
 pub use context::MAX_CROSS_POOL_NESTING;
 pub use error::{BuildError, SpawnError};
+pub use fanout::attempt::Attempt;
+pub use fanout::cancel::{CancelToken, DropGuard};
+pub use fanout::capacity::TrySpawnError;
+pub use fanout::error::{ConfigError, ItemError};
+pub use fanout::group::{Group, GroupOptions, GroupOptionsBuilder};
+pub use fanout::map::{MapOrdered, MapUnordered};
+pub use fanout::options::{DEFAULT_WINDOW_PER_THREAD, FanOut, FanOutBuilder};
+pub use fanout::retry::Retry;
+pub use fanout::stats::{
+    DurationHistogram, FanoutStats, HISTOGRAM_BUCKETS, RunningItem, SLOWEST_KEPT, SlowItem,
+    StatsHandle,
+};
+pub use fanout::target::FanOutTarget;
 pub use metrics::{Metrics, WorkerMetrics};
 pub use pool::Pool;
 pub use scope::Scope;

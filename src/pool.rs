@@ -6,6 +6,7 @@ use crate::backend::Backend;
 use crate::builder::Builder;
 use crate::context::Ctx;
 use crate::error::{BuildError, SpawnError};
+use crate::fanout::capacity::{self, Capacity, TrySpawnError};
 use crate::job::{HeapJob, InlineJob, JobRef, Kind, StackJob, detached_header};
 use crate::metrics::Metrics;
 use crate::registry::PoolApi;
@@ -43,6 +44,8 @@ use crate::{join, scope, unwind};
 /// ```
 pub struct Pool {
     api: Arc<dyn PoolApi>,
+    /// The bound on outside submissions (`Builder::queue_capacity`), shared by all handles.
+    capacity: Option<Arc<Capacity>>,
 }
 
 impl Pool {
@@ -72,8 +75,11 @@ impl Pool {
         Builder::new()
     }
 
-    pub(crate) fn from_api(api: Arc<dyn PoolApi>) -> Pool {
-        Pool { api }
+    pub(crate) fn from_api(api: Arc<dyn PoolApi>, capacity: Option<Capacity>) -> Pool {
+        Pool {
+            api,
+            capacity: capacity.map(Arc::new),
+        }
     }
 
     /// Spawns a detached `'static` job. Its panic, if any, goes to the panic handler (or is
@@ -116,8 +122,87 @@ impl Pool {
         if self.api.is_closed() {
             return Err(SpawnError::new(job));
         }
-        self.api.submit(detached_job(job));
+        match &self.capacity {
+            None => self.api.submit(detached_job(job)),
+            Some(capacity) => match capacity.acquire(true) {
+                Ok(()) => self
+                    .api
+                    .submit(detached_job(capacity::counted(capacity, job))),
+                Err(_) => return Err(SpawnError::new(job)),
+            },
+        }
         Ok(())
+    }
+
+    /// [`spawn`](Pool::spawn) that never blocks: with a
+    /// [`queue_capacity`](crate::Builder::queue_capacity), a full queue hands the job
+    /// back. Spawns from the pool's own workers are never refused for capacity.
+    ///
+    /// # Errors
+    /// [`TrySpawnError`], holding the job unrun: [`is_full`](TrySpawnError::is_full) when
+    /// `queue_capacity` jobs submitted from outside wait to start,
+    /// [`is_shut_down`](TrySpawnError::is_shut_down) after shutdown.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::mpsc;
+    /// let pool = skewer::Pool::builder().num_threads(1).queue_capacity(1).build().unwrap();
+    /// let (release, gate) = mpsc::channel::<()>();
+    /// let (started, running) = mpsc::channel();
+    /// pool.spawn(move || { started.send(()).unwrap(); gate.recv().unwrap(); }).unwrap();
+    /// running.recv().unwrap(); // the only worker is busy
+    /// pool.try_spawn(|| ()).unwrap(); // one job may wait
+    /// let refused = pool.try_spawn(|| "handed back").unwrap_err();
+    /// assert!(refused.is_full());
+    /// assert_eq!(refused.into_inner()(), "handed back");
+    /// release.send(()).unwrap();
+    /// ```
+    pub fn try_spawn<F>(&self, job: F) -> Result<(), TrySpawnError<F>>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        if Ctx::worker_of(self.api.id()).is_some() {
+            return self
+                .spawn(job)
+                .map_err(|refused| TrySpawnError::shut_down(refused.into_inner()));
+        }
+        if self.api.is_closed() {
+            return Err(TrySpawnError::shut_down(job));
+        }
+        match &self.capacity {
+            None => self.api.submit(detached_job(job)),
+            Some(capacity) => match capacity.acquire(false) {
+                Ok(()) => self
+                    .api
+                    .submit(detached_job(capacity::counted(capacity, job))),
+                Err(capacity::Refused::Full) => return Err(TrySpawnError::full(job)),
+                Err(capacity::Refused::Closed) => return Err(TrySpawnError::shut_down(job)),
+            },
+        }
+        Ok(())
+    }
+
+    /// The `queue_capacity` this pool was built with, if any.
+    ///
+    /// # Examples
+    /// ```
+    /// let pool = skewer::Pool::builder().queue_capacity(64).build().unwrap();
+    /// assert_eq!(pool.queue_capacity(), Some(64));
+    /// ```
+    pub fn queue_capacity(&self) -> Option<usize> {
+        self.capacity.as_ref().map(|c| c.limit())
+    }
+
+    /// How many jobs spawned from outside the pool wait to start (counted only with a
+    /// `queue_capacity`; 0 without one).
+    ///
+    /// # Examples
+    /// ```
+    /// let pool = skewer::Pool::builder().queue_capacity(8).build().unwrap();
+    /// assert_eq!(pool.waiting_submissions(), 0);
+    /// ```
+    pub fn waiting_submissions(&self) -> usize {
+        self.capacity.as_ref().map_or(0, |c| c.waiting())
     }
 
     /// Runs `a` and `b`, potentially in parallel, and returns both results.
@@ -308,6 +393,9 @@ impl Pool {
     /// assert_eq!(pool.metrics().live_workers, 0);
     /// ```
     pub fn shutdown(&self) {
+        if let Some(capacity) = &self.capacity {
+            capacity.close();
+        }
         self.api.shutdown();
     }
 
@@ -349,6 +437,7 @@ impl Clone for Pool {
         self.api.add_handle();
         Pool {
             api: Arc::clone(&self.api),
+            capacity: self.capacity.clone(),
         }
     }
 }
@@ -359,6 +448,9 @@ impl Drop for Pool {
         // for something the dropping thread does next (rayon-core keeps its pool alive the
         // same way). The workers finish every queued and running job, then exit.
         if self.api.release_handle() {
+            if let Some(capacity) = &self.capacity {
+                capacity.close();
+            }
             self.api.close();
         }
     }
