@@ -152,9 +152,11 @@ impl Pool {
     /// pool.spawn(move || { started.send(()).unwrap(); gate.recv().unwrap(); }).unwrap();
     /// running.recv().unwrap(); // the only worker is busy
     /// pool.try_spawn(|| ()).unwrap(); // one job may wait
-    /// let refused = pool.try_spawn(|| "handed back").unwrap_err();
+    /// let (tx, rx) = mpsc::channel();
+    /// let refused = pool.try_spawn(move || tx.send("handed back").unwrap()).unwrap_err();
     /// assert!(refused.is_full());
-    /// assert_eq!(refused.into_inner()(), "handed back");
+    /// refused.into_inner()(); // run it here instead
+    /// assert_eq!(rx.recv().unwrap(), "handed back");
     /// release.send(()).unwrap();
     /// ```
     pub fn try_spawn<F>(&self, job: F) -> Result<(), TrySpawnError<F>>

@@ -100,6 +100,11 @@ pub struct CancelToken {
     node: Arc<Node>,
 }
 
+// A token holds no state a panic could leave half-written: a flag that only goes from
+// false to true, and a list of children that is only pushed to or taken whole.
+impl std::panic::UnwindSafe for CancelToken {}
+impl std::panic::RefUnwindSafe for CancelToken {}
+
 impl Default for CancelToken {
     fn default() -> Self {
         Self::new()

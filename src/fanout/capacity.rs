@@ -95,10 +95,12 @@ impl Capacity {
 /// ```
 /// let pool = skewer::Pool::builder().num_threads(1).build().unwrap();
 /// pool.shutdown();
-/// let err = pool.try_spawn(|| 41 + 1).unwrap_err();
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// let err = pool.try_spawn(move || tx.send(42).unwrap()).unwrap_err();
 /// assert!(err.is_shut_down() && !err.is_full());
 /// let job = err.into_inner();
-/// let _ = job(); // nothing lost
+/// job(); // nothing lost
+/// assert_eq!(rx.recv().unwrap(), 42);
 /// ```
 pub struct TrySpawnError<F> {
     job: F,

@@ -38,6 +38,14 @@ use crate::unwind;
 /// One item's index and outcome.
 pub(crate) type Done<R, E> = (usize, Result<R, ItemError<E>>);
 
+/// What runners tell the consumer.
+pub(crate) enum Msg<R, E> {
+    Done(Done<R, E>),
+    /// The last runner left while items wait for a backoff or a rate-limit token: the
+    /// consumer must start one when the wait is over.
+    Wake,
+}
+
 /// The user's closure, in one shape for both the plain and the fallible maps.
 pub(crate) trait Work<T, R, E>: Send + Sync {
     /// Runs one attempt. A plain map takes the item out of `item`; a fallible one borrows
@@ -124,7 +132,7 @@ pub(crate) struct Plan {
 pub(crate) struct Shared<'job, T, R, E> {
     work: Box<dyn Work<T, R, E> + 'job>,
     state: Mutex<State<T>>,
-    results: Sender<Done<R, E>>,
+    results: Sender<Msg<R, E>>,
     pub(crate) token: CancelToken,
     pub(crate) stats: Arc<StatsCell>,
     item_deadline: Option<Duration>,
@@ -137,7 +145,7 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
         work: Box<dyn Work<T, R, E> + 'job>,
         plan: &Plan,
         threads: usize,
-    ) -> (Arc<Self>, Receiver<Done<R, E>>) {
+    ) -> (Arc<Self>, Receiver<Msg<R, E>>) {
         let (results, rx) = crossbeam_channel::unbounded();
         let shared = Shared {
             work,
@@ -169,23 +177,46 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
         self.runners_wanted(&mut st)
     }
 
-    /// Reserves runners for the items ready now (no more than the ready items, nor than
-    /// `max_runners` in all); the caller spawns them after the lock is released.
+    /// Reserves runners for the items that may start now (no more than those items, nor
+    /// than `max_runners` in all); the caller spawns them after the lock is released.
     fn runners_wanted(&self, st: &mut State<T>) -> usize {
-        let ready = st.fresh.len()
-            + st.delayed
-                .iter()
-                .filter(|(at, _)| *at <= Instant::now())
-                .count();
+        let now = Instant::now();
+        let mut ready = st.delayed.iter().filter(|(at, _)| *at <= now).count();
+        let rate_allows = match &mut st.bucket {
+            Some(bucket) => bucket.has_token(now),
+            None => true,
+        };
+        if rate_allows {
+            ready += st.fresh.len();
+        } else if ready > 0 {
+            ready = 1;
+        }
         let want = ready.min(self.max_runners).saturating_sub(st.runners);
         st.runners += want;
         want
     }
 
-    /// Reserves the runners needed now (after a backoff or rate-limit wait ended).
-    pub(crate) fn kick(&self) -> usize {
+    /// For a consumer about to block: reserves the runners needed now, and says until when
+    /// it may block (`None`: until a message comes, which an active runner guarantees: it
+    /// sends a result, or `Wake` when it is the last to leave while items wait). A time is
+    /// given only when no runner is active and items wait for a backoff or a token.
+    pub(crate) fn plan_wait(&self) -> (usize, Option<Instant>) {
         let mut st = self.state.lock();
-        self.runners_wanted(&mut st)
+        let spawn = self.runners_wanted(&mut st);
+        if st.runners > 0 {
+            return (spawn, None);
+        }
+        let now = Instant::now();
+        let delayed = st.delayed.iter().map(|(at, _)| *at).min();
+        let rate = match (&st.bucket, st.fresh.is_empty()) {
+            (Some(bucket), false) => Some(bucket.next_token_at(now)),
+            _ => None,
+        };
+        let wake = match (delayed, rate) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        (spawn, wake)
     }
 
     /// Gives back `n` reserved runners the target refused to start.
@@ -240,21 +271,6 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
         }
     }
 
-    /// The earliest time a waiting item may start, if any waits (for a blocked consumer).
-    pub(crate) fn next_wake(&self) -> Option<Instant> {
-        let st = self.state.lock();
-        let now = Instant::now();
-        let delayed = st.delayed.iter().map(|(at, _)| *at).min();
-        let rate = match (&st.bucket, st.fresh.is_empty()) {
-            (Some(bucket), false) => Some(bucket.next_token_at(now)),
-            _ => None,
-        };
-        match (delayed, rate) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-
     /// Puts an item back to wait for its retry.
     pub(crate) fn requeue(&self, at: Instant, entry: Entry<T>) {
         let mut st = self.state.lock();
@@ -270,13 +286,21 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
                 if self.token.is_cancelled() {
                     drop(st);
                     for entry in self.drain() {
-                        let _ = self.results.send((entry.index, Err(ItemError::Cancelled)));
+                        let done = (entry.index, Err(ItemError::Cancelled));
+                        let _ = self.results.send(Msg::Done(done));
                     }
                     st = self.state.lock();
                 }
                 match self.take(&mut st, Instant::now()) {
                     Take::Run(entry) => entry,
-                    Take::Later(_) | Take::Empty => {
+                    Take::Later(_) => {
+                        st.runners -= 1;
+                        if st.runners == 0 {
+                            let _ = self.results.send(Msg::Wake);
+                        }
+                        return;
+                    }
+                    Take::Empty => {
                         st.runners -= 1;
                         return;
                     }
@@ -285,7 +309,7 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
             match self.execute(entry) {
                 // The consumer may be gone (the map was dropped): the result is dropped.
                 Step::Done(done) => {
-                    let _ = self.results.send(done);
+                    let _ = self.results.send(Msg::Done(done));
                 }
                 Step::Retry(at, entry) => self.requeue(at, entry),
             }

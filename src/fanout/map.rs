@@ -8,7 +8,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 
 use crate::fanout::attempt::Attempt;
 use crate::fanout::current;
-use crate::fanout::engine::{Done, Fallible, Plain, Plan, Shared, Step, Work};
+use crate::fanout::engine::{Done, Fallible, Msg, Plain, Plan, Shared, Step, Work};
 use crate::fanout::error::ItemError;
 use crate::fanout::options::FanOut;
 use crate::fanout::reorder::Reorder;
@@ -26,7 +26,7 @@ struct Feeder<'a, T, R, E> {
     outstanding: usize,
     window: usize,
     shared: Arc<Shared<'a, T, R, E>>,
-    results: Receiver<Done<R, E>>,
+    results: Receiver<Msg<R, E>>,
     /// Spawns one runner job; `false` if the target refused it.
     spawn: Box<dyn Fn() -> bool + 'a>,
     /// Run ready items on this thread instead of blocking (a worker, or a refused runner).
@@ -119,8 +119,8 @@ impl<'a, T: Send, R: Send, E: Send> Feeder<'a, T, R, E> {
                 return done;
             }
             match self.results.try_recv() {
-                Ok(done) => return done,
-                Err(TryRecvError::Empty) => {}
+                Ok(Msg::Done(done)) => return done,
+                Ok(Msg::Wake) | Err(TryRecvError::Empty) => {}
                 Err(TryRecvError::Disconnected) => unreachable!("the feeder holds a sender"),
             }
             if self.shared.token.is_cancelled() {
@@ -146,22 +146,26 @@ impl<'a, T: Send, R: Send, E: Send> Feeder<'a, T, R, E> {
                     Err(wake) => wake,
                 }
             } else {
-                let n = self.shared.kick();
+                let (n, wake) = self.shared.plan_wait();
                 self.spawn_runners(n);
                 if self.inline {
                     continue;
                 }
-                self.shared.next_wake()
+                wake
             };
-            match wake {
+            let msg = match wake {
                 Some(at) => match self.results.recv_deadline(at) {
-                    Ok(done) => return done,
+                    Ok(msg) => msg,
                     Err(RecvTimeoutError::Timeout) => continue,
                     Err(RecvTimeoutError::Disconnected) => {
                         unreachable!("the feeder holds a sender")
                     }
                 },
-                None => return self.results.recv().expect("the feeder holds a sender"),
+                None => self.results.recv().expect("the feeder holds a sender"),
+            };
+            match msg {
+                Msg::Done(done) => return done,
+                Msg::Wake => continue,
             }
         }
     }

@@ -42,6 +42,12 @@ impl TokenBucket {
         }
     }
 
+    /// Whether a token is there now (without taking it).
+    pub(crate) fn has_token(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= 1.0
+    }
+
     /// When the bucket will next hold a whole token (now, if it does).
     pub(crate) fn next_token_at(&self, now: Instant) -> Instant {
         let missing = (1.0 - self.tokens).max(0.0);
