@@ -173,7 +173,7 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
             item: Some(item),
             attempts: 0,
         });
-        self.stats.set_queued(st.fresh.len() + st.delayed.len());
+        self.stats.add_queued(1);
         self.runners_wanted(&mut st)
     }
 
@@ -241,7 +241,7 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
             Some(i) => st.delayed.swap_remove(i).1,
             None => st.fresh.pop_front().expect("checked non-empty"),
         };
-        self.stats.set_queued(st.fresh.len() + st.delayed.len());
+        // The queue gauge still counts this item until it starts (`execute`).
         Take::Run(entry)
     }
 
@@ -250,9 +250,11 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
         let mut st = self.state.lock();
         let mut all: Vec<Entry<T>> = st.fresh.drain(..).collect();
         all.extend(st.delayed.drain(..).map(|(_, e)| e));
-        self.stats.set_queued(0);
-        drop(st);
+        // Counted before the queue gauge drops to zero: a snapshot that sees the queue
+        // empty also sees these items counted (see `StatsCell::snapshot`).
         self.stats.add_cancelled(all.len());
+        self.stats.sub_queued(all.len());
+        drop(st);
         all
     }
 
@@ -275,7 +277,7 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
     pub(crate) fn requeue(&self, at: Instant, entry: Entry<T>) {
         let mut st = self.state.lock();
         st.delayed.push((at, entry));
-        self.stats.set_queued(st.fresh.len() + st.delayed.len());
+        self.stats.add_queued(1);
     }
 
     /// The body of a runner job: run ready items until there are none, then exit.
@@ -320,6 +322,7 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
     pub(crate) fn execute(&self, mut entry: Entry<T>) -> Step<T, R, E> {
         if self.token.is_cancelled() {
             self.stats.add_cancelled(1);
+            self.stats.sub_queued(1);
             return Step::Done((entry.index, Err(ItemError::Cancelled)));
         }
         let first = entry.attempts == 0;
@@ -339,6 +342,9 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
             retryable: std::cell::Cell::new(false),
         };
         let mark = self.stats.start(entry.index, first);
+        // Started (its slot is set) before it leaves the queue gauge: a snapshot never
+        // sees it in neither.
+        self.stats.sub_queued(1);
         let mut out = None;
         let caught = unwind::catch_detached(
             || out = Some(self.work.call(&mut entry.item, &attempt)),

@@ -36,7 +36,10 @@ fn loom_cancel_races_child_token_and_drop() {
         let (child, grandchild) = maker.join().unwrap();
         dropper.join().unwrap();
         assert!(root.is_cancelled());
-        assert!(child.is_cancelled(), "a child made during the cancel is cancelled");
+        assert!(
+            child.is_cancelled(),
+            "a child made during the cancel is cancelled"
+        );
         assert!(grandchild.is_cancelled());
     });
 }

@@ -4,7 +4,10 @@
 //!
 //! Counters are relaxed atomics written by whichever thread finishes an item; a snapshot
 //! reads them one by one, so gauges and counters may be a few items apart while the fan-out
-//! runs (they agree once it has settled). Running items are tracked in one slot per worker
+//! runs (they agree once it has settled). One order is kept so that "settled" is never seen
+//! early: a writer updates the counters of an item before it lowers the `queued` or
+//! `in_flight` gauge (a `Release` store or subtraction), and a snapshot reads the gauges
+//! first (`Acquire`), so a snapshot that sees a gauge at zero sees every count made before. Running items are tracked in one slot per worker
 //! thread plus one for threads outside the pool, written with relaxed stores by the thread
 //! running the item: no lock on the per-item path.
 
@@ -160,16 +163,12 @@ impl StatsCell {
         }
     }
 
-    pub(crate) fn set_queued(&self, n: usize) {
-        self.queued.store(n, Ordering::Relaxed);
-    }
-
     pub(crate) fn add_queued(&self, n: usize) {
         self.queued.fetch_add(n, Ordering::Relaxed);
     }
 
     pub(crate) fn sub_queued(&self, n: usize) {
-        self.queued.fetch_sub(n, Ordering::Relaxed);
+        self.queued.fetch_sub(n, Ordering::Release);
     }
 
     pub(crate) fn add_in_flight(&self, n: usize) {
@@ -177,10 +176,13 @@ impl StatsCell {
     }
 
     pub(crate) fn sub_in_flight(&self, n: usize) {
-        self.in_flight.fetch_sub(n, Ordering::Relaxed);
+        self.in_flight.fetch_sub(n, Ordering::Release);
     }
 
     pub(crate) fn snapshot(&self) -> FanoutStats {
+        // Gauges first: see the module docs.
+        let in_flight = self.in_flight.load(Ordering::Acquire);
+        let queued = self.queued.load(Ordering::Acquire);
         let now = nanos(self.epoch.elapsed());
         let running = self
             .slots
@@ -210,8 +212,8 @@ impl StatsCell {
             cancelled: self.cancelled.load(Ordering::Relaxed),
             timed_out: self.timed_out.load(Ordering::Relaxed),
             retried: self.retried.load(Ordering::Relaxed),
-            in_flight: self.in_flight.load(Ordering::Relaxed),
-            queued: self.queued.load(Ordering::Relaxed),
+            in_flight,
+            queued,
             running,
             histogram: DurationHistogram { buckets },
             slowest: self.slowest.lock().clone(),
