@@ -62,7 +62,7 @@ fn value(i: usize) -> u64 {
 /// The spin iterations of item `i` for a mean cost of `mean_ns`.
 fn cost(i: usize, mean_ns: u64, per_ns: f64) -> u64 {
     let base = mean_ns as f64 / 1.9;
-    let ns = if value(i) % 10 == 0 {
+    let ns = if value(i).is_multiple_of(10) {
         base * 10.0
     } else {
         base
