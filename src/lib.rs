@@ -87,6 +87,11 @@ mod loom_models;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// `docs/fan-out.md`'s examples are compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/fan-out.md")]
+struct FanOutDoctests;
+
 pub use backend::Backend;
 pub use builder::{Builder, ENV_BACKEND, ENV_NUM_THREADS};
 pub use context::MAX_CROSS_POOL_NESTING;
