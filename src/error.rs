@@ -17,6 +17,7 @@ pub struct BuildError {
 #[derive(Debug)]
 enum ErrorKind {
     ZeroThreads,
+    ZeroCapacity,
     TooManyThreads(usize),
     InvalidEnv {
         var: &'static str,
@@ -39,6 +40,12 @@ impl BuildError {
     pub(crate) fn zero_threads() -> Self {
         BuildError {
             kind: ErrorKind::ZeroThreads,
+        }
+    }
+
+    pub(crate) fn zero_capacity() -> Self {
+        BuildError {
+            kind: ErrorKind::ZeroCapacity,
         }
     }
 
@@ -137,6 +144,11 @@ impl fmt::Display for BuildError {
                 f,
                 "num_threads(0): a pool needs at least one worker thread; pass 1 or more, \
                  or leave num_threads unset to use SKEWER_NUM_THREADS or the CPU count"
+            ),
+            ErrorKind::ZeroCapacity => write!(
+                f,
+                "queue_capacity(0): every spawn from outside the pool would block forever; \
+                 pass 1 or more, or leave it unset for an unbounded queue"
             ),
             ErrorKind::TooManyThreads(n) => write!(
                 f,

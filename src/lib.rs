@@ -65,7 +65,9 @@
 mod backend;
 mod broadcast;
 mod builder;
+mod current;
 mod error;
+mod fanout;
 mod fifo;
 mod global;
 mod job;
@@ -87,9 +89,28 @@ mod loom_models;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// `docs/fan-out.md`'s examples are compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/fan-out.md")]
+struct FanOutDoctests;
+
 pub use broadcast::BroadcastContext;
 pub use builder::{Backend, Builder, ENV_BACKEND, ENV_NUM_THREADS};
+pub use current::{current_num_threads, current_thread_index};
 pub use error::{BuildError, SpawnError};
+pub use fanout::attempt::Attempt;
+pub use fanout::cancel::{CancelToken, DropGuard};
+pub use fanout::capacity::TrySpawnError;
+pub use fanout::error::{ConfigError, ItemError};
+pub use fanout::group::{Group, GroupOptions, GroupOptionsBuilder};
+pub use fanout::map::{MapOrdered, MapUnordered};
+pub use fanout::options::{DEFAULT_WINDOW_PER_THREAD, FanOut, FanOutBuilder};
+pub use fanout::retry::Retry;
+pub use fanout::stats::{
+    DurationHistogram, FanoutStats, HISTOGRAM_BUCKETS, RunningItem, SLOWEST_KEPT, SlowItem,
+    StatsHandle,
+};
+pub use fanout::target::FanOutTarget;
 pub use job::unwind::JobPanic;
 pub use join_context::FnContext;
 pub use metrics::{Metrics, WorkerMetrics};
@@ -348,34 +369,6 @@ where
     R: Send,
 {
     scope_fifo(op)
-}
-
-/// The index of the current worker thread in its pool, or `None` outside any pool's
-/// workers (including a thread taking part in `Pool::join` from outside).
-///
-/// # Examples
-/// ```
-/// let pool = skewer::Pool::builder().num_threads(2).build().unwrap();
-/// assert_eq!(skewer::current_thread_index(), None);
-/// assert!(pool.install(skewer::current_thread_index).is_some());
-/// ```
-pub fn current_thread_index() -> Option<usize> {
-    Ctx::with_current(|ctx| ctx.and_then(|c| c.member().worker_index()))
-}
-
-/// The number of threads of the current worker's pool, or of the global pool.
-///
-/// # Examples
-/// ```
-/// let pool = skewer::Pool::builder().num_threads(3).build().unwrap();
-/// assert_eq!(pool.install(skewer::current_num_threads), 3);
-/// ```
-#[track_caller]
-pub fn current_num_threads() -> usize {
-    match Ctx::with_current(|ctx| ctx.map(|c| c.member().num_threads())) {
-        Some(n) => n,
-        None => global().current_num_threads(),
-    }
 }
 
 /// [`Pool::broadcast`] on the current worker's pool, or on the global pool from outside

@@ -4,6 +4,7 @@ use std::fmt;
 
 use crate::builder::Backend;
 use crate::error::SpawnError;
+use crate::fanout::capacity::{self, Capacity, TrySpawnError};
 use crate::job::unwind;
 use crate::job::{HeapJob, InlineJob, JobRef, Kind, StackJob, detached_header};
 use crate::metrics::Metrics;
@@ -46,11 +47,21 @@ use crate::{fifo, join, join_context, scope};
 pub struct Pool {
     running: Arc<dyn RunningPool>,
     backend: Backend,
+    /// The bound on outside submissions (`Builder::queue_capacity`), shared by all handles.
+    capacity: Option<Arc<Capacity>>,
 }
 
 impl Pool {
-    pub(crate) fn from_running(running: Arc<dyn RunningPool>, backend: Backend) -> Pool {
-        Pool { running, backend }
+    pub(crate) fn from_running(
+        running: Arc<dyn RunningPool>,
+        backend: Backend,
+        capacity: Option<Capacity>,
+    ) -> Pool {
+        Pool {
+            running,
+            backend,
+            capacity: capacity.map(Arc::new),
+        }
     }
 
     /// The running pool behind this handle.
@@ -98,7 +109,15 @@ impl Pool {
         if self.running.is_closed() {
             return Err(SpawnError::new(job));
         }
-        self.running.submit(detached_job(job));
+        match &self.capacity {
+            None => self.running.submit(detached_job(job)),
+            Some(capacity) => match capacity.acquire(true) {
+                Ok(()) => self
+                    .running
+                    .submit(detached_job(capacity::counted(capacity, job))),
+                Err(_) => return Err(SpawnError::new(job)),
+            },
+        }
         Ok(())
     }
 
@@ -151,6 +170,79 @@ impl Pool {
             None => self.running.submit(indirection),
         }
         Ok(())
+    }
+
+    /// [`spawn`](Pool::spawn) that never blocks: with a
+    /// [`queue_capacity`](crate::Builder::queue_capacity), a full queue hands the job
+    /// back. Spawns from the pool's own workers are never refused for capacity.
+    ///
+    /// # Errors
+    /// [`TrySpawnError`], holding the job unrun: [`is_full`](TrySpawnError::is_full) when
+    /// `queue_capacity` jobs submitted from outside wait to start,
+    /// [`is_shut_down`](TrySpawnError::is_shut_down) after shutdown.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::mpsc;
+    /// let pool = skewer::Pool::builder().num_threads(1).queue_capacity(1).build().unwrap();
+    /// let (release, gate) = mpsc::channel::<()>();
+    /// let (started, running) = mpsc::channel();
+    /// pool.spawn(move || { started.send(()).unwrap(); gate.recv().unwrap(); }).unwrap();
+    /// running.recv().unwrap(); // the only worker is busy
+    /// pool.try_spawn(|| ()).unwrap(); // one job may wait
+    /// let (tx, rx) = mpsc::channel();
+    /// let refused = pool.try_spawn(move || tx.send("handed back").unwrap()).unwrap_err();
+    /// assert!(refused.is_full());
+    /// refused.into_inner()(); // run it here instead
+    /// assert_eq!(rx.recv().unwrap(), "handed back");
+    /// release.send(()).unwrap();
+    /// ```
+    pub fn try_spawn<F>(&self, job: F) -> Result<(), TrySpawnError<F>>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        if Ctx::worker_of(self.running.id()).is_some() {
+            return self
+                .spawn(job)
+                .map_err(|refused| TrySpawnError::shut_down(refused.into_inner()));
+        }
+        if self.running.is_closed() {
+            return Err(TrySpawnError::shut_down(job));
+        }
+        match &self.capacity {
+            None => self.running.submit(detached_job(job)),
+            Some(capacity) => match capacity.acquire(false) {
+                Ok(()) => self
+                    .running
+                    .submit(detached_job(capacity::counted(capacity, job))),
+                Err(capacity::Refused::Full) => return Err(TrySpawnError::full(job)),
+                Err(capacity::Refused::Closed) => return Err(TrySpawnError::shut_down(job)),
+            },
+        }
+        Ok(())
+    }
+
+    /// The `queue_capacity` this pool was built with, if any.
+    ///
+    /// # Examples
+    /// ```
+    /// let pool = skewer::Pool::builder().queue_capacity(64).build().unwrap();
+    /// assert_eq!(pool.queue_capacity(), Some(64));
+    /// ```
+    pub fn queue_capacity(&self) -> Option<usize> {
+        self.capacity.as_ref().map(|c| c.limit())
+    }
+
+    /// How many jobs spawned from outside the pool wait to start (counted only with a
+    /// `queue_capacity`; 0 without one).
+    ///
+    /// # Examples
+    /// ```
+    /// let pool = skewer::Pool::builder().queue_capacity(8).build().unwrap();
+    /// assert_eq!(pool.waiting_submissions(), 0);
+    /// ```
+    pub fn waiting_submissions(&self) -> usize {
+        self.capacity.as_ref().map_or(0, |c| c.waiting())
     }
 
     /// Runs `a` and `b`, potentially in parallel, and returns both results.
@@ -467,6 +559,9 @@ impl Pool {
     /// assert_eq!(pool.metrics().live_workers, 0);
     /// ```
     pub fn shutdown(&self) {
+        if let Some(capacity) = &self.capacity {
+            capacity.close();
+        }
         self.running.shutdown();
     }
 
@@ -509,6 +604,7 @@ impl Clone for Pool {
         Pool {
             running: Arc::clone(&self.running),
             backend: self.backend,
+            capacity: self.capacity.clone(),
         }
     }
 }
@@ -519,6 +615,9 @@ impl Drop for Pool {
         // for something the dropping thread does next (rayon-core keeps its pool alive the
         // same way). The workers finish every queued and running job, then exit.
         if self.running.release_handle() {
+            if let Some(capacity) = &self.capacity {
+                capacity.close();
+            }
             self.running.close();
         }
     }

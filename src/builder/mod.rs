@@ -53,6 +53,7 @@ pub struct Builder {
     panic_handler: Option<Box<PanicHandler>>,
     start_handler: Option<Box<ThreadHandler>>,
     exit_handler: Option<Box<ThreadHandler>>,
+    queue_capacity: Option<usize>,
 }
 
 impl Default for Builder {
@@ -72,6 +73,7 @@ impl fmt::Debug for Builder {
             .field("panic_handler", &self.panic_handler.is_some())
             .field("start_handler", &self.start_handler.is_some())
             .field("exit_handler", &self.exit_handler.is_some())
+            .field("queue_capacity", &self.queue_capacity)
             .finish()
     }
 }
@@ -88,6 +90,7 @@ impl Builder {
             panic_handler: None,
             start_handler: None,
             exit_handler: None,
+            queue_capacity: None,
         }
     }
 
@@ -224,6 +227,28 @@ impl Builder {
         self
     }
 
+    /// Bounds outside submissions: a [`Pool::spawn`] from a thread that is not one of the
+    /// pool's workers blocks while `n` jobs it (or other outside threads) submitted wait to
+    /// start, and [`Pool::try_spawn`] hands the job back instead. Jobs spawned by the
+    /// pool's own running jobs are never blocked, so a job that spawns more cannot
+    /// deadlock the pool. `0` is refused by `build`. Default: unbounded.
+    ///
+    /// ```
+    /// let pool = skewer::Pool::builder().num_threads(2).queue_capacity(4).build().unwrap();
+    /// let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    /// for _ in 0..100 {
+    ///     let done = done.clone();
+    ///     pool.spawn(move || { done.fetch_add(1, std::sync::atomic::Ordering::SeqCst); }).unwrap();
+    ///     assert!(pool.waiting_submissions() <= 4);
+    /// }
+    /// pool.shutdown();
+    /// assert_eq!(done.load(std::sync::atomic::Ordering::SeqCst), 100);
+    /// ```
+    pub fn queue_capacity(mut self, n: usize) -> Self {
+        self.queue_capacity = Some(n);
+        self
+    }
+
     /// Starts the pool's threads.
     ///
     /// # Errors
@@ -253,6 +278,11 @@ impl Builder {
             Some(n) => (n, None),
             None => threads_from_env(env)?,
         };
+        let capacity = match self.queue_capacity {
+            Some(0) => return Err(BuildError::zero_capacity()),
+            Some(n) => Some(crate::fanout::capacity::Capacity::new(n)),
+            None => None,
+        };
         let backend = match self.backend {
             Some(b) => b,
             None => backend_from_env(env)?,
@@ -277,7 +307,7 @@ impl Builder {
             Backend::Channel => running::start::<Channel>(config),
         };
         match started {
-            Ok(running) => Ok(Pool::from_running(running, backend)),
+            Ok(running) => Ok(Pool::from_running(running, backend, capacity)),
             Err((index, source)) => {
                 let err = BuildError::thread_spawn(index, source);
                 Err(match threads_env {
