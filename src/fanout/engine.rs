@@ -180,11 +180,15 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
     /// Reserves runners for the items that may start now (no more than those items, nor
     /// than `max_runners` in all); the caller spawns them after the lock is released.
     fn runners_wanted(&self, st: &mut State<T>) -> usize {
-        let now = Instant::now();
-        let mut ready = st.delayed.iter().filter(|(at, _)| *at <= now).count();
-        let rate_allows = match &mut st.bucket {
-            Some(bucket) => bucket.has_token(now),
-            None => true,
+        // The clock only when something waits on it (a backoff or a rate limit).
+        let now = (!st.delayed.is_empty() || st.bucket.is_some()).then(Instant::now);
+        let mut ready = match now {
+            Some(now) => st.delayed.iter().filter(|(at, _)| *at <= now).count(),
+            None => 0,
+        };
+        let rate_allows = match (&mut st.bucket, now) {
+            (Some(bucket), Some(now)) => bucket.has_token(now),
+            _ => true,
         };
         if rate_allows {
             ready += st.fresh.len();
@@ -224,7 +228,15 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
         self.state.lock().runners -= n;
     }
 
-    fn take(&self, st: &mut State<T>, now: Instant) -> Take<T> {
+    fn take(&self, st: &mut State<T>, now: impl FnOnce() -> Instant) -> Take<T> {
+        // The clock only when something waits on it (a backoff or a rate limit).
+        if st.delayed.is_empty() && st.bucket.is_none() {
+            return match st.fresh.pop_front() {
+                Some(entry) => Take::Run(entry),
+                None => Take::Empty,
+            };
+        }
+        let now = now();
         let ready_delayed = st.delayed.iter().position(|(at, _)| *at <= now);
         if ready_delayed.is_none() && st.fresh.is_empty() {
             return match st.delayed.iter().map(|(at, _)| *at).min() {
@@ -266,7 +278,7 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
     /// The next item the consumer may run itself, or until when it should wait.
     pub(crate) fn take_for_consumer(&self) -> Result<Entry<T>, Option<Instant>> {
         let mut st = self.state.lock();
-        match self.take(&mut st, Instant::now()) {
+        match self.take(&mut st, Instant::now) {
             Take::Run(entry) => Ok(entry),
             Take::Later(at) => Err(Some(at)),
             Take::Empty => Err(None),
@@ -293,7 +305,7 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
                     }
                     st = self.state.lock();
                 }
-                match self.take(&mut st, Instant::now()) {
+                match self.take(&mut st, Instant::now) {
                     Take::Run(entry) => entry,
                     Take::Later(_) => {
                         st.runners -= 1;

@@ -90,8 +90,13 @@ impl<'a, T: Send, R: Send, E: Send> Feeder<'a, T, R, E> {
         }
     }
 
-    /// Pulls items until the window is full or the input ends.
+    /// Pulls items until the window is full or the input ends, once at most half the window
+    /// is outstanding: runners then find items in batches, instead of draining the queue
+    /// after every single refill and leaving, to be started again for the next item.
     fn fill(&mut self) {
+        if self.outstanding > self.window / 2 {
+            return;
+        }
         while !self.exhausted && self.outstanding < self.window {
             if self.shared.token.is_cancelled() {
                 self.exhausted = true;
