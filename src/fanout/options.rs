@@ -8,7 +8,7 @@ use crate::fanout::error::ConfigError;
 use crate::fanout::retry::Retry;
 
 /// How many items a map keeps in flight per worker thread by default.
-pub const DEFAULT_WINDOW_PER_THREAD: usize = 8;
+pub const DEFAULT_WINDOW_PER_THREAD: usize = 32;
 
 /// The settings of a parallel map, built by [`FanOut::builder`]; the maps themselves are
 /// [`FanOut::map_unordered`], [`FanOut::map_ordered`] and their `try_` forms.
