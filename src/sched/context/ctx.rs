@@ -165,7 +165,25 @@ impl Ctx {
     #[inline]
     pub(crate) fn fork(&self, job: Fork) {
         self.forks().push(job);
-        match self.policy.on_fork(self.sleep().peek(), Instant::now) {
+        self.poll();
+    }
+
+    /// A point where publication is decided (`publish.rs`): every fork, and every `join`
+    /// whose first half returned. The second matters for coarse trees: after its first
+    /// leaf, a thread runs the next leaf inline without forking, and only a look here
+    /// shares the rest one leaf, not two, after the heartbeat.
+    #[inline]
+    pub(crate) fn poll(&self) {
+        let s = self.sleep().peek();
+        if s.is_quiet() {
+            return; // everybody is busy: nobody to publish for, nothing to look at
+        }
+        self.decide(s);
+    }
+
+    #[cold]
+    fn decide(&self, s: crate::sched::sleep::Snapshot) {
+        match self.policy.on_fork(s, Instant::now) {
             Decision::Keep => {}
             Decision::ForHungry => self.publish_for_hungry(),
             Decision::Heartbeat => {

@@ -14,9 +14,11 @@
 //! Time, not a fork count, decides: the thread looks at the clock about every
 //! `LOOK_INTERVAL`, and the number of forks between two looks (the *stride*) adapts to the
 //! time forks take, from 1 (coarse forks: a clock read is nothing next to a fork's work)
-//! up to `MAX_LOOK_STRIDE` (fine forks: one read per a few hundred forks). A tree of
-//! 0.4 ms leaves thus shares out after one heartbeat, not after hundreds of forks. Each
-//! new root job starts over from a stride of 1.
+//! up to `MAX_LOOK_STRIDE` (fine forks: one read per a few hundred forks). It grows only
+//! once the root job ran `GROW_AFTER`: the descent of a tree to its first leaf is a burst
+//! of forks however coarse the leaves are, and a stride grown on it would skip the forks
+//! between the first leaves. A tree of 0.4 ms leaves thus shares out at its first fork
+//! after one heartbeat. Each new root job starts over from a stride of 1.
 //!
 //! The policy only decides; the context publishes (if the queue it would go to holds no
 //! unclaimed fork) and reports back with `published_for_hungry`.
@@ -26,7 +28,7 @@ use std::time::Instant;
 
 use crate::sched::sleep::Snapshot;
 use crate::sched::sleep::pacing::{
-    HEARTBEAT, HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL, MAX_LOOK_STRIDE,
+    GROW_AFTER, HEARTBEAT, HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL, MAX_LOOK_STRIDE,
 };
 
 /// What the fork just pushed asks for.
@@ -48,8 +50,10 @@ pub(crate) struct Policy {
     next_look: Cell<u32>,
     /// ...the forks between two looks...
     stride: Cell<u32>,
-    /// ...and when the last look happened (`None`: none since the root job began).
+    /// ...and when the last look happened (`None`: none since the root job began)...
     last_look: Cell<Option<Instant>>,
+    /// ...and the first (the stride grows only once the root job ran `GROW_AFTER`).
+    first_look: Cell<Option<Instant>>,
     /// `ticks` at the last publication for a hungry thread...
     published_at: Cell<u32>,
     /// ...and when it happened.
@@ -65,6 +69,7 @@ impl Policy {
             next_look: Cell::new(0),
             stride: Cell::new(1),
             last_look: Cell::new(None),
+            first_look: Cell::new(None),
             published_at: Cell::new(0),
             published_time: Cell::new(None),
             deadline: Cell::new(None),
@@ -93,9 +98,14 @@ impl Policy {
     #[cold]
     fn look(&self, t: u32, s: Snapshot, now: Instant) -> Decision {
         let stride = self.stride.get();
+        let first = *self.first_look.get().get_or_insert(now);
+        self.first_look.set(Some(first));
         if let Some(prev) = self.last_look.get() {
             let gap = now.saturating_duration_since(prev);
-            let next = if gap < LOOK_INTERVAL {
+            // A burst of forks at the start of a root job (the descent of a tree to its
+            // first leaf) says nothing about the forks' spacing: grow only after it.
+            let settled = now.saturating_duration_since(first) >= GROW_AFTER;
+            let next = if gap < LOOK_INTERVAL && settled {
                 (stride * 2).min(MAX_LOOK_STRIDE)
             } else if gap > LOOK_INTERVAL * 4 {
                 // Scale down in one step: forks just became coarse.
@@ -148,6 +158,7 @@ impl Policy {
     pub(crate) fn reset_heartbeat(&self) {
         self.deadline.set(None);
         self.last_look.set(None);
+        self.first_look.set(None);
         self.stride.set(1);
         self.next_look.set(self.ticks.get().wrapping_add(1));
     }
@@ -198,7 +209,7 @@ mod tests {
         let t0 = Instant::now();
         let mut reads = 0;
         let mut at = t0;
-        for _ in 0..10_000 {
+        for _ in 0..100_000 {
             at += FINE;
             policy.on_fork(asleep, || {
                 reads += 1;
@@ -210,13 +221,29 @@ mod tests {
             MAX_LOOK_STRIDE,
             "fine forks: few clock reads"
         );
+        // Every fork looks during the first GROW_AFTER, then the stride grows.
+        let first = (GROW_AFTER.as_nanos() / FINE.as_nanos()) as u32;
         assert!(
-            reads < 10_000 / 64,
-            "{reads} clock reads for 10 000 fine forks"
+            reads < first + 100_000 / 64,
+            "{reads} clock reads for 100 000 fine forks"
         );
         // Forks become coarse: the next look scales the stride down in one step.
         let _ = forks(&policy, asleep, MAX_LOOK_STRIDE + 1, at, COARSE);
         assert_eq!(policy.stride(), 1, "coarse forks: every fork looks");
+    }
+
+    #[test]
+    fn a_burst_of_forks_before_the_first_leaf_does_not_grow_the_stride() {
+        let policy = Policy::new();
+        policy.reset_heartbeat();
+        let asleep = Snapshot::of(0, 1, 0);
+        let t0 = Instant::now();
+        // The descent: six forks within a few nanoseconds...
+        let _ = forks(&policy, asleep, 6, t0, FINE);
+        assert_eq!(policy.stride(), 1);
+        // ...then one fork per leaf of 0.4 ms: the first one after the heartbeat publishes.
+        let d = forks(&policy, asleep, 2, t0 + COARSE, COARSE);
+        assert_eq!(d[0], Decision::Heartbeat);
     }
 
     #[test]

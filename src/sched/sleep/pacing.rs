@@ -33,8 +33,10 @@ pub(crate) const HEARTBEAT: Duration = Duration::from_micros(100);
 /// How far apart in time a forking thread looks at the clock, about (while the pool is not
 /// quiet). The number of forks between two looks adapts to keep this spacing...
 pub(crate) const LOOK_INTERVAL: Duration = Duration::from_micros(1);
-/// ...between one fork (coarse forks: every fork looks) and this many (fine forks).
+/// ...between one fork (coarse forks: every fork looks) and this many (fine forks)...
 pub(crate) const MAX_LOOK_STRIDE: u32 = 256;
+/// ...growing only once the root job ran this long (past its first burst of forks).
+pub(crate) const GROW_AFTER: Duration = Duration::from_micros(4);
 /// Forks between two publications for hungry threads, at most.
 pub(crate) const HUNGRY_TICKS: u32 = 256;
 /// A hungry thread is served once this long passed since the last publication for one.
