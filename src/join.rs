@@ -45,7 +45,6 @@ where
         }
     };
 
-    ctx.poll();
     if ctx.take_back(b_ref) {
         // Nobody saw `b`: call it like a function. Its forks take the enclosing frame as
         // parent, which is exact enough: nobody waits for an inline `b` itself.

@@ -168,10 +168,7 @@ impl Ctx {
         self.poll();
     }
 
-    /// A point where publication is decided (`publish.rs`): every fork, and every `join`
-    /// whose first half returned. The second matters for coarse trees: after its first
-    /// leaf, a thread runs the next leaf inline without forking, and only a look here
-    /// shares the rest one leaf, not two, after the heartbeat.
+    /// A point where publication is decided (`publish.rs`): every fork.
     #[inline]
     pub(crate) fn poll(&self) {
         let s = self.sleep().peek();

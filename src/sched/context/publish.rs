@@ -15,9 +15,9 @@
 //! `LOOK_INTERVAL`, and the number of forks between two looks (the *stride*) adapts to the
 //! time forks take, from 1 (coarse forks: a clock read is nothing next to a fork's work)
 //! up to `MAX_LOOK_STRIDE` (fine forks: one read per a few hundred forks). It grows only
-//! once the root job ran `GROW_AFTER`: the descent of a tree to its first leaf is a burst
-//! of forks however coarse the leaves are, and a stride grown on it would skip the forks
-//! between the first leaves. A tree of 0.4 ms leaves thus shares out at its first fork
+//! after the root job's first `GROW_AFTER` forks: the descent of a tree to its first leaf
+//! is a burst of forks however coarse the leaves are, and a stride grown on it would skip
+//! the forks between the first leaves. A tree of 0.4 ms leaves thus shares out at its first fork
 //! after one heartbeat. Each new root job starts over from a stride of 1.
 //!
 //! The policy only decides; the context publishes (if the queue it would go to holds no
@@ -52,8 +52,8 @@ pub(crate) struct Policy {
     stride: Cell<u32>,
     /// ...and when the last look happened (`None`: none since the root job began)...
     last_look: Cell<Option<Instant>>,
-    /// ...and the first (the stride grows only once the root job ran `GROW_AFTER`).
-    first_look: Cell<Option<Instant>>,
+    /// ...and `ticks` at the first (the stride grows only `GROW_AFTER` forks later).
+    first_look: Cell<Option<u32>>,
     /// `ticks` at the last publication for a hungry thread...
     published_at: Cell<u32>,
     /// ...and when it happened.
@@ -98,13 +98,16 @@ impl Policy {
     #[cold]
     fn look(&self, t: u32, s: Snapshot, now: Instant) -> Decision {
         let stride = self.stride.get();
-        let first = *self.first_look.get().get_or_insert(now);
+        let first = *self.first_look.get().get_or_insert(t);
         self.first_look.set(Some(first));
         if let Some(prev) = self.last_look.get() {
             let gap = now.saturating_duration_since(prev);
             // A burst of forks at the start of a root job (the descent of a tree to its
             // first leaf) says nothing about the forks' spacing: grow only after it.
-            let settled = now.saturating_duration_since(first) >= GROW_AFTER;
+            // (Only the heartbeat needs it: a hungry thread's looks serve a searcher that
+            // spins now, and reading the clock at every fork of a tiny tree costs more
+            // than the tree.)
+            let settled = s.hungry() || t.wrapping_sub(first) >= GROW_AFTER;
             let next = if gap < LOOK_INTERVAL && settled {
                 (stride * 2).min(MAX_LOOK_STRIDE)
             } else if gap > LOOK_INTERVAL * 4 {
@@ -221,10 +224,9 @@ mod tests {
             MAX_LOOK_STRIDE,
             "fine forks: few clock reads"
         );
-        // Every fork looks during the first GROW_AFTER, then the stride grows.
-        let first = (GROW_AFTER.as_nanos() / FINE.as_nanos()) as u32;
+        // Every fork looks during the first GROW_AFTER forks, then the stride grows.
         assert!(
-            reads < first + 100_000 / 64,
+            reads < GROW_AFTER + 100_000 / 64,
             "{reads} clock reads for 100 000 fine forks"
         );
         // Forks become coarse: the next look scales the stride down in one step.

@@ -35,8 +35,8 @@ pub(crate) const HEARTBEAT: Duration = Duration::from_micros(100);
 pub(crate) const LOOK_INTERVAL: Duration = Duration::from_micros(1);
 /// ...between one fork (coarse forks: every fork looks) and this many (fine forks)...
 pub(crate) const MAX_LOOK_STRIDE: u32 = 256;
-/// ...growing only once the root job ran this long (past its first burst of forks).
-pub(crate) const GROW_AFTER: Duration = Duration::from_micros(4);
+/// ...growing only after this many forks of a root job (past its first burst of forks).
+pub(crate) const GROW_AFTER: u32 = 16;
 /// Forks between two publications for hungry threads, at most.
 pub(crate) const HUNGRY_TICKS: u32 = 256;
 /// A hungry thread is served once this long passed since the last publication for one.
