@@ -123,17 +123,23 @@ common::for_each_backend! {
         let lock = Arc::new(Mutex::new(0u64));
         for round in 0..10 {
             let done = Arc::new(AtomicUsize::new(0));
+            let started = Arc::new(AtomicUsize::new(0));
             let guard = lock.lock().unwrap();
             for _ in 0..6 {
-                let (lock, done) = (lock.clone(), done.clone());
+                let (lock, done, started) = (lock.clone(), done.clone(), started.clone());
                 pool.spawn(move || {
+                    started.fetch_add(1, Ordering::SeqCst);
                     taker(&lock);
                     done.fetch_add(1, Ordering::SeqCst);
                 })
                 .unwrap();
             }
-            // Give the workers time to take (and block on) the first takers.
-            std::thread::sleep(Duration::from_millis(2));
+            // Wait until both workers took (and block on) a taker: this test is about a
+            // caller whose workers are all blocked. (A worker still free would take the
+            // caller's scope jobs in a batch from the shared queue together with takers,
+            // and block on a taker with the scope's jobs in its own deque, where the
+            // caller cannot reach them: a limit written down in docs/design.md.)
+            assert_eq!(wait_for_count(&started, 2, WATCHDOG), 2, "round {round}");
             let sum = AtomicU64::new(0);
             pool.scope(|s| {
                 for k in 0..8 {
