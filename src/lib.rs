@@ -390,7 +390,7 @@ where
     OP: Fn(BroadcastContext<'_>) -> R + Sync,
     R: Send,
 {
-    match current_worker_pool() {
+    match Ctx::innermost_worker() {
         // SAFETY: the context, and so its pool, outlives this call.
         Some(ctx) => broadcast::broadcast_in(unsafe { &*ctx }.member().shared(), op),
         None => global().broadcast(op),
@@ -415,7 +415,7 @@ pub fn spawn_broadcast<OP>(op: OP)
 where
     OP: Fn(BroadcastContext<'_>) + Send + Sync + 'static,
 {
-    let refused = match current_worker_pool() {
+    let refused = match Ctx::innermost_worker() {
         // SAFETY: the context, and so its pool, outlives this call.
         Some(ctx) => broadcast::spawn_broadcast_in(unsafe { &*ctx }.member().shared(), op),
         None => global().spawn_broadcast(op),
@@ -425,16 +425,6 @@ where
             "a pool is never closed while one of its workers runs this, nor the global pool"
         );
     }
-}
-
-/// The innermost context on this thread's chain that belongs to a worker, of any pool.
-fn current_worker_pool() -> Option<*const Ctx> {
-    Ctx::find_on_chain(|c| {
-        c.member()
-            .worker_index()
-            .is_some()
-            .then_some(c as *const Ctx)
-    })
 }
 
 /// On a worker thread: runs one pending job it may run and says whether it did; `None` on

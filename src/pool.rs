@@ -69,6 +69,19 @@ impl Pool {
         &*self.running
     }
 
+    /// Runs `f` once with a context of this pool on the current thread (see
+    /// `RunningPool::with_ctx`: the thread's own if it has one, else a guest context).
+    fn in_ctx<R>(&self, f: impl FnOnce(&Ctx) -> R) -> R {
+        let mut f = Some(f);
+        let mut out = None;
+        self.running.with_ctx(&mut |ctx| {
+            if let Some(f) = f.take() {
+                out = Some(f(ctx));
+            }
+        });
+        out.expect("with_ctx runs its closure")
+    }
+
     /// Spawns a detached `'static` job. Its panic, if any, goes to the panic handler (or is
     /// counted and reported once), never to the caller.
     ///
@@ -269,14 +282,7 @@ impl Pool {
         RA: Send,
         RB: Send,
     {
-        let mut parts = Some((a, b));
-        let mut out = None;
-        self.running.with_ctx(&mut |ctx| {
-            if let Some((a, b)) = parts.take() {
-                out = Some(join::join_in(ctx, a, b));
-            }
-        });
-        out.expect("with_ctx runs its closure")
+        self.in_ctx(|ctx| join::join_in(ctx, a, b))
     }
 
     /// `join` with a [`FnContext`](crate::FnContext) for each closure (the free
@@ -288,14 +294,7 @@ impl Pool {
         RA: Send,
         RB: Send,
     {
-        let mut parts = Some((a, b));
-        let mut out = None;
-        self.running.with_ctx(&mut |ctx| {
-            if let Some((a, b)) = parts.take() {
-                out = Some(join_context::join_context_in(ctx, a, b));
-            }
-        });
-        out.expect("with_ctx runs its closure")
+        self.in_ctx(|ctx| join_context::join_context_in(ctx, a, b))
     }
 
     /// Creates a [`Scope`] whose jobs may borrow from the caller's stack, runs `op` in it,
@@ -321,14 +320,7 @@ impl Pool {
         OP: FnOnce(&Scope<'scope>) -> R + Send,
         R: Send,
     {
-        let mut op = Some(op);
-        let mut out = None;
-        self.running.with_ctx(&mut |ctx| {
-            if let Some(op) = op.take() {
-                out = Some(scope::scope_in(ctx, op));
-            }
-        });
-        out.expect("with_ctx runs its closure")
+        self.in_ctx(|ctx| scope::scope_in(ctx, op))
     }
 
     /// [`scope`](Pool::scope) with a [`ScopeFifo`]: each thread's
@@ -355,14 +347,7 @@ impl Pool {
         OP: FnOnce(&ScopeFifo<'scope>) -> R + Send,
         R: Send,
     {
-        let mut op = Some(op);
-        let mut out = None;
-        self.running.with_ctx(&mut |ctx| {
-            if let Some(op) = op.take() {
-                out = Some(scope_fifo::scope_fifo_in(ctx, op));
-            }
-        });
-        out.expect("with_ctx runs its closure")
+        self.in_ctx(|ctx| scope_fifo::scope_fifo_in(ctx, op))
     }
 
     /// [`scope`](Pool::scope) under rayon-core's name for a scope whose body runs on the

@@ -29,32 +29,21 @@ fn yield_in(ctx: *const Ctx, local_only: bool) -> Yield {
     })
 }
 
-/// The innermost worker context on this thread's chain, of any pool.
-fn current_worker() -> Option<*const Ctx> {
-    Ctx::find_on_chain(|c| {
-        c.member()
-            .worker_index()
-            .is_some()
-            .then_some(c as *const Ctx)
-    })
-}
-
 /// `skewer::yield_now`.
 pub(crate) fn yield_now() -> Option<Yield> {
-    current_worker().map(|ctx| yield_in(ctx, false))
+    Ctx::innermost_worker().map(|ctx| yield_in(ctx, false))
 }
 
 /// `skewer::yield_local`.
 pub(crate) fn yield_local() -> Option<Yield> {
-    current_worker().map(|ctx| yield_in(ctx, true))
+    Ctx::innermost_worker().map(|ctx| yield_in(ctx, true))
 }
 
 /// `skewer::current_thread_has_pending_tasks`.
 pub(crate) fn current_thread_has_pending_tasks() -> Option<bool> {
-    current_worker().map(|ctx| {
+    Ctx::innermost_worker().map(|ctx| {
         // SAFETY: contexts on the chain outlive the call that found them.
-        let ctx = unsafe { &*ctx };
-        ctx.member().has_pending_tasks() || ctx.has_private_forks()
+        unsafe { &*ctx }.has_pending_tasks()
     })
 }
 
@@ -116,8 +105,7 @@ impl Pool {
     pub fn current_thread_has_pending_tasks(&self) -> Option<bool> {
         Ctx::worker_of(self.running().id()).map(|ctx| {
             // SAFETY: contexts on the chain outlive the call that found them.
-            let ctx = unsafe { &*ctx };
-            ctx.member().has_pending_tasks() || ctx.has_private_forks()
+            unsafe { &*ctx }.has_pending_tasks()
         })
     }
 }

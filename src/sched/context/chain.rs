@@ -160,6 +160,22 @@ impl Ctx {
             .or_else(|| Self::find_on_chain(|c| (c.pool() == pool).then_some(c as *const Ctx)))
     }
 
+    /// The innermost context on this thread's chain that belongs to a worker, of any pool.
+    pub(crate) fn innermost_worker() -> Option<*const Ctx> {
+        Self::find_on_chain(|c| {
+            c.member()
+                .worker_index()
+                .is_some()
+                .then_some(c as *const Ctx)
+        })
+    }
+
+    /// Whether this context, a worker's, has jobs of its own waiting: queued in its deque
+    /// or inbox, or forks it has not shared.
+    pub(crate) fn has_pending_tasks(&self) -> bool {
+        self.member().has_pending_tasks() || self.has_private_forks()
+    }
+
     /// This thread's context as a worker of `pool`, if it is one.
     pub(crate) fn worker_of(pool: PoolId) -> Option<*const Ctx> {
         Self::find_on_chain(|c| {
