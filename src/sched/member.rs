@@ -84,6 +84,30 @@ impl<Q: Queues> Member for Membership<'_, Q> {
         Helped::Ran
     }
 
+    #[inline]
+    fn run_own(&self, ctx: &Ctx, target: Target) -> bool {
+        let Role::Worker(w) = &self.role else {
+            return false;
+        };
+        let reg = self.registry;
+        // The full search looks at the inbox first; leave a non-empty one to it.
+        if reg.has_inbox(w.index) {
+            return false;
+        }
+        let Some(job) = reg.queues.pop_local(w.local) else {
+            return false;
+        };
+        if !search::belongs(&self.role, job, target) {
+            // Older work of an outer frame: back where it was.
+            reg.queues.push_local(w.local, job);
+            return false;
+        }
+        reg.counters.workers[w.index].jobs_executed.add_owned(1);
+        // SAFETY: popped from our own deque: nobody else executes it.
+        unsafe { ctx.execute(job) };
+        true
+    }
+
     fn yield_one(&self, ctx: &Ctx, local_only: bool) -> bool {
         let target = Target::unit(ctx.frame());
         if !local_only {

@@ -40,7 +40,7 @@ pub(crate) struct Outcome {
 /// Whether `role` may run `job` for `target`: it descends from the target (and is not the
 /// target itself where that is excluded), and it is not an `install` body offered to a
 /// guest (an `install` body runs on a worker, or a spare standing in for one).
-fn belongs<Q: Queues>(role: &Role<'_, Q>, job: JobRef, target: Target) -> bool {
+pub(crate) fn belongs<Q: Queues>(role: &Role<'_, Q>, job: JobRef, target: Target) -> bool {
     if !target.may_run_itself && std::ptr::eq(job.header(), target.header) {
         return false;
     }

@@ -70,6 +70,9 @@ pub(crate) fn wait(ctx: &Ctx, target: Target, latch: &Latch) {
 /// One search of every pool on the chain: the waiting context's own first, then the others
 /// (each made current while it runs what it found there).
 fn search(ctx: &Ctx, target: Target, scan_global: bool) -> Helped {
+    if ctx.member().run_own(ctx, target) {
+        return Helped::Ran;
+    }
     let helped = ctx.member().help(ctx, target, scan_global);
     if helped == Helped::Ran {
         return helped;

@@ -35,6 +35,10 @@ pub(crate) trait Member {
     /// Searches this pool's queues once for work that descends from `target` and runs it
     /// (see `sched/search.rs`); `ctx` is this thread's context of this pool, and current.
     fn help(&self, ctx: &Ctx, target: Target, scan_global: bool) -> Helped;
+    /// A waiter's common case, tried before `help`: if this thread is a worker with an
+    /// empty inbox and the top of its own deque descends from `target`, runs that job and
+    /// returns true. Otherwise changes nothing and returns false.
+    fn run_own(&self, ctx: &Ctx, target: Target) -> bool;
     /// Runs one job this thread may run for the work it is doing now (`ctx.frame()`, by
     /// the waiting rule): from its own inbox and deque only (`local_only`), or from
     /// anywhere a waiter looks. Returns whether it ran one (`yield_local`, `yield_now`).
