@@ -44,6 +44,9 @@ pub struct Scope<'scope> {
     /// The pool's shared queue; alive as long as the scope (the scope lives inside a call
     /// on the pool).
     pool: *const dyn SharedPool,
+    /// That pool's identity, kept to compare with the spawning thread's context without a
+    /// call through `pool`.
+    pool_id: PoolId,
     /// FIFO lanes (see `fifo.rs`): none for a plain scope; for a `ScopeFifo`, one per
     /// worker of the pool and a last one for every other thread.
     lanes: Box<[Lane<LaneJob<'scope>>]>,
@@ -54,9 +57,8 @@ pub struct Scope<'scope> {
 // SAFETY: a `Scope` is shared with the jobs it runs on other threads. Its fields are a
 // count latch (atomics and a `Sync` latch), mutexes (the lanes' mutexes hold `Send` jobs),
 // a pointer to the pool's shared queue (`SharedPool: Sync`, alive as long as the scope,
-// see `Scope::pool`), and the header, which is immutable and only compared or read (as a
-// parent pointer) while the scope is
-// alive.
+// see `Scope::pool`), the pool's identity (a plain value), and the header, which is
+// immutable and only compared or read (as a parent pointer) while the scope is alive.
 unsafe impl Sync for Scope<'_> {}
 // SAFETY: as above; moving a scope between threads moves no thread-bound state.
 unsafe impl Send for Scope<'_> {}
@@ -112,9 +114,8 @@ impl<'scope> Scope<'scope> {
             // SAFETY: everything `job` borrows outlives 'scope; the scope waits for it.
             unsafe { HeapJob::into_job_ref(self.header_ptr(), Kind::Scoped, body) }
         };
-        let pool = self.pool();
         let pushed = Ctx::with_current(|ctx| match ctx {
-            Some(ctx) if ctx.pool() == pool.id() => {
+            Some(ctx) if ctx.pool() == self.pool_id => {
                 ctx.member().push(job_ref);
                 true
             }
@@ -123,7 +124,7 @@ impl<'scope> Scope<'scope> {
         if !pushed {
             // Spawned from a thread that has no current context of this pool (the user
             // passed the scope to another thread): into the shared queue, as a guest would.
-            pool.push_shared(job_ref);
+            self.pool().push_shared(job_ref);
         }
     }
 
@@ -178,7 +179,7 @@ impl<'scope> Scope<'scope> {
 
     /// Identity of the scope's pool, as `Ctx::registry`.
     pub(crate) fn pool_id(&self) -> PoolId {
-        self.pool().id()
+        self.pool_id
     }
 }
 
@@ -206,6 +207,7 @@ where
         latch: CountLatch::new(),
         panic: Mutex::new(None),
         pool: erase(ctx.member().shared()),
+        pool_id: ctx.pool(),
         lanes: (0..lanes).map(|_| Lane::new()).collect(),
         _marker: PhantomData,
     };
