@@ -11,6 +11,9 @@
 //! 4. the shared queue: always for guests, spares and the channel backend (their forks go
 //!    there), and for stealing workers once `scan_global` is set.
 //!
+//! On the channel backend the shared queue is the only queue, so it is searched right after
+//! the inbox; steps 2 and 3 then only tell whether a worker is anchored at the target.
+//!
 //! A job taken that turns out unrelated is put back: on the own deque where it came from,
 //! into the relocation queue, or into the shared queue.
 
@@ -102,6 +105,14 @@ pub(crate) fn find<Q: Queues>(
             anchored: true,
         };
     }
+    // Without deques (the channel backend) every queued job of the pool, published forks
+    // included, is in the shared queue: look there next. Steps 2 and 3 then only find
+    // whether a worker is anchored at the target (nothing can be stolen or relocated).
+    if !Q::HAS_LOCAL_QUEUES
+        && let Some(job) = from_global(reg, role, target)
+    {
+        return taken(job);
+    }
     // 2. Leapfrogging: workers announcing `target` as their anchor.
     let me = role.index();
     for (victim, slot) in reg.anchors.iter().enumerate() {
@@ -131,18 +142,29 @@ pub(crate) fn find<Q: Queues>(
         }
         reg.put_back_relocated(job);
     }
-    // 4. The shared queue.
-    if scan_global && let Some(job) = q.pop_global() {
-        if belongs(role, job, target) {
-            count_steal(reg, me);
-            return taken(job);
-        }
-        reg.put_back_global(job);
+    // 4. The shared queue (searched above already where it is the only queue).
+    if scan_global
+        && Q::HAS_LOCAL_QUEUES
+        && let Some(job) = from_global(reg, role, target)
+    {
+        return taken(job);
     }
     Outcome {
         found: None,
         anchored,
     }
+}
+
+/// Takes the next job of the shared queue if `role` may run it for `target`; puts it back
+/// (at the tail) if not.
+fn from_global<Q: Queues>(reg: &Registry<Q>, role: &Role<'_, Q>, target: Target) -> Option<JobRef> {
+    let job = reg.queues.pop_global()?;
+    if belongs(role, job, target) {
+        count_steal(reg, role.index());
+        return Some(job);
+    }
+    reg.put_back_global(job);
+    None
 }
 
 fn count_steal<Q: Queues>(reg: &Registry<Q>, me: Option<usize>) {
