@@ -96,9 +96,9 @@ pub fn sum<J: Join>(node: &Node) -> u64 {
 /// the tree in the same order as `sum_seq`, `skewer::join` and `rayon::join`, and the right
 /// subtree is the one offered to other threads, as it is with theirs. The order is not a
 /// detail: the tree is allocated children before parent (`Node::complete`), so a walk that
-/// takes the right child first reads memory as one descending stream, which on an 8M-node
-/// tree ran about 4x faster than the left-first walk on the same thread with the same
-/// instructions.
+/// takes the right child first reads memory as one descending stream: on the 8M-node tree
+/// chili's right-first walk ran 7-8x faster than its left-first walk, on one thread and with
+/// the same instructions per node.
 pub fn sum_chili(s: &mut chili::Scope<'_>, node: &Node) -> u64 {
     match (&node.left, &node.right) {
         (Some(l), Some(r)) => {

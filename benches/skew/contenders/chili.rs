@@ -55,9 +55,9 @@ pub fn nested_join<T: Tree>(pool: &ThreadPool, t: &'static T) -> Digest {
 // with another thread), so the right child goes in `a`'s place: the walk reads the tree left
 // subtree first, like the sequential walk and `sum_join` under skewer and rayon, and the
 // right subtree is the one offered to other threads. With the children the other way round
-// chili walked the right child first, which on this tree (allocated children before parent,
-// `Node::complete`) reads memory as one descending stream: about 4x faster on the large tree
-// than the left-first walk with the same instructions.
+// chili would walk the right child first, which on this tree (allocated children before parent,
+// `Node::complete`) reads memory as one descending stream: on an 8M-node tree, 7-8x faster on
+// one thread than the left-first walk, with the same instructions per node.
 fn sum(s: &mut Scope<'_>, n: &Node, depth: u64) -> Digest {
     let (r, l) = s.join(
         |s| {
