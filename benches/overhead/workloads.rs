@@ -89,11 +89,20 @@ pub fn sum<J: Join>(node: &Node) -> u64 {
     }
 }
 
-/// One chili `join` per inner node.
+/// One chili `join` per inner node, the left subtree first like every other contender.
+///
+/// chili's `join(a, b)` runs `b` on the calling thread first, then `a` (unless `a` was
+/// shared with another thread): the right child goes in `a`'s place so that the walk reads
+/// the tree in the same order as `sum_seq`, `skewer::join` and `rayon::join`, and the right
+/// subtree is the one offered to other threads, as it is with theirs. The order is not a
+/// detail: the tree is allocated children before parent (`Node::complete`), so a walk that
+/// takes the right child first reads memory as one descending stream: on the 8M-node tree
+/// chili's right-first walk ran 7-8x faster than its left-first walk, on one thread and with
+/// the same instructions per node.
 pub fn sum_chili(s: &mut chili::Scope<'_>, node: &Node) -> u64 {
     match (&node.left, &node.right) {
         (Some(l), Some(r)) => {
-            let (a, b) = s.join(|s| sum_chili(s, l), |s| sum_chili(s, r));
+            let (b, a) = s.join(|s| sum_chili(s, r), |s| sum_chili(s, l));
             node.value + a + b
         }
         (Some(c), None) | (None, Some(c)) => node.value + sum_chili(s, c),

@@ -51,25 +51,32 @@ pub fn nested_join<T: Tree>(pool: &ThreadPool, t: &'static T) -> Digest {
     join_node(&mut pool.scope(), t, t.root())
 }
 
+// chili's `join(a, b)` runs `b` on the calling thread first, then `a` (unless `a` was shared
+// with another thread), so the right child goes in `a`'s place: the walk reads the tree left
+// subtree first, like the sequential walk and `sum_join` under skewer and rayon, and the
+// right subtree is the one offered to other threads. With the children the other way round
+// chili would walk the right child first, which on this tree (allocated children before parent,
+// `Node::complete`) reads memory as one descending stream: on an 8M-node tree, 7-8x faster on
+// one thread than the left-first walk, with the same instructions per node.
 fn sum(s: &mut Scope<'_>, n: &Node, depth: u64) -> Digest {
-    let (l, r) = s.join(
-        |s| {
-            n.left
-                .as_deref()
-                .map(|l| sum(s, l, depth + 1))
-                .unwrap_or_default()
-        },
+    let (r, l) = s.join(
         |s| {
             n.right
                 .as_deref()
                 .map(|r| sum(s, r, depth + 1))
                 .unwrap_or_default()
         },
+        |s| {
+            n.left
+                .as_deref()
+                .map(|l| sum(s, l, depth + 1))
+                .unwrap_or_default()
+        },
     );
     Digest::one(n.value, depth).merge(l).merge(r)
 }
 
-/// One `join` per node.
+/// One `join` per node, left subtree first.
 pub fn tree_sum_join(pool: &ThreadPool, root: &'static Node) -> Digest {
     sum(&mut pool.scope(), root, 0)
 }

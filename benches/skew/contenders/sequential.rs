@@ -15,12 +15,21 @@ pub fn nested<T: Tree>(t: &T) {
     walk_sequential(t, t.root());
 }
 
-/// The tree's sum by plain recursion.
+/// The tree's sum by plain recursion: the join contenders' walk (`treesum::sum_join`) with
+/// each `join` replaced by its two calls, left subtree first.
 pub fn tree_sum(root: &Node) -> Digest {
     fn sum(n: &Node, depth: u64) -> Digest {
-        n.children().fold(Digest::one(n.value, depth), |d, c| {
-            d.merge(sum(c, depth + 1))
-        })
+        let l = n
+            .left
+            .as_deref()
+            .map(|l| sum(l, depth + 1))
+            .unwrap_or_default();
+        let r = n
+            .right
+            .as_deref()
+            .map(|r| sum(r, depth + 1))
+            .unwrap_or_default();
+        Digest::one(n.value, depth).merge(l).merge(r)
     }
     sum(root, 0)
 }

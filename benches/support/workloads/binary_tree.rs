@@ -13,8 +13,12 @@ pub struct Node {
 }
 
 impl Node {
-    /// A complete tree of `levels` levels (`2^levels - 1` nodes, `levels >= 1`), allocated
-    /// depth first; node values come from `next_value`, in preorder.
+    /// A complete tree of `levels` levels (`2^levels - 1` nodes, `levels >= 1`); node values
+    /// come from `next_value`, in preorder. Nodes are allocated children before parent (each
+    /// `Box` is made after both subtrees), so with a fresh heap a subtree is one block of
+    /// memory with its root at the top, its right subtree just below and its left subtree
+    /// below that: a walk that takes the right child first reads memory as one descending
+    /// stream, a left-first walk (every contender's) jumps between the blocks.
     pub fn complete(levels: u32, next_value: &mut impl FnMut() -> u64) -> Box<Node> {
         assert!(levels >= 1, "a tree has at least one level");
         let value = next_value();
