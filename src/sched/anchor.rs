@@ -1,16 +1,24 @@
 //! Anchors: which awaited unit a worker's own deque is working for right now.
 //!
-//! When a worker starts a job taken from elsewhere (stolen, injected) *with an empty
-//! deque*, every job it pushes until that job ends descends from it. It announces this by
-//! setting its anchor to the job's awaited unit (the job itself for a `join` half, its scope
-//! for a scope job). A thread waiting for that unit may then steal from this worker and run
-//! what it gets: the work it steals is work its own wait depends on (*leapfrogging*). Any
-//! other worker's deque may hold unrelated jobs, which a waiter must not run (see
-//! `docs/design.md`, "What a waiting thread runs").
+//! A worker announces an anchor only while it is an ancestor of every job in its deque and
+//! of every job it will push until the announcement ends: the awaited unit of the job it
+//! runs (the job itself for a `join` half, its scope for a scope job). That holds
+//! - for a job taken from elsewhere (stolen, injected) *with an empty deque*: everything
+//!   pushed until it ends descends from it (`Worker::run_root`);
+//! - for a job whose batch steal brought more jobs along, when each of them descends from
+//!   the first one's anchor too (checked by `Worker::batch_anchor`);
+//! - in the worker's main loop, for each job it pops from its own deque while the deque's
+//!   anchor holds: those jobs, and what they push, descend from it (`sched/worker.rs`).
+//!
+//! A thread waiting for that unit may then steal from this worker and run what it gets:
+//! the work it steals is work its own wait depends on (*leapfrogging*). Any other worker's
+//! deque may hold unrelated jobs, which a waiter must not run (see `docs/design.md`, "What
+//! a waiting thread runs").
 //!
 //! The slot is a seqlock: the owner bumps `seq` to odd, writes `anchor`, bumps it to even.
 //! A thief reads `seq`, the anchor, steals, then reads `seq` again; an unchanged even `seq`
-//! proves the stolen job was pushed during the announced period.
+//! proves the stolen job was in the deque during the announced period, when every job
+//! there descended from the anchor.
 //!
 //! # Memory ordering (the seqlock the memory model supports)
 //! - **Writer** (the slot's owner, its only writer, so a plain load and store bump `seq`

@@ -42,14 +42,21 @@ impl<Q: Queues> Worker<'_, Q> {
     /// (if the deque is empty, so everything pushed meanwhile descends from it), runs it,
     /// and restores the previous announcement.
     pub(crate) fn run_root(&self, ctx: &Ctx, job: JobRef) {
-        let registry = &**self.registry;
-        let slot = &registry.anchors[self.index];
-        let previous = slot.get();
-        let anchor = if registry.queues.local_is_empty(self.local) {
+        let anchor = if self.registry.queues.local_is_empty(self.local) {
             Header::anchor(job.header())
         } else {
             std::ptr::null()
         };
+        self.run_announcing(ctx, job, anchor);
+    }
+
+    /// Runs a job taken out of a queue with `anchor` announced (null: none), then restores
+    /// the previous announcement. `anchor` must be an ancestor of `job` and of every job in
+    /// this worker's deque (see `anchor.rs`): a waiter for it may steal any of them.
+    pub(crate) fn run_announcing(&self, ctx: &Ctx, job: JobRef, anchor: *const Header) {
+        let registry = &**self.registry;
+        let slot = &registry.anchors[self.index];
+        let previous = slot.get();
         slot.set(anchor);
         ctx.reset_heartbeat();
         registry.counters.workers[self.index]
@@ -59,4 +66,41 @@ impl<Q: Queues> Worker<'_, Q> {
         unsafe { ctx.execute(job) };
         slot.set(previous);
     }
+
+    /// After a batch steal moved `extra` jobs into this worker's empty deque besides
+    /// `first`: `first`'s anchor if every one of them descends from it too, else null.
+    /// Looks by popping them and pushing them back in their order; a thief may meanwhile
+    /// take some from the other end, which changes nothing.
+    pub(crate) fn batch_anchor(&self, first: JobRef, extra: usize) -> *const Header {
+        let anchor = Header::anchor(first.header());
+        if anchor.is_null() {
+            return anchor;
+        }
+        let queues = &self.registry.queues;
+        let mut popped = [None; MAX_BATCH];
+        let mut n = 0;
+        let mut all = true;
+        while n < extra.min(MAX_BATCH) {
+            let Some(job) = queues.pop_local(self.local) else {
+                break;
+            };
+            // SAFETY: `job` is queued and not yet executed, so its header and (by the
+            // parent-chain invariant of `job/mod.rs`) its whole parent chain are alive.
+            all &= unsafe { Header::descends_from(job.header(), anchor) };
+            popped[n] = Some(job);
+            n += 1;
+        }
+        for job in popped[..n].iter().rev().flatten() {
+            queues.push_local(self.local, *job);
+        }
+        if all && n == extra {
+            anchor
+        } else {
+            std::ptr::null()
+        }
+    }
 }
+
+/// The most jobs one batch steal moves (crossbeam-deque's limit); a larger count is not
+/// checked and gives no anchor.
+const MAX_BATCH: usize = 32;

@@ -3,7 +3,7 @@
 use std::cell::Cell;
 
 use crate::backend::Queues;
-use crate::job::JobRef;
+use crate::job::{Header, JobRef};
 use crate::metrics::{BusyClock, Counters};
 use crate::sched::context::Ctx;
 use crate::sched::member::Membership;
@@ -73,23 +73,33 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
         let mut idle = Idle::worker();
         // Root jobs run since the last idle period began (see `Idle::after_busy`).
         let mut jobs = 0u32;
+        // An ancestor of every job in the own deque (null: none known), announced while
+        // the worker runs jobs from it, so that a thread waiting for that ancestor may
+        // steal them (`anchor.rs`).
+        let mut deque_anchor: *const Header = std::ptr::null();
         loop {
             if !searching {
-                if let Some(job) = self.next_local() {
+                if let Some((job, from_deque)) = self.next_local() {
                     jobs = jobs.saturating_add(1);
-                    self.worker.run_root(ctx, job);
+                    deque_anchor = self.anchor_for(job, from_deque, deque_anchor);
+                    self.worker.run_announcing(ctx, job, deque_anchor);
                     continue;
                 }
                 reg.sleep.start_searching();
             }
             loop {
-                if let Some(job) = self.search() {
+                if let Some((job, moved)) = self.search() {
                     final_search = false;
                     reg.sleep.found_work(|| reg.has_work());
                     searching = false;
                     idle.reset();
                     jobs = jobs.saturating_add(1);
-                    self.worker.run_root(ctx, job);
+                    deque_anchor = if moved > 0 {
+                        self.worker.batch_anchor(job, moved)
+                    } else {
+                        self.anchor_for(job, false, std::ptr::null())
+                    };
+                    self.worker.run_announcing(ctx, job, deque_anchor);
                     break;
                 }
                 if reg.terminate.load(Ordering::SeqCst) {
@@ -126,9 +136,31 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
         }
     }
 
+    /// The anchor to announce while `job` runs, and to keep for the own deque after it
+    /// (the rule of `deque_anchor` in `run`): with an empty deque, the job's own anchor;
+    /// for a job from the deque, the deque's anchor; for any other job with jobs still in
+    /// the deque, none (what it pushes and what was there share no known ancestor).
+    #[inline]
+    fn anchor_for(
+        &self,
+        job: JobRef,
+        from_deque: bool,
+        deque_anchor: *const Header,
+    ) -> *const Header {
+        let w = self.worker;
+        if w.registry.queues.local_is_empty(w.local) {
+            Header::anchor(job.header())
+        } else if from_deque {
+            deque_anchor
+        } else {
+            std::ptr::null()
+        }
+    }
+
     /// One full search: the own inbox, the own queue, the relocation queue, then the
     /// backend's search of the shared queue and the peers. Counts what the backend reports.
-    fn search(&self) -> Option<JobRef> {
+    /// Returns the job and how many more jobs a batch steal moved into the own deque.
+    fn search(&self) -> Option<(JobRef, usize)> {
         let w = self.worker;
         let reg = &**w.registry;
         if let Some(job) = reg
@@ -136,7 +168,7 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
             .or_else(|| reg.queues.pop_local(w.local))
             .or_else(|| reg.pop_relocated())
         {
-            return Some(job);
+            return Some((job, 0));
         }
         let found = reg.queues.find_work(w.local, w.index);
         let c = self.counters;
@@ -147,13 +179,13 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
         if found.failed_steals > 0 {
             c.failed_steals.add_owned(u64::from(found.failed_steals));
         }
-        found.job
+        found.job.map(|job| (job, found.stolen.saturating_sub(1)))
     }
 
-    /// The next job from the own deque, after the own inbox (one relaxed load when empty),
-    /// with a look at the shared queue every `SHARED_QUEUE_EVERY` jobs.
+    /// The next job from the own deque (with `true`), after the own inbox (one relaxed
+    /// load when empty), with a look at the shared queue every `SHARED_QUEUE_EVERY` jobs.
     #[inline]
-    fn next_local(&mut self) -> Option<JobRef> {
+    fn next_local(&mut self) -> Option<(JobRef, bool)> {
         let q = &self.worker.registry.queues;
         let t = self.ticks.get().wrapping_add(1);
         self.ticks.set(t);
@@ -163,13 +195,13 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
             self.busy.start();
         }
         if let Some(job) = self.worker.registry.take_inbox(self.worker.index) {
-            return Some(job);
+            return Some((job, false));
         }
         if t.is_multiple_of(SHARED_QUEUE_EVERY)
             && let Some(job) = q.pop_global()
         {
-            return Some(job);
+            return Some((job, false));
         }
-        q.pop_local(self.worker.local)
+        q.pop_local(self.worker.local).map(|job| (job, true))
     }
 }
