@@ -92,7 +92,6 @@ impl<'scope> Scope<'scope> {
     where
         F: FnOnce(&Scope<'scope>) + Send + 'scope,
     {
-        self.latch.increment();
         let scope = ScopePtr(self as *const Scope<'scope>);
         let job_ref = if InlineJob::fits::<F>() {
             // The job travels inside its `JobRef`, with the scope's header as its own. The
@@ -114,8 +113,14 @@ impl<'scope> Scope<'scope> {
             // SAFETY: everything `job` borrows outlives 'scope; the scope waits for it.
             unsafe { HeapJob::into_job_ref(self.header_ptr(), Kind::Scoped, body) }
         };
+        // The count includes the job before anyone can run it: added here, or paid for by
+        // a completion of this scope's jobs this thread counted and did not yet subtract
+        // (`sched/context/settle.rs`).
         let pushed = Ctx::with_current(|ctx| match ctx {
             Some(ctx) if ctx.pool() == self.pool_id => {
+                if !ctx.settle().spawned(self.header_ptr()) {
+                    self.latch.increment();
+                }
                 ctx.member().push(job_ref);
                 true
             }
@@ -124,6 +129,7 @@ impl<'scope> Scope<'scope> {
         if !pushed {
             // Spawned from a thread that has no current context of this pool (the user
             // passed the scope to another thread): into the shared queue, as a guest would.
+            self.latch.increment();
             self.pool().push_shared(job_ref);
         }
     }
@@ -156,8 +162,16 @@ impl<'scope> Scope<'scope> {
             // SAFETY: as above.
             unsafe { (*this).record_panic(payload) };
         }
+        // SAFETY: the scope is alive (its count includes this job); only its address and
+        // its count's address are taken, no reference.
+        let (header, latch) = (this.cast::<Header>(), unsafe { &raw const (*this).latch });
+        // A worker's main loop running this scope's jobs back to back counts the completion
+        // and subtracts it later, with others (`sched/context/settle.rs`).
+        if Ctx::with_current(|ctx| ctx.is_some_and(|ctx| ctx.settle().finish(header, latch))) {
+            return;
+        }
         // SAFETY: the last access to the scope from this job; no reference to it is live.
-        unsafe { CountLatch::decrement(&raw const (*this).latch) };
+        unsafe { CountLatch::decrement(latch) };
     }
 
     fn record_panic(&self, payload: Box<dyn Any + Send>) {

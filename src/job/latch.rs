@@ -160,7 +160,30 @@ impl CountLatch {
         }
     }
 
+    /// Subtracts `n` units at once (`sched/context/settle.rs`); sets the latch if they were
+    /// the last.
+    ///
+    /// # Safety
+    /// As [`Latch::set`]: the latch may be freed once the count reached zero. The count
+    /// must be at least `n`.
+    pub(crate) unsafe fn decrement_by(this: *const Self, n: usize) {
+        // SAFETY: valid on entry per the contract.
+        let latch = unsafe { &*this };
+        let old = latch.count.fetch_sub(n, Ordering::AcqRel);
+        debug_assert!(old >= n, "count latch decremented below zero");
+        if old == n {
+            // SAFETY: forwarded; this is the last access through `latch`.
+            unsafe { Latch::set(&latch.latch) };
+        }
+    }
+
     pub(crate) fn as_latch(&self) -> &Latch {
         &self.latch
+    }
+
+    /// The current count (for tests).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn count(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
     }
 }

@@ -82,9 +82,12 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                 if let Some((job, from_deque)) = self.next_local() {
                     jobs = jobs.saturating_add(1);
                     deque_anchor = self.anchor_for(job, from_deque, deque_anchor);
+                    ctx.settle().arm(Header::anchor(job.header()));
                     self.worker.run_announcing(ctx, job, deque_anchor);
                     continue;
                 }
+                // Nothing is owed to a scope while this worker looks for work or sleeps.
+                ctx.settle().disarm();
                 reg.sleep.start_searching();
             }
             loop {
@@ -99,6 +102,7 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                     } else {
                         self.anchor_for(job, false, std::ptr::null())
                     };
+                    ctx.settle().arm(Header::anchor(job.header()));
                     self.worker.run_announcing(ctx, job, deque_anchor);
                     break;
                 }

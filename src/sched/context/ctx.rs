@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use super::forks::{ForkStack, SavedFloor};
 use super::publish::{Decision, Policy};
+use super::settle::Settle;
 use crate::job::latch::Latch;
 use crate::job::unwind::JobPanic;
 use crate::job::{Fork, Header, JobRef};
@@ -93,6 +94,7 @@ pub(crate) struct Ctx {
     forks: UnsafeCell<ForkStack>,
     frame: Cell<*const Header>,
     policy: Policy,
+    settle: Settle,
 }
 
 /// Restores a context's frame when dropped (also during unwinding).
@@ -115,6 +117,7 @@ impl Ctx {
             forks: UnsafeCell::new(ForkStack::new()),
             frame: Cell::new(std::ptr::null()),
             policy: Policy::new(),
+            settle: Settle::new(),
         }
     }
 
@@ -133,6 +136,13 @@ impl Ctx {
     /// The pool this context belongs to.
     pub(crate) fn pool(&self) -> PoolId {
         self.pool
+    }
+
+    /// The bulk settlement of a scope's count (`settle.rs`); armed only by a worker's main
+    /// loop.
+    #[inline]
+    pub(crate) fn settle(&self) -> &Settle {
+        &self.settle
     }
 
     /// The header of the job this thread is running (parent of the jobs it creates).
