@@ -152,12 +152,8 @@ impl CountLatch {
     /// # Safety
     /// As [`Latch::set`]: the latch may be freed once the count reached zero.
     pub(crate) unsafe fn decrement(this: *const Self) {
-        // SAFETY: valid on entry per the contract.
-        let latch = unsafe { &*this };
-        if latch.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // SAFETY: forwarded; this is the last access through `latch`.
-            unsafe { Latch::set(&latch.latch) };
-        }
+        // SAFETY: forwarded; a live count latch counts at least the unit released here.
+        unsafe { Self::decrement_by(this, 1) };
     }
 
     /// Subtracts `n` units at once (`sched/context/settle.rs`); sets the latch if they were

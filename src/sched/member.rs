@@ -89,23 +89,17 @@ impl<Q: Queues> Member for Membership<'_, Q> {
         let Role::Worker(w) = &self.role else {
             return false;
         };
-        let reg = self.registry;
         // The full search looks at the inbox first; leave a non-empty one to it.
-        if reg.has_inbox(w.index) {
+        if self.registry.has_inbox(w.index) {
             return false;
         }
-        let Some(job) = reg.queues.pop_local(w.local) else {
-            return false;
-        };
-        if !search::belongs(&self.role, job, target) {
-            // Older work of an outer frame: back where it was.
-            reg.queues.push_local(w.local, job);
-            return false;
+        match search::pop_own(self.registry, &self.role, w, target) {
+            Some(job) => {
+                self.run(ctx, Found::Own(job));
+                true
+            }
+            None => false,
         }
-        reg.counters.workers[w.index].jobs_executed.add_owned(1);
-        // SAFETY: popped from our own deque: nobody else executes it.
-        unsafe { ctx.execute(job) };
-        true
     }
 
     fn yield_one(&self, ctx: &Ctx, local_only: bool) -> bool {

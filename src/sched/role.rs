@@ -67,12 +67,11 @@ impl<Q: Queues> Worker<'_, Q> {
         slot.set(previous);
     }
 
-    /// After a batch steal moved `extra` jobs into this worker's empty deque besides
-    /// `first`: `first`'s anchor if every one of them descends from it too, else null.
-    /// Looks by popping them and pushing them back in their order; a thief may meanwhile
-    /// take some from the other end, which changes nothing.
-    pub(crate) fn batch_anchor(&self, first: JobRef, extra: usize) -> *const Header {
-        let anchor = Header::anchor(first.header());
+    /// After a batch steal moved `extra` jobs into this worker's empty deque besides the
+    /// one it runs first, whose anchor is `anchor`: `anchor` if every one of them descends
+    /// from it too, else null. Looks by popping them and pushing them back in their order;
+    /// a thief may meanwhile take some from the other end, which changes nothing.
+    pub(crate) fn batch_anchor(&self, anchor: *const Header, extra: usize) -> *const Header {
         if anchor.is_null() {
             return anchor;
         }

@@ -20,7 +20,7 @@
 use crate::backend::Queues;
 use crate::job::{Header, JobRef, Kind};
 use crate::sched::registry::Registry;
-use crate::sched::role::Role;
+use crate::sched::role::{Role, Worker};
 use crate::sched::target::Target;
 
 /// Where a found job came from.
@@ -43,7 +43,7 @@ pub(crate) struct Outcome {
 /// Whether `role` may run `job` for `target`: it descends from the target (and is not the
 /// target itself where that is excluded), and it is not an `install` body offered to a
 /// guest (an `install` body runs on a worker, or a spare standing in for one).
-pub(crate) fn belongs<Q: Queues>(role: &Role<'_, Q>, job: JobRef, target: Target) -> bool {
+fn belongs<Q: Queues>(role: &Role<'_, Q>, job: JobRef, target: Target) -> bool {
     if !target.may_run_itself && std::ptr::eq(job.header(), target.header) {
         return false;
     }
@@ -73,13 +73,23 @@ pub(crate) fn find_own<Q: Queues>(
         reg.put_back_inbox(w.index, job);
     }
     // 1. Our own deque, newest first.
-    if let Some(job) = reg.queues.pop_local(w.local) {
-        if belongs(role, job, target) {
-            return Some(Found::Own(job));
-        }
-        // Older work of an outer frame: back where it was.
-        reg.queues.push_local(w.local, job);
+    pop_own(reg, role, w, target).map(Found::Own)
+}
+
+/// Step 1 alone: the top of `w`'s own deque if it belongs to `target`; put back if not.
+#[inline]
+pub(crate) fn pop_own<Q: Queues>(
+    reg: &Registry<Q>,
+    role: &Role<'_, Q>,
+    w: &Worker<'_, Q>,
+    target: Target,
+) -> Option<JobRef> {
+    let job = reg.queues.pop_local(w.local)?;
+    if belongs(role, job, target) {
+        return Some(job);
     }
+    // Older work of an outer frame: back where it was.
+    reg.queues.push_local(w.local, job);
     None
 }
 
@@ -93,7 +103,8 @@ pub(crate) fn find<Q: Queues>(
     scan_global: bool,
 ) -> Outcome {
     let q = &reg.queues;
-    let scan_global = scan_global || !matches!(role, Role::Worker(_)) || !Q::HAS_LOCAL_QUEUES;
+    // Without deques the shared queue was searched already, right after the inbox.
+    let scan_global = scan_global || !matches!(role, Role::Worker(_));
     let taken = |job| Outcome {
         found: Some(Found::Taken(job)),
         anchored: true,

@@ -81,8 +81,9 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
             if !searching {
                 if let Some((job, from_deque)) = self.next_local() {
                     jobs = jobs.saturating_add(1);
-                    deque_anchor = self.anchor_for(job, from_deque, deque_anchor);
-                    ctx.settle().arm(Header::anchor(job.header()));
+                    let own = Header::anchor(job.header());
+                    deque_anchor = self.anchor_for(own, from_deque, deque_anchor);
+                    ctx.settle().arm(own);
                     self.worker.run_announcing(ctx, job, deque_anchor);
                     continue;
                 }
@@ -97,12 +98,13 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                     searching = false;
                     idle.reset();
                     jobs = jobs.saturating_add(1);
+                    let own = Header::anchor(job.header());
                     deque_anchor = if moved > 0 {
-                        self.worker.batch_anchor(job, moved)
+                        self.worker.batch_anchor(own, moved)
                     } else {
-                        self.anchor_for(job, false, std::ptr::null())
+                        self.anchor_for(own, false, std::ptr::null())
                     };
-                    ctx.settle().arm(Header::anchor(job.header()));
+                    ctx.settle().arm(own);
                     self.worker.run_announcing(ctx, job, deque_anchor);
                     break;
                 }
@@ -140,20 +142,21 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
         }
     }
 
-    /// The anchor to announce while `job` runs, and to keep for the own deque after it
-    /// (the rule of `deque_anchor` in `run`): with an empty deque, the job's own anchor;
+    /// The anchor to announce while a job whose own anchor is `own` runs, and to keep for
+    /// the own deque after it (the rule of `deque_anchor` in `run`): with an empty deque,
+    /// `own`;
     /// for a job from the deque, the deque's anchor; for any other job with jobs still in
     /// the deque, none (what it pushes and what was there share no known ancestor).
     #[inline]
     fn anchor_for(
         &self,
-        job: JobRef,
+        own: *const Header,
         from_deque: bool,
         deque_anchor: *const Header,
     ) -> *const Header {
         let w = self.worker;
         if w.registry.queues.local_is_empty(w.local) {
-            Header::anchor(job.header())
+            own
         } else if from_deque {
             deque_anchor
         } else {
