@@ -3,7 +3,8 @@
 //!
 //! The fork lives in this function's frame (`StackJob`): no allocation. On the common path
 //! nobody took it, and the caller takes it back and calls it like a plain function. If it
-//! was published, the caller waits by helping (`wait.rs`).
+//! was published, the caller waits by helping (`wait.rs`). A thread that already keeps
+//! its bound of publishable forks does not fork at all (`join_unforked`).
 
 use crate::job::StackJob;
 use crate::sched::context::Ctx;
@@ -19,6 +20,9 @@ where
     RA: Send,
     RB: Send,
 {
+    if ctx.forks_are_full() {
+        return join_unforked(ctx, a, b);
+    }
     let job_b = StackJob::new(ctx.frame(), b);
     // SAFETY: `job_b` stays in this frame until it has run: every path below either takes
     // it back unexecuted and runs it inline, or waits for its latch (also when `a` panics).
@@ -58,4 +62,28 @@ where
     }
     wait::wait(ctx, Target::unit(job_b.header()), &job_b.latch);
     (ra, job_b.into_result().into_return_value())
+}
+
+/// `join` on a thread whose fork stack is full (`sched/context/forks.rs`): `b` could be
+/// shared only after the older forks already kept, so it is not kept at all and runs after
+/// `a` like a plain call. Both halves still run when `a` panics, as in every `join`; the
+/// fork and return of `a` stay decision points, so a heartbeat or a hungry thread still
+/// gets the oldest fork.
+#[inline]
+fn join_unforked<A, B, RA, RB>(ctx: &Ctx, a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA,
+    B: FnOnce() -> RB,
+{
+    ctx.poll();
+    let ra = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(a)) {
+        Ok(ra) => ra,
+        Err(payload) => {
+            // `b`'s own panic is dropped: `a`'s is the one re-raised.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(b));
+            crate::job::unwind::resume(payload)
+        }
+    };
+    ctx.poll();
+    (ra, b())
 }

@@ -175,6 +175,13 @@ impl Ctx {
         unsafe { &mut *self.forks.get() }
     }
 
+    /// Whether this thread already keeps as many publishable forks as it may
+    /// (`forks.rs`): a `join` then runs both halves itself, without forking.
+    #[inline]
+    pub(crate) fn forks_are_full(&self) -> bool {
+        self.forks().is_full()
+    }
+
     /// Pushes a private fork; publishes the oldest one if somebody could use it.
     #[inline]
     pub(crate) fn fork(&self, job: Fork) {

@@ -9,16 +9,29 @@
 //! published after the scope pushed its jobs, would sit *above* them in the deque, where
 //! the scope's wait (which only looks at the top of its own deque for its jobs) would find
 //! a job it must not run covering the ones it must.
+//!
+//! The stack holds at most [`PUBLISHABLE_FORKS`] publishable forks: a `join` that finds it
+//! full does not fork at all (`join.rs`). Publication takes the oldest first, so a newer
+//! fork would be shared only after those older (and larger) ones were taken; by then the
+//! stack has room again and the `join`s that start from there on fork. What a full stack
+//! saves is the push and the take-back on every deep `join` of a fine tree, nearly all
+//! of them (chili elides forks the same way).
 
 use crate::job::{Fork, JobRef};
+
+/// The most publishable (private, at or above the floor) forks a thread keeps; see the
+/// module docs.
+pub(crate) const PUBLISHABLE_FORKS: usize = 3;
 
 /// See the module docs.
 #[derive(Debug)]
 pub(crate) struct ForkStack {
     forks: Vec<Fork>,
     floor: usize,
-    /// Every entry in `floor..cursor` is published: the search for the oldest private
-    /// fork starts here.
+    /// Every entry in `floor..cursor` is published and every entry from `cursor` on is
+    /// private; `floor <= cursor` (both start at the stack's length when a scope opens,
+    /// publication only raises `cursor`, and a take-back lowers it at most to the length,
+    /// which stays at or above the floor while the scope is open).
     cursor: usize,
 }
 
@@ -38,6 +51,13 @@ impl ForkStack {
             floor: 0,
             cursor: 0,
         }
+    }
+
+    /// Whether the stack holds [`PUBLISHABLE_FORKS`] publishable forks: a `join` then
+    /// runs both halves itself instead of forking.
+    #[inline]
+    pub(crate) fn is_full(&self) -> bool {
+        self.forks.len() - self.cursor >= PUBLISHABLE_FORKS
     }
 
     #[inline]
@@ -69,18 +89,18 @@ impl ForkStack {
     /// The caller hands the job to a queue: every fork's header stays valid until it ran,
     /// because its `join` waits for it once it sees it published.
     pub(crate) unsafe fn publish_oldest(&mut self) -> Option<JobRef> {
-        let start = self.cursor.max(self.floor);
-        let offset = self.forks[start..].iter().position(|f| !f.is_published())?;
-        let index = start + offset;
-        self.cursor = index + 1;
-        // SAFETY: not published before (checked just above); validity is the caller's.
-        Some(unsafe { self.forks[index].publish() })
+        debug_assert!(self.floor <= self.cursor);
+        let fork = self.forks.get_mut(self.cursor)?;
+        debug_assert!(!fork.is_published(), "forks from the cursor on are private");
+        self.cursor += 1;
+        // SAFETY: not published before (every fork from the cursor on is private);
+        // validity is the caller's.
+        Some(unsafe { fork.publish() })
     }
 
     /// Whether a fork at or above the floor is still private.
     pub(crate) fn has_publishable(&self) -> bool {
-        let start = self.cursor.max(self.floor);
-        self.forks[start..].iter().any(|f| !f.is_published())
+        self.cursor < self.forks.len()
     }
 
     /// Whether any fork, below the floor or not, is still private.
@@ -195,6 +215,31 @@ mod tests {
         assert!(!stack.take_back(fork(&hs[1])));
         stack.exit_scope(saved);
         assert_eq!(publish(&mut stack), Some(&hs[0] as *const Header));
+    }
+
+    #[test]
+    fn the_stack_is_full_at_the_bound_of_publishable_forks() {
+        let hs = headers(PUBLISHABLE_FORKS + 2);
+        let mut stack = ForkStack::new();
+        for h in &hs[..PUBLISHABLE_FORKS - 1] {
+            stack.push(fork(h));
+            assert!(!stack.is_full());
+        }
+        stack.push(fork(&hs[PUBLISHABLE_FORKS - 1]));
+        assert!(stack.is_full());
+        // A published fork no longer counts...
+        assert_eq!(publish(&mut stack), Some(&hs[0] as *const Header));
+        assert!(!stack.is_full());
+        stack.push(fork(&hs[PUBLISHABLE_FORKS]));
+        assert!(stack.is_full());
+        // ...nor does one below an open scope's floor.
+        let saved = stack.enter_scope();
+        assert!(!stack.is_full());
+        stack.push(fork(&hs[PUBLISHABLE_FORKS + 1]));
+        assert!(!stack.is_full());
+        assert!(stack.take_back(fork(&hs[PUBLISHABLE_FORKS + 1])));
+        stack.exit_scope(saved);
+        assert!(stack.is_full());
     }
 
     #[test]
