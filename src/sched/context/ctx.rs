@@ -190,18 +190,25 @@ impl Ctx {
     }
 
     /// A point where publication is decided (`publish.rs`): every fork.
+    ///
+    /// The policy's count of forks between looks at the clock is inline: with the workers
+    /// asleep (a call from outside into an idle pool) every fork gets this far, and a call
+    /// per fork cost more than the fork.
     #[inline]
     pub(crate) fn poll(&self) {
         let s = self.sleep().peek();
         if s.is_quiet() {
             return; // everybody is busy: nobody to publish for, nothing to look at
         }
-        self.decide(s);
+        match self.policy.on_fork(s, Instant::now) {
+            Decision::Keep => {}
+            decision => self.act(decision),
+        }
     }
 
     #[cold]
-    fn decide(&self, s: crate::sched::sleep::Snapshot) {
-        match self.policy.on_fork(s, Instant::now) {
+    fn act(&self, decision: Decision) {
+        match decision {
             Decision::Keep => {}
             Decision::ForHungry => self.publish_for_hungry(),
             Decision::Heartbeat => {

@@ -7,7 +7,9 @@
 //!   oldest private fork is published once `HUNGRY_INTERVAL` passed since the last such
 //!   publication, and at least once per `HUNGRY_TICKS` forks: a searcher spins for
 //!   microseconds, and publishing at every fork meanwhile hands out work too small to be
-//!   worth the trip.
+//!   worth the trip. A context's first such publication waits for `FIRST_SHARE_AFTER`
+//!   after its first look at the clock, whatever the fork count: a caller from outside
+//!   gets a new context per call, and a run of small calls must not keep the workers fed.
 //! - Otherwise, while workers sleep, the thread publishes one fork (which wakes one
 //!   sleeper) once it ran `HEARTBEAT` since its root job began or since its last heartbeat.
 //!
@@ -28,7 +30,8 @@ use std::time::Instant;
 
 use crate::sched::sleep::Snapshot;
 use crate::sched::sleep::pacing::{
-    GROW_AFTER, HEARTBEAT, HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL, MAX_LOOK_STRIDE,
+    FIRST_SHARE_AFTER, GROW_AFTER, HEARTBEAT, HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL,
+    MAX_LOOK_STRIDE,
 };
 
 /// What the fork just pushed asks for.
@@ -56,8 +59,12 @@ pub(crate) struct Policy {
     first_look: Cell<Option<u32>>,
     /// `ticks` at the last publication for a hungry thread...
     published_at: Cell<u32>,
-    /// ...and when it happened.
+    /// ...and when it happened (or, before the first, when the context first looked at
+    /// the clock while somebody was hungry).
     published_time: Cell<Option<Instant>>,
+    /// Whether the context published for a hungry thread yet: the fork budget counts only
+    /// from the first such publication, which only the clock decides.
+    served: Cell<bool>,
     /// When the heartbeat is due; `None` until the current period's first look.
     deadline: Cell<Option<Instant>>,
 }
@@ -72,6 +79,7 @@ impl Policy {
             first_look: Cell::new(None),
             published_at: Cell::new(0),
             published_time: Cell::new(None),
+            served: Cell::new(false),
             deadline: Cell::new(None),
         }
     }
@@ -85,14 +93,29 @@ impl Policy {
         }
         let t = self.ticks.get().wrapping_add(1);
         self.ticks.set(t);
-        if s.hungry() && t.wrapping_sub(self.published_at.get()) >= HUNGRY_TICKS {
-            return Decision::ForHungry;
-        }
-        // Signed distance: the look is due once `t` reached `next_look` (wrapping).
+        // Signed distance: something is due once `t` reached `next_look` (wrapping). While
+        // somebody is hungry, `look` brings `next_look` no later than the fork that
+        // exhausts the fork budget.
         if (t.wrapping_sub(self.next_look.get()) as i32) < 0 {
             return Decision::Keep;
         }
+        self.due(t, s, now)
+    }
+
+    /// The fork budget for hungry threads, then the clock.
+    #[cold]
+    fn due(&self, t: u32, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
+        if s.hungry() && self.served.get() && self.budget_left(t) == 0 {
+            // Asked again at every fork until a publication succeeds.
+            self.next_look.set(t.wrapping_add(1));
+            return Decision::ForHungry;
+        }
         self.look(t, s, now())
+    }
+
+    /// Forks left before the fork budget for hungry threads runs out.
+    fn budget_left(&self, t: u32) -> u32 {
+        HUNGRY_TICKS.saturating_sub(t.wrapping_sub(self.published_at.get()))
     }
 
     #[cold]
@@ -120,12 +143,28 @@ impl Policy {
             self.stride.set(next);
         }
         self.last_look.set(Some(now));
-        self.next_look.set(t.wrapping_add(self.stride.get()));
+        let mut until_next = self.stride.get();
+        if s.hungry() && self.served.get() {
+            until_next = until_next.min(self.budget_left(t).max(1));
+        }
+        self.next_look.set(t.wrapping_add(until_next));
         if s.hungry() {
-            let due = self
-                .published_time
-                .get()
-                .is_none_or(|at| now.saturating_duration_since(at) >= HUNGRY_INTERVAL);
+            let Some(at) = self.published_time.get() else {
+                // The context's first look at a hungry pool starts its first interval: a
+                // thread that just came in (a caller from outside the pool, once per call)
+                // shares nothing for `FIRST_SHARE_AFTER`, however many forks it makes.
+                // Otherwise a run of small calls from outside feeds the workers a piece of
+                // each, and they never go to sleep: each piece leaves them searching when
+                // the next call comes.
+                self.published_time.set(Some(now));
+                return Decision::Keep;
+            };
+            let interval = if self.served.get() {
+                HUNGRY_INTERVAL
+            } else {
+                FIRST_SHARE_AFTER
+            };
+            let due = now.saturating_duration_since(at) >= interval;
             return if due {
                 Decision::ForHungry
             } else {
@@ -153,6 +192,7 @@ impl Policy {
     pub(crate) fn published_for_hungry(&self, now: Instant) {
         self.published_at.set(self.ticks.get());
         self.published_time.set(Some(now));
+        self.served.set(true);
     }
 
     /// Starts a new heartbeat period (the thread just picked up a new root job): the first
@@ -278,8 +318,13 @@ mod tests {
         let policy = Policy::new();
         let hungry = Snapshot::of(1, 0, 0);
         let t0 = Instant::now();
-        assert_eq!(policy.on_fork(hungry, || t0), Decision::ForHungry);
-        policy.published_for_hungry(t0);
+        // The first look starts the first interval...
+        assert_eq!(policy.on_fork(hungry, || t0), Decision::Keep);
+        let t1 = t0 + FIRST_SHARE_AFTER;
+        let d = forks(&policy, hungry, MAX_LOOK_STRIDE, t1, Duration::ZERO);
+        assert!(d.contains(&Decision::ForHungry));
+        policy.published_for_hungry(t1);
+        let t0 = t1;
         // Within the interval the clock says no, however often it is read...
         let d = forks(&policy, hungry, HUNGRY_TICKS - 1, t0, Duration::ZERO);
         assert!(d.iter().all(|d| *d == Decision::Keep));
@@ -295,9 +340,32 @@ mod tests {
     #[test]
     fn a_waiter_spinning_for_its_own_work_counts_as_hungry() {
         let policy = Policy::new();
-        assert_eq!(
-            policy.on_fork(Snapshot::of(0, 0, 1), Instant::now),
-            Decision::ForHungry
+        let waiter = Snapshot::of(0, 0, 1);
+        let t0 = Instant::now();
+        assert_eq!(policy.on_fork(waiter, || t0), Decision::Keep);
+        let d = forks(&policy, waiter, 2, t0 + FIRST_SHARE_AFTER, Duration::ZERO);
+        assert_eq!(d[0], Decision::ForHungry);
+    }
+
+    #[test]
+    fn a_new_context_shares_for_hungry_threads_only_after_one_interval() {
+        let policy = Policy::new();
+        let hungry = Snapshot::of(1, 0, 0);
+        let t0 = Instant::now();
+        // A small call from outside: more forks than the fork budget, all within the
+        // interval, share nothing...
+        let n = 4 * HUNGRY_TICKS;
+        let step = FIRST_SHARE_AFTER / (n + 1);
+        let d = forks(&policy, hungry, n, t0, step);
+        assert!(d.iter().all(|d| *d == Decision::Keep));
+        // ...and once the first interval passed, the next look shares.
+        let d = forks(
+            &policy,
+            hungry,
+            MAX_LOOK_STRIDE,
+            t0 + FIRST_SHARE_AFTER,
+            step,
         );
+        assert!(d.contains(&Decision::ForHungry));
     }
 }

@@ -41,6 +41,12 @@ pub(crate) const GROW_AFTER: u32 = 16;
 pub(crate) const HUNGRY_TICKS: u32 = 256;
 /// A hungry thread is served once this long passed since the last publication for one.
 pub(crate) const HUNGRY_INTERVAL: Duration = Duration::from_micros(2);
+/// A context serves its first hungry thread once it ran this long (from its first look at
+/// the clock while somebody was hungry). A call from outside gets a new context, and one
+/// that has run this long likely has about as much left: enough that a piece of it is
+/// worth a steal's round trip (1-2 µs on the project's machines). A shorter call shares
+/// nothing, so the workers a previous call fed go back to sleep.
+pub(crate) const FIRST_SHARE_AFTER: Duration = Duration::from_micros(10);
 
 /// Every this many jobs from its own deque, a worker takes one from the shared queue first.
 pub(crate) const SHARED_QUEUE_EVERY: u32 = 61;
