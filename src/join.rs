@@ -76,7 +76,10 @@ where
     B: FnOnce() -> RB,
 {
     ctx.poll();
-    let ra = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(a)) {
+    ctx.unforked_begin();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(a));
+    ctx.unforked_end();
+    let ra = match result {
         Ok(ra) => ra,
         Err(payload) => {
             // `b`'s own panic is dropped: `a`'s is the one re-raised.

@@ -134,6 +134,7 @@ use sched::context::Ctx;
 /// let (a, b) = skewer::join(|| "left".len(), || "right".len());
 /// assert_eq!(a + b, 9);
 /// ```
+#[inline]
 #[track_caller]
 pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
 where

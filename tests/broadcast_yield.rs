@@ -205,6 +205,53 @@ common::for_each_backend! {
     }
 
     #[test]
+    fn the_b_of_a_join_that_did_not_fork_is_pending_while_a_runs() {
+        // Three joins deep, a thread keeps three private forks and the fourth join does not
+        // fork. Once the three forks were published and run by the other worker, the
+        // fourth join's `b` is still pending inside its `a`.
+        let pool = Arc::new(pool(2));
+        let p = Arc::clone(&pool);
+        let pending = within(PATIENCE, "an unforked join's pending b", move || {
+            p.install(|| {
+                let me = skewer::current_thread_index();
+                let elsewhere = AtomicUsize::new(0);
+                let mark = || {
+                    if skewer::current_thread_index() != me {
+                        elsewhere.fetch_add(1, Ordering::SeqCst);
+                    }
+                };
+                let innermost = || {
+                    // Decision points (plain joins) until the other worker ran all three
+                    // forks: each one publishes the oldest private fork for a hungry worker.
+                    while elsewhere.load(Ordering::SeqCst) < 3 {
+                        skewer::join(|| {}, || {});
+                    }
+                    skewer::current_thread_has_pending_tasks()
+                };
+                let mut seen = None;
+                skewer::join(
+                    || {
+                        skewer::join(
+                            || {
+                                skewer::join(
+                                    || {
+                                        skewer::join(|| seen = innermost(), || {});
+                                    },
+                                    mark,
+                                );
+                            },
+                            mark,
+                        );
+                    },
+                    mark,
+                );
+                seen
+            })
+        });
+        assert_eq!(pending, Some(true));
+    }
+
+    #[test]
     fn a_worker_waiting_in_a_broadcast_on_another_pool_composes() {
         // A job of A broadcasts on B, whose shares call back into A.
         let a = Arc::new(pool(2));

@@ -24,6 +24,9 @@ fn tree(depth: u32) -> u64 {
 
 const CALLS: u64 = 3_000;
 
+/// A small call: well within `FIRST_SHARE_AFTER` (10 µs).
+const SMALL: Duration = Duration::from_micros(3);
+
 /// The median time of one `pool.join` over two trees of `depth`.
 fn call_time(pool: &skewer::Pool, depth: u32) -> Duration {
     let mut times: Vec<Duration> = (0..101)
@@ -39,6 +42,14 @@ fn call_time(pool: &skewer::Pool, depth: u32) -> Duration {
 
 #[test]
 fn a_run_of_small_calls_from_outside_leaves_the_workers_alone() {
+    common::within(
+        Duration::from_secs(60),
+        "small calls from outside",
+        small_calls_on_both_backends,
+    );
+}
+
+fn small_calls_on_both_backends() {
     for backend in BACKENDS {
         let pool = skewer::Pool::builder()
             .backend(backend)
@@ -48,9 +59,17 @@ fn a_run_of_small_calls_from_outside_leaves_the_workers_alone() {
         // Small: a call well within the first interval in this build (about 1 000 nodes
         // in an optimized one, fewer in a debug one).
         let mut depth = 8;
-        while depth > 2 && call_time(&pool, depth) > Duration::from_micros(3) {
+        while depth > 2 && call_time(&pool, depth) > SMALL {
             depth -= 1;
         }
+        let took = call_time(&pool, depth);
+        if took > 2 * SMALL {
+            // A build or machine this slow (an instrumented build, say) cannot make a call
+            // small next to `FIRST_SHARE_AFTER`: there is nothing to check.
+            eprintln!("{backend:?}: the smallest call takes {took:?}; not checked here");
+            continue;
+        }
+        eprintln!("{backend:?}: depth {depth}, {took:?} per call");
         // Wake both workers, so that they are searching when the calls begin.
         pool.broadcast(|_| ());
         let before = pool.metrics().total.jobs_executed;

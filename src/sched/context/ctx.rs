@@ -93,6 +93,9 @@ pub(crate) struct Ctx {
     pool: PoolId,
     forks: UnsafeCell<ForkStack>,
     frame: Cell<*const Header>,
+    /// `join`s of this thread that run their `a` without a fork (`join.rs`): each one's `b`
+    /// is pending as a private fork's is.
+    unforked: Cell<usize>,
     policy: Policy,
     settle: Settle,
 }
@@ -116,6 +119,7 @@ impl Ctx {
             pool,
             forks: UnsafeCell::new(ForkStack::new()),
             frame: Cell::new(std::ptr::null()),
+            unforked: Cell::new(0),
             policy: Policy::new(),
             settle: Settle::new(),
         }
@@ -193,7 +197,8 @@ impl Ctx {
     ///
     /// The policy's count of forks between looks at the clock is inline: with the workers
     /// asleep (a call from outside into an idle pool) every fork gets this far, and a call
-    /// per fork cost more than the fork.
+    /// per fork cost more than the fork (1023-node trees from outside, 2 workers asleep:
+    /// 6.9 µs a call with the count out of line, 4.3 µs inline, 1.9 µs sequential).
     #[inline]
     pub(crate) fn poll(&self) {
         let s = self.sleep().peek();
@@ -256,9 +261,23 @@ impl Ctx {
         }
     }
 
-    /// Whether some fork of this thread is still private (pending, as a queued job is).
+    /// A `join` that did not fork starts its `a`: its `b` counts as pending
+    /// (`has_private_forks`) until `unforked_end`.
+    #[inline]
+    pub(crate) fn unforked_begin(&self) {
+        self.unforked.set(self.unforked.get() + 1);
+    }
+
+    /// That `a` returned or panicked.
+    #[inline]
+    pub(crate) fn unforked_end(&self) {
+        self.unforked.set(self.unforked.get() - 1);
+    }
+
+    /// Whether some fork of this thread is still private (pending, as a queued job is),
+    /// or a `join` that did not fork has yet to run its `b`.
     pub(crate) fn has_private_forks(&self) -> bool {
-        self.forks().has_private()
+        self.unforked.get() > 0 || self.forks().has_private()
     }
 
     /// A scope opens on this thread: older forks stay private until it closes.

@@ -5,9 +5,10 @@
 //!   is the common case of a loaded pool, and costs one relaxed load per fork.
 //! - Somebody is *hungry* (a worker searches, or a waiter spins for work of its own): the
 //!   oldest private fork is published once `HUNGRY_INTERVAL` passed since the last such
-//!   publication, and at least once per `HUNGRY_TICKS` forks: a searcher spins for
-//!   microseconds, and publishing at every fork meanwhile hands out work too small to be
-//!   worth the trip. A context's first such publication waits for `FIRST_SHARE_AFTER`
+//!   publication, or once `HUNGRY_TICKS` forks were made since (noticed at the next look
+//!   at the clock if the thread became hungry after the last one, so up to one stride
+//!   later): a searcher spins for microseconds, and publishing at every fork meanwhile
+//!   hands out work too small to be worth the trip. A context's first such publication waits for `FIRST_SHARE_AFTER`
 //!   after its first look at the clock, whatever the fork count: a caller from outside
 //!   gets a new context per call, and a run of small calls must not keep the workers fed.
 //! - Otherwise, while workers sleep, the thread publishes one fork (which wakes one

@@ -37,7 +37,8 @@ pub(crate) const LOOK_INTERVAL: Duration = Duration::from_micros(1);
 pub(crate) const MAX_LOOK_STRIDE: u32 = 256;
 /// ...growing only after this many forks of a root job (past its first burst of forks).
 pub(crate) const GROW_AFTER: u32 = 16;
-/// Forks between two publications for hungry threads, at most.
+/// Forks after which a hungry thread is served, whatever the clock says (checked at the
+/// policy's looks, so up to one stride later if the thread became hungry between two).
 pub(crate) const HUNGRY_TICKS: u32 = 256;
 /// A hungry thread is served once this long passed since the last publication for one.
 pub(crate) const HUNGRY_INTERVAL: Duration = Duration::from_micros(2);
