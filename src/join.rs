@@ -76,9 +76,7 @@ where
     B: FnOnce() -> RB,
 {
     ctx.poll();
-    ctx.unforked_begin();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(a));
-    ctx.unforked_end();
     let ra = match result {
         Ok(ra) => ra,
         Err(payload) => {

@@ -93,9 +93,6 @@ pub(crate) struct Ctx {
     pool: PoolId,
     forks: UnsafeCell<ForkStack>,
     frame: Cell<*const Header>,
-    /// `join`s of this thread that run their `a` without a fork (`join.rs`): each one's `b`
-    /// is pending as a private fork's is.
-    unforked: Cell<usize>,
     policy: Policy,
     settle: Settle,
 }
@@ -119,7 +116,6 @@ impl Ctx {
             pool,
             forks: UnsafeCell::new(ForkStack::new()),
             frame: Cell::new(std::ptr::null()),
-            unforked: Cell::new(0),
             policy: Policy::new(),
             settle: Settle::new(),
         }
@@ -261,23 +257,11 @@ impl Ctx {
         }
     }
 
-    /// A `join` that did not fork starts its `a`: its `b` counts as pending
-    /// (`has_private_forks`) until `unforked_end`.
-    #[inline]
-    pub(crate) fn unforked_begin(&self) {
-        self.unforked.set(self.unforked.get() + 1);
-    }
-
-    /// That `a` returned or panicked.
-    #[inline]
-    pub(crate) fn unforked_end(&self) {
-        self.unforked.set(self.unforked.get() - 1);
-    }
-
     /// Whether some fork of this thread is still private (pending, as a queued job is),
-    /// or a `join` that did not fork has yet to run its `b`.
+    /// or a `join` that did not fork may have yet to run its `b` (`ForkStack::may_hide_unforked`).
     pub(crate) fn has_private_forks(&self) -> bool {
-        self.unforked.get() > 0 || self.forks().has_private()
+        let forks = self.forks();
+        forks.has_private() || forks.may_hide_unforked()
     }
 
     /// A scope opens on this thread: older forks stay private until it closes.

@@ -103,6 +103,16 @@ impl ForkStack {
         self.cursor < self.forks.len()
     }
 
+    /// Whether a `join` that did not fork (its `b` still to run) may be running below these
+    /// forks. Such a `join` started on a full stack, and the forks that filled it are its
+    /// ancestors, on the stack until it returns: so it is running only if the stack holds
+    /// at least [`PUBLISHABLE_FORKS`] forks. The converse does not hold (they may all have
+    /// been published, and no such `join` be running): a count of those `join`s would be
+    /// exact, and cost two memory increments around every `a` that does not fork.
+    pub(crate) fn may_hide_unforked(&self) -> bool {
+        self.forks.len() >= PUBLISHABLE_FORKS
+    }
+
     /// Whether any fork, below the floor or not, is still private.
     pub(crate) fn has_private(&self) -> bool {
         self.forks.iter().any(|f| !f.is_published())
