@@ -76,8 +76,7 @@ where
     B: FnOnce() -> RB,
 {
     ctx.poll();
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(a));
-    let ra = match result {
+    let ra = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(a)) {
         Ok(ra) => ra,
         Err(payload) => {
             // `b`'s own panic is dropped: `a`'s is the one re-raised.

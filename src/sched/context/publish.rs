@@ -8,9 +8,10 @@
 //!   publication, or once `HUNGRY_TICKS` forks were made since (noticed at the next look
 //!   at the clock if the thread became hungry after the last one, so up to one stride
 //!   later): a searcher spins for microseconds, and publishing at every fork meanwhile
-//!   hands out work too small to be worth the trip. A context's first such publication waits for `FIRST_SHARE_AFTER`
-//!   after its first look at the clock, whatever the fork count: a caller from outside
-//!   gets a new context per call, and a run of small calls must not keep the workers fed.
+//!   hands out work too small to be worth the trip. A context's first such publication
+//!   waits for `FIRST_SHARE_AFTER` after its first look at the clock, whatever the fork
+//!   count: a caller from outside gets a new context per call, and a run of small calls
+//!   must not keep the workers fed.
 //! - Otherwise, while workers sleep, the thread publishes one fork (which wakes one
 //!   sleeper) once it ran `HEARTBEAT` since its root job began or since its last heartbeat.
 //!
@@ -46,6 +47,19 @@ pub(crate) enum Decision {
     Heartbeat,
 }
 
+/// A context's publications for hungry threads so far.
+#[derive(Clone, Copy, Debug)]
+enum Shared {
+    /// It never looked at the clock while somebody was hungry.
+    Never,
+    /// It first did at this time, and published nothing for a hungry thread since: only
+    /// the clock decides the first publication (`FIRST_SHARE_AFTER`).
+    FirstLook(Instant),
+    /// Its last publication for a hungry thread: at this fork count and this time. The
+    /// fork budget (`HUNGRY_TICKS`) and `HUNGRY_INTERVAL` count from here.
+    Last { tick: u32, time: Instant },
+}
+
 /// A thread's publication state.
 #[derive(Debug)]
 pub(crate) struct Policy {
@@ -58,14 +72,8 @@ pub(crate) struct Policy {
     last_look: Cell<Option<Instant>>,
     /// ...and `ticks` at the first (the stride grows only `GROW_AFTER` forks later).
     first_look: Cell<Option<u32>>,
-    /// `ticks` at the last publication for a hungry thread...
-    published_at: Cell<u32>,
-    /// ...and when it happened (or, before the first, when the context first looked at
-    /// the clock while somebody was hungry).
-    published_time: Cell<Option<Instant>>,
-    /// Whether the context published for a hungry thread yet: the fork budget counts only
-    /// from the first such publication, which only the clock decides.
-    served: Cell<bool>,
+    /// Where the context stands with hungry threads.
+    shared: Cell<Shared>,
     /// When the heartbeat is due; `None` until the current period's first look.
     deadline: Cell<Option<Instant>>,
 }
@@ -78,9 +86,7 @@ impl Policy {
             stride: Cell::new(1),
             last_look: Cell::new(None),
             first_look: Cell::new(None),
-            published_at: Cell::new(0),
-            published_time: Cell::new(None),
-            served: Cell::new(false),
+            shared: Cell::new(Shared::Never),
             deadline: Cell::new(None),
         }
     }
@@ -106,7 +112,7 @@ impl Policy {
     /// The fork budget for hungry threads, then the clock.
     #[cold]
     fn due(&self, t: u32, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
-        if s.hungry() && self.served.get() && self.budget_left(t) == 0 {
+        if s.hungry() && self.budget_left(t) == Some(0) {
             // Asked again at every fork until a publication succeeds.
             self.next_look.set(t.wrapping_add(1));
             return Decision::ForHungry;
@@ -114,9 +120,13 @@ impl Policy {
         self.look(t, s, now())
     }
 
-    /// Forks left before the fork budget for hungry threads runs out.
-    fn budget_left(&self, t: u32) -> u32 {
-        HUNGRY_TICKS.saturating_sub(t.wrapping_sub(self.published_at.get()))
+    /// Forks left before the fork budget for hungry threads runs out; `None` before the
+    /// first publication for one.
+    fn budget_left(&self, t: u32) -> Option<u32> {
+        match self.shared.get() {
+            Shared::Last { tick, .. } => Some(HUNGRY_TICKS.saturating_sub(t.wrapping_sub(tick))),
+            Shared::Never | Shared::FirstLook(_) => None,
+        }
     }
 
     #[cold]
@@ -145,27 +155,28 @@ impl Policy {
         }
         self.last_look.set(Some(now));
         let mut until_next = self.stride.get();
-        if s.hungry() && self.served.get() {
-            until_next = until_next.min(self.budget_left(t).max(1));
+        if s.hungry()
+            && let Some(left) = self.budget_left(t)
+        {
+            until_next = until_next.min(left.max(1));
         }
         self.next_look.set(t.wrapping_add(until_next));
         if s.hungry() {
-            let Some(at) = self.published_time.get() else {
-                // The context's first look at a hungry pool starts its first interval: a
-                // thread that just came in (a caller from outside the pool, once per call)
-                // shares nothing for `FIRST_SHARE_AFTER`, however many forks it makes.
-                // Otherwise a run of small calls from outside feeds the workers a piece of
-                // each, and they never go to sleep: each piece leaves them searching when
-                // the next call comes.
-                self.published_time.set(Some(now));
-                return Decision::Keep;
+            let (since, interval) = match self.shared.get() {
+                Shared::Never => {
+                    // The context's first look at a hungry pool starts its first interval:
+                    // a thread that just came in (a caller from outside the pool, once per
+                    // call) shares nothing for `FIRST_SHARE_AFTER`, however many forks it
+                    // makes. Otherwise a run of small calls from outside feeds the workers
+                    // a piece of each, and they never go to sleep: each piece leaves them
+                    // searching when the next call comes.
+                    self.shared.set(Shared::FirstLook(now));
+                    return Decision::Keep;
+                }
+                Shared::FirstLook(at) => (at, FIRST_SHARE_AFTER),
+                Shared::Last { time, .. } => (time, HUNGRY_INTERVAL),
             };
-            let interval = if self.served.get() {
-                HUNGRY_INTERVAL
-            } else {
-                FIRST_SHARE_AFTER
-            };
-            let due = now.saturating_duration_since(at) >= interval;
+            let due = now.saturating_duration_since(since) >= interval;
             return if due {
                 Decision::ForHungry
             } else {
@@ -191,9 +202,10 @@ impl Policy {
     /// The context published a fork for a hungry thread at `now`.
     #[cold]
     pub(crate) fn published_for_hungry(&self, now: Instant) {
-        self.published_at.set(self.ticks.get());
-        self.published_time.set(Some(now));
-        self.served.set(true);
+        self.shared.set(Shared::Last {
+            tick: self.ticks.get(),
+            time: now,
+        });
     }
 
     /// Starts a new heartbeat period (the thread just picked up a new root job): the first
