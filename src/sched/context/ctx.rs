@@ -205,6 +205,16 @@ impl Ctx {
         }
     }
 
+    /// The other point where publication is decided: a `join`'s `a` returned. Counted as a
+    /// fork is; the first return of a root job also looks at the clock (`publish.rs`).
+    #[inline]
+    pub(crate) fn poll_return(&self) {
+        match self.policy.on_return(self.sleep().peek(), Instant::now) {
+            Decision::Keep => {}
+            decision => self.act(decision),
+        }
+    }
+
     #[cold]
     fn act(&self, decision: Decision) {
         match decision {

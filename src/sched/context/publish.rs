@@ -18,11 +18,14 @@
 //! Time, not a fork count, decides: the thread looks at the clock about every
 //! `LOOK_INTERVAL`, and the number of forks between two looks (the *stride*) adapts to the
 //! time forks take, from 1 (coarse forks: a clock read is nothing next to a fork's work)
-//! up to `MAX_LOOK_STRIDE` (fine forks: one read per a few hundred forks). It grows only
-//! after the root job's first `GROW_AFTER` forks: the descent of a tree to its first leaf
-//! is a burst of forks however coarse the leaves are, and a stride grown on it would skip
-//! the forks between the first leaves. A tree of 0.4 ms leaves thus shares out at its first fork
-//! after one heartbeat. Each new root job starts over from a stride of 1.
+//! up to `MAX_LOOK_STRIDE` (fine forks: one read per a few hundred forks). Forks and the
+//! returns of `a` both count (`on_fork`, `on_return`). The descent of a tree to its first
+//! leaf is a burst of forks however coarse the leaves are, and the stride may grow on it;
+//! so the first return since the root job began (the end of the first leaf) always looks,
+//! and a coarse first leaf scales the stride back to 1 there. A tree of 0.4 ms leaves thus
+//! shares out at the end of its first leaf after one heartbeat, and a small tree reads
+//! the clock a few times, not at every fork of its descent. Each new root job starts over
+//! from a stride of 1.
 //!
 //! The policy only decides; the context publishes (if the queue it would go to holds no
 //! unclaimed fork) and reports back with `published_for_hungry`.
@@ -32,8 +35,7 @@ use std::time::Instant;
 
 use crate::sched::sleep::Snapshot;
 use crate::sched::sleep::pacing::{
-    FIRST_SHARE_AFTER, GROW_AFTER, HEARTBEAT, HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL,
-    MAX_LOOK_STRIDE,
+    FIRST_SHARE_AFTER, HEARTBEAT, HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL, MAX_LOOK_STRIDE,
 };
 
 /// What the fork just pushed asks for.
@@ -70,8 +72,9 @@ pub(crate) struct Policy {
     stride: Cell<u32>,
     /// ...and when the last look happened (`None`: none since the root job began)...
     last_look: Cell<Option<Instant>>,
-    /// ...and `ticks` at the first (the stride grows only `GROW_AFTER` forks later).
-    first_look: Cell<Option<u32>>,
+    /// ...and whether no `a` has returned since the root job began (its forks so far are
+    /// the descent to the first leaf; the first return looks whatever the stride).
+    descending: Cell<bool>,
     /// Where the context stands with hungry threads.
     shared: Cell<Shared>,
     /// When the heartbeat is due; `None` until the current period's first look.
@@ -85,7 +88,7 @@ impl Policy {
             next_look: Cell::new(0),
             stride: Cell::new(1),
             last_look: Cell::new(None),
-            first_look: Cell::new(None),
+            descending: Cell::new(true),
             shared: Cell::new(Shared::Never),
             deadline: Cell::new(None),
         }
@@ -98,12 +101,32 @@ impl Policy {
         if s.is_quiet() {
             return Decision::Keep;
         }
+        self.tick(false, s, now)
+    }
+
+    /// A `join`'s `a` returned while the pool looked like `s`: counts as a fork does, and
+    /// the first return since the root job began always looks at the clock.
+    #[inline]
+    pub(crate) fn on_return(&self, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
+        if s.is_quiet() {
+            return Decision::Keep;
+        }
+        let first_leaf = self.descending.get();
+        if first_leaf {
+            self.descending.set(false);
+        }
+        self.tick(first_leaf, s, now)
+    }
+
+    /// Counts a fork or a return; looks at the clock when its turn came (or `look_now`).
+    #[inline]
+    fn tick(&self, look_now: bool, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
         let t = self.ticks.get().wrapping_add(1);
         self.ticks.set(t);
         // Signed distance: something is due once `t` reached `next_look` (wrapping). While
         // somebody is hungry, `look` brings `next_look` no later than the fork that
         // exhausts the fork budget.
-        if (t.wrapping_sub(self.next_look.get()) as i32) < 0 {
+        if !look_now && (t.wrapping_sub(self.next_look.get()) as i32) < 0 {
             return Decision::Keep;
         }
         self.due(t, s, now)
@@ -132,17 +155,11 @@ impl Policy {
     #[cold]
     fn look(&self, t: u32, s: Snapshot, now: Instant) -> Decision {
         let stride = self.stride.get();
-        let first = *self.first_look.get().get_or_insert(t);
-        self.first_look.set(Some(first));
         if let Some(prev) = self.last_look.get() {
             let gap = now.saturating_duration_since(prev);
-            // A burst of forks at the start of a root job (the descent of a tree to its
-            // first leaf) says nothing about the forks' spacing: grow only after it.
-            // (Only the heartbeat needs it: a hungry thread's looks serve a searcher that
-            // spins now, and reading the clock at every fork of a tiny tree costs more
-            // than the tree.)
-            let settled = s.hungry() || t.wrapping_sub(first) >= GROW_AFTER;
-            let next = if gap < LOOK_INTERVAL && settled {
+            // A stride grown on the descent of a coarse tree (a burst of forks before its
+            // first long leaf) is scaled back at the first return, which always looks.
+            let next = if gap < LOOK_INTERVAL {
                 (stride * 2).min(MAX_LOOK_STRIDE)
             } else if gap > LOOK_INTERVAL * 4 {
                 // Scale down in one step: forks just became coarse.
@@ -214,7 +231,7 @@ impl Policy {
     pub(crate) fn reset_heartbeat(&self) {
         self.deadline.set(None);
         self.last_look.set(None);
-        self.first_look.set(None);
+        self.descending.set(true);
         self.stride.set(1);
         self.next_look.set(self.ticks.get().wrapping_add(1));
     }
@@ -277,9 +294,9 @@ mod tests {
             MAX_LOOK_STRIDE,
             "fine forks: few clock reads"
         );
-        // Every fork looks during the first GROW_AFTER forks, then the stride grows.
+        // The stride doubles at every look until it reaches its bound.
         assert!(
-            reads < GROW_AFTER + 100_000 / 64,
+            reads < 10 + 100_000 / MAX_LOOK_STRIDE,
             "{reads} clock reads for 100 000 fine forks"
         );
         // Forks become coarse: the next look scales the stride down in one step.
@@ -287,18 +304,78 @@ mod tests {
         assert_eq!(policy.stride(), 1, "coarse forks: every fork looks");
     }
 
+    /// The forks and returns of a `join` tree of `depth` levels whose leaves take `leaf`,
+    /// walked the way `join` walks it; returns the decisions and counts the clock reads.
+    fn walk(
+        policy: &Policy,
+        s: Snapshot,
+        depth: u32,
+        clock: &Cell<Instant>,
+        leaf: Duration,
+        reads: &Cell<u32>,
+    ) -> Vec<Decision> {
+        let now = || {
+            reads.set(reads.get() + 1);
+            clock.get()
+        };
+        if depth == 0 {
+            clock.set(clock.get() + leaf);
+            return Vec::new();
+        }
+        let mut d = vec![policy.on_fork(s, now)];
+        d.extend(walk(policy, s, depth - 1, clock, leaf, reads));
+        d.push(policy.on_return(s, now));
+        d.extend(walk(policy, s, depth - 1, clock, leaf, reads));
+        d
+    }
+
     #[test]
-    fn a_burst_of_forks_before_the_first_leaf_does_not_grow_the_stride() {
+    fn a_small_tree_reads_the_clock_a_few_times_not_at_every_fork_of_its_descent() {
+        // 512 leaves of 1 ns (a 1023-node tree sum), the workers asleep.
+        let policy = Policy::new();
+        let reads = Cell::new(0);
+        let clock = Cell::new(Instant::now());
+        let d = walk(&policy, Snapshot::of(0, 1, 0), 9, &clock, FINE, &reads);
+        assert!(d.iter().all(|d| *d == Decision::Keep));
+        assert!(
+            reads.get() <= 14,
+            "{} clock reads for 1022 forks and returns",
+            reads.get()
+        );
+    }
+
+    #[test]
+    fn a_burst_of_forks_before_a_coarse_first_leaf_is_scaled_back_at_its_return() {
         let policy = Policy::new();
         policy.reset_heartbeat();
         let asleep = Snapshot::of(0, 1, 0);
         let t0 = Instant::now();
-        // The descent: six forks within a few nanoseconds...
-        let _ = forks(&policy, asleep, 6, t0, FINE);
-        assert_eq!(policy.stride(), 1);
-        // ...then one fork per leaf of 0.4 ms: the first one after the heartbeat publishes.
-        let d = forks(&policy, asleep, 2, t0 + COARSE, COARSE);
-        assert_eq!(d[0], Decision::Heartbeat);
+        // The descent: ten forks within a few nanoseconds (the stride may grow)...
+        let _ = forks(&policy, asleep, 10, t0, FINE);
+        // ...then the first leaf of 0.4 ms returns: that return looks whatever the
+        // stride, publishes (one heartbeat has passed) and scales the stride back to 1.
+        let mut reads = 0;
+        let d = policy.on_return(asleep, || {
+            reads += 1;
+            t0 + COARSE
+        });
+        assert_eq!((d, reads), (Decision::Heartbeat, 1));
+        assert_eq!(policy.stride(), 1, "coarse leaves: every fork looks");
+        // The same shape as a tree: 64 leaves of 0.4 ms publish at the first leaf's return
+        // and at most leaves after it (not all: the fork that follows a return comes no
+        // later on the clock, which grows the stride for a look).
+        let policy = Policy::new();
+        let reads = Cell::new(0);
+        let clock = Cell::new(t0);
+        let d = walk(&policy, asleep, 6, &clock, COARSE, &reads);
+        let beats = d.iter().filter(|d| **d == Decision::Heartbeat).count();
+        assert!(beats >= 32, "{beats} heartbeats over 64 leaves of 0.4 ms");
+        assert_eq!(d[..6], [Decision::Keep; 6], "nothing during the descent");
+        assert_eq!(
+            d[6],
+            Decision::Heartbeat,
+            "the first leaf's return publishes"
+        );
     }
 
     #[test]

@@ -33,10 +33,8 @@ pub(crate) const HEARTBEAT: Duration = Duration::from_micros(100);
 /// How far apart in time a forking thread looks at the clock, about (while the pool is not
 /// quiet). The number of forks between two looks adapts to keep this spacing...
 pub(crate) const LOOK_INTERVAL: Duration = Duration::from_micros(1);
-/// ...between one fork (coarse forks: every fork looks) and this many (fine forks)...
+/// ...between one fork (coarse forks: every fork looks) and this many (fine forks).
 pub(crate) const MAX_LOOK_STRIDE: u32 = 256;
-/// ...growing only after this many forks of a root job (past its first burst of forks).
-pub(crate) const GROW_AFTER: u32 = 16;
 /// Forks after which a hungry thread is served, whatever the clock says (checked at the
 /// policy's looks, so up to one stride later if the thread became hungry between two).
 pub(crate) const HUNGRY_TICKS: u32 = 256;
