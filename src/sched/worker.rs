@@ -191,6 +191,9 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
 
     /// The next job from the own deque (with `true`), after the own inbox (one relaxed
     /// load when empty), with a look at the shared queue every `SHARED_QUEUE_EVERY` jobs.
+    /// Without local queues, the shared queue is where this worker's own pushes went: a
+    /// busy worker takes its next job there directly, as one with a deque pops its own,
+    /// instead of entering the sleep protocol as a searcher between every two jobs.
     #[inline]
     fn next_local(&mut self) -> Option<(JobRef, bool)> {
         let q = &self.worker.registry.queues;
@@ -203,6 +206,9 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
         }
         if let Some(job) = self.worker.registry.take_inbox(self.worker.index) {
             return Some((job, false));
+        }
+        if !Q::HAS_LOCAL_QUEUES {
+            return q.pop_global().map(|job| (job, false));
         }
         if t.is_multiple_of(SHARED_QUEUE_EVERY)
             && let Some(job) = q.pop_global()
