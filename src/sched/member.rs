@@ -93,6 +93,17 @@ impl<Q: Queues> Member for Membership<'_, Q> {
         if self.registry.has_inbox(w.index) {
             return false;
         }
+        if !Q::HAS_LOCAL_QUEUES {
+            // The shared queue holds this worker's own pushes (and everybody else's): its
+            // next job, if it belongs to the target, is the one the full search would find.
+            return match search::from_global(self.registry, &self.role, target) {
+                Some(job) => {
+                    self.run(ctx, Found::Taken(job));
+                    true
+                }
+                None => false,
+            };
+        }
         match search::pop_own(self.registry, &self.role, w, target) {
             Some(job) => {
                 self.run(ctx, Found::Own(job));

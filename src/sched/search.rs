@@ -168,7 +168,11 @@ pub(crate) fn find<Q: Queues>(
 
 /// Takes the next job of the shared queue if `role` may run it for `target`; puts it back
 /// (at the tail) if not.
-fn from_global<Q: Queues>(reg: &Registry<Q>, role: &Role<'_, Q>, target: Target) -> Option<JobRef> {
+pub(crate) fn from_global<Q: Queues>(
+    reg: &Registry<Q>,
+    role: &Role<'_, Q>,
+    target: Target,
+) -> Option<JobRef> {
     let job = reg.queues.pop_global()?;
     if belongs(role, job, target) {
         count_steal(reg, role.index());

@@ -38,7 +38,9 @@ pub(crate) trait Member {
     fn help(&self, ctx: &Ctx, target: Target, scan_global: bool) -> Helped;
     /// A waiter's common case, tried before `help`: if this thread is a worker with an
     /// empty inbox and the top of its own deque descends from `target`, runs that job and
-    /// returns true. Otherwise changes nothing and returns false.
+    /// returns true. Otherwise changes nothing and returns false. Without local queues the
+    /// head of the shared queue stands for the top of the deque; a head that does not
+    /// descend from `target` goes back to the tail, as in the full search.
     fn run_own(&self, ctx: &Ctx, target: Target) -> bool;
     /// Runs one job this thread may run for the work it is doing now (`ctx.frame()`, by
     /// the waiting rule): from its own inbox and deque only (`local_only`), or from
