@@ -77,6 +77,32 @@ common::for_each_backend! {
     }
 
     #[test]
+    fn the_peak_of_queued_jobs_counts_spawns_from_inside_the_pool() {
+        // One worker runs the scope body, so its 1000 jobs all wait in a queue until the
+        // body returns: the worker's deque (stealing) or the shared channel (channel), whose
+        // depth is sampled every 16 pushes. The `install` job itself waited in the shared
+        // queue before it ran (the peak is a sum of each queue's peak).
+        const N: u64 = 1000;
+        let pool = pool(1);
+        let ran = AtomicUsize::new(0);
+        pool.install(|| {
+            skewer::scope(|s| {
+                for _ in 0..N {
+                    s.spawn(|_| {
+                        ran.fetch_add(1, Ordering::Relaxed);
+                    });
+                }
+            })
+        });
+        assert_eq!(ran.load(Ordering::Relaxed), N as usize);
+        let peak = pool.metrics().peak_queued();
+        assert!(
+            (N - 16..=N + 1).contains(&peak),
+            "peak queued {peak} for {N} queued jobs"
+        );
+    }
+
+    #[test]
     fn spawns_from_inside_jobs_run_exactly_once() {
         // Every job spawns two children (through `Pool::spawn` and the free `spawn`) until
         // depth 10: 2^11 - 1 jobs in all.

@@ -156,6 +156,13 @@ impl<Q: Queues> Registry<Q> {
         let counters = &self.counters.workers[index];
         counters.local_pushes.add_owned(1);
         counters.max_local_depth.raise_to(depth as u64);
+        // Without local queues the push went to the shared queue: sample its depth as
+        // `push_global` does.
+        if !Q::HAS_LOCAL_QUEUES && counters.local_pushes.get().is_multiple_of(16) {
+            self.counters
+                .max_injector_depth
+                .raise_to(self.queues.global_len() as u64);
+        }
         self.sleep.notify_local_work();
         self.watchers.poke_all();
     }
