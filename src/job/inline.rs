@@ -1,4 +1,4 @@
-//! Inline jobs: a closure of at most two words carried inside its `JobRef`.
+//! Inline jobs: a closure of at most three words carried inside its `JobRef`.
 
 use std::mem::{MaybeUninit, align_of, size_of};
 
@@ -6,7 +6,7 @@ use super::header::{Header, Kind};
 use super::job_ref::{JobRef, Payload};
 use super::unwind;
 
-/// A closure of at most two words, carried inside its `JobRef` (no allocation). It gets the
+/// A closure of at most three words, carried inside its `JobRef` (no allocation). It gets the
 /// job's header, which for a scope's jobs is the scope's own.
 pub(crate) struct InlineJob;
 
@@ -27,7 +27,7 @@ impl InlineJob {
         F: FnOnce(*const Header) + Send,
     {
         assert!(Self::fits::<F>(), "closure too large for an inline job");
-        let mut payload: Payload = [MaybeUninit::uninit(); 2];
+        let mut payload: Payload = [MaybeUninit::uninit(); 3];
         // SAFETY: `fits` checked size and alignment; the payload is 8-aligned.
         unsafe { std::ptr::write(payload.as_mut_ptr().cast::<F>(), func) };
         // SAFETY: the caller's promise covers `header`; `execute::<F>` reads the `F`

@@ -4,8 +4,8 @@ use std::mem::MaybeUninit;
 
 use super::header::Header;
 
-/// The inline payload of a `JobRef`: room for a closure of two words.
-pub(crate) type Payload = [MaybeUninit<usize>; 2];
+/// The inline payload of a `JobRef`: room for a closure of three words.
+pub(crate) type Payload = [MaybeUninit<usize>; 3];
 
 /// The function that runs a job, given its header and payload.
 pub(crate) type ExecuteFn = unsafe fn(*const Header, Payload);
@@ -31,7 +31,7 @@ impl JobRef {
         JobRef {
             header,
             execute_fn,
-            payload: [MaybeUninit::uninit(); 2],
+            payload: [MaybeUninit::uninit(); 3],
         }
     }
 

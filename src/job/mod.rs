@@ -1,7 +1,7 @@
 //! Type-erased jobs: the one place where closure types and lifetimes are erased.
 //!
-//! A [`JobRef`] is four words: a pointer to a job's [`Header`], the function that runs it,
-//! and two words of inline payload. Both backends move `JobRef`s and nothing else. The
+//! A [`JobRef`] is five words: a pointer to a job's [`Header`], the function that runs it,
+//! and three words of inline payload. Both backends move `JobRef`s and nothing else. The
 //! contract of every `JobRef`: it is executed **exactly once**, and the memory it points to
 //! stays valid until then.
 //!
@@ -9,8 +9,8 @@
 //! - [`StackJob`]: the second half of a `join` (and the body of `install`), living in the
 //!   waiting caller's frame. No allocation; the caller cannot return before the job ran,
 //!   because it waits on the job's latch.
-//! - [`InlineJob`]: a `spawn` or `Scope::spawn` closure of at most two words (say, an index
-//!   and a reference), carried *inside* the `JobRef`: no allocation. Its header is shared:
+//! - [`InlineJob`]: a `spawn` or `Scope::spawn` closure of at most three words (say, a
+//!   reference and a range), carried *inside* the `JobRef`: no allocation. Its header is shared:
 //!   the scope's own, or a static one for detached jobs.
 //! - [`HeapJob`]: a larger closure, boxed, freed after it ran.
 //!
