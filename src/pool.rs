@@ -556,7 +556,7 @@ impl Pool {
     }
 }
 
-/// Wraps a detached job: its panic goes to the pool's panic policy. A closure of up to two
+/// Wraps a detached job: its panic goes to the pool's panic policy. A closure of up to three
 /// words travels inside the `JobRef` (no allocation); a larger one is boxed.
 pub(crate) fn detached_job<F: FnOnce() + Send + 'static>(job: F) -> JobRef {
     fn run<F: FnOnce()>(job: F) {
