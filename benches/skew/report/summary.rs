@@ -205,6 +205,51 @@ pub fn checks(rows: &[Row<'_>]) -> Vec<Check> {
         }),
     );
 
+    // One scope task per node: as fast as rayon's scope spawn, and close to skewer's own
+    // join walk of the same tree.
+    for g in ["uts-geo", "uts-bin"] {
+        let p = max_threads(rows, g);
+        push(
+            format!(
+                "{g}: skewer-steal (one scope task per node) at least as fast as rayon-spawn, and at least 0.95x the speed of skewer-steal-join"
+            ),
+            p.and_then(|p| {
+                let rayon = time_ratio(rows, g, "", RayonSpawn, SkewerSteal, p)?;
+                let own = time_ratio(rows, g, "", SkewerStealJoin, SkewerSteal, p)?;
+                Some((
+                    format!(
+                        "rayon-spawn time / skewer-steal time = {rayon:.2}, skewer-steal-join time / skewer-steal time = {own:.2} at P={p}"
+                    ),
+                    rayon >= 1.0 && own >= 0.95,
+                ))
+            }),
+        );
+    }
+
+    // Coarse fork-join trees: recursive halving with `join` near the lower bound.
+    for g in ["mandelbrot", "pareto", "bimodal"] {
+        let p = max_threads(rows, g);
+        push(
+            format!("{g}: skewer-steal-join (recursive halving) within 10% of the lower bound"),
+            p.and_then(|p| {
+                let s = quiet(rows, g, "", SkewerStealJoin, p)?.lb_ratio?;
+                let others: Vec<String> = [RayonJoin, ChiliJoin]
+                    .iter()
+                    .filter_map(|&c| {
+                        Some(format!("{c} {:.3}", quiet(rows, g, "", c, p)?.lb_ratio?))
+                    })
+                    .collect();
+                Some((
+                    format!(
+                        "time / bound = {s:.3} at P={p} (others: {})",
+                        others.join(", ")
+                    ),
+                    s <= 1.10,
+                ))
+            }),
+        );
+    }
+
     // Fork-join: stealing >= rayon-join.
     for g in ["tree-sum-small", "tree-sum-large"] {
         let p = max_threads(rows, g);
