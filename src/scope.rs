@@ -125,7 +125,7 @@ impl<'scope> Scope<'scope> {
         // (`sched/context/settle.rs`).
         let pushed = Ctx::with_current(|ctx| match ctx {
             Some(ctx) if ctx.pool() == self.pool_id => {
-                if !ctx.settle().spawned(self.header_ptr()) {
+                if !ctx.settle().spawned(self.header_ptr(), &self.latch) {
                     self.latch.increment();
                 }
                 ctx.member().push(job_ref);
@@ -237,9 +237,13 @@ where
     };
     let header = scope.header_ptr();
     let floor = ctx.enter_scope();
+    // The body's spawns advance the count in batches (`sched/context/settle.rs`), settled
+    // below before the body's own unit is released and the owner waits.
+    let outer = ctx.settle().enter_body(header, &*scope.latch);
     let result = ctx.in_frame(header, || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(&scope)))
     });
+    ctx.settle().exit_body(outer);
     // SAFETY: the body's own count; the scope stays alive while we wait below.
     unsafe { CountLatch::decrement(&*scope.latch) };
     wait::wait(ctx, Target::unit(header), scope.latch.as_latch());

@@ -145,7 +145,12 @@ impl CountLatch {
     }
 
     pub(crate) fn increment(&self) {
-        let old = self.count.fetch_add(1, Ordering::Relaxed);
+        self.increment_by(1);
+    }
+
+    /// Adds `n` units at once (`sched/context/settle.rs`).
+    pub(crate) fn increment_by(&self, n: usize) {
+        let old = self.count.fetch_add(n, Ordering::Relaxed);
         debug_assert!(old > 0, "count latch incremented after it was set");
     }
 

@@ -1,42 +1,66 @@
-//! Settling a scope's count in bulk: a worker that runs one scope's jobs back to back from
-//! its main loop counts their completions here and subtracts them from the scope's count
-//! once, instead of one contended atomic subtraction per job.
+//! Settling a scope's count in bulk: a thread that runs one scope's jobs back to back from
+//! its main loop, or runs the scope's body, counts completions and advances spawns here and
+//! settles them with the scope's count at once, instead of one contended atomic operation
+//! per job.
 //!
 //! A scope's count (`CountLatch`) is its body plus every spawned job not yet finished. The
 //! owner spawns, the thieves finish, and both write the one cache line: two transfers
-//! between cores per stolen job. The main loop *arms* the settlement with the anchor of
-//! each job it starts (`Header::anchor`: the scope, for a scope's job). While it is armed
-//! with scope S:
+//! between cores per stolen job. The settlement is *armed* with a scope S in two ways: the
+//! main loop arms it with the anchor of each job it starts (`Header::anchor`: the scope, for
+//! a scope's job), and a scope's body runs with it armed for that scope (`enter_body`). While
+//! it is armed with S:
 //! - a job of S that finishes on this thread adds one to `pending` instead of subtracting
 //!   (`finish`);
-//! - a spawn into S on this thread takes one back from `pending`, if any, instead of adding
-//!   to the count (`spawned`);
+//! - a spawn into S on this thread takes one from `pending`, if any, instead of adding to
+//!   the count (`spawned`); with nothing pending, it adds a growing batch at once (1, 2, 4,
+//!   ... up to `MAX_ADVANCE` units) and keeps the rest in `pending`, so a run of spawns
+//!   pays one atomic addition per batch;
 //! - before the loop starts a job of another anchor, and before it searches, sleeps or
-//!   exits, it subtracts `pending` from S's count (`arm`, `disarm`).
+//!   exits, it settles: subtracts `pending` from S's count (`arm`, `disarm`); a body
+//!   settles when it returns or unwinds, before the owner waits (`exit_body`), and the
+//!   settlement armed around it is restored as it was.
 //!
 //! Why nobody waits for S longer: the count is S's unfinished work plus every thread's
 //! `pending`, so it never reaches zero early, and S stays alive while `pending` is held.
-//! `pending` is held only while the main loop's current job is a job of S (it is settled
-//! before any other job starts), and S cannot finish before that job does. Jobs of S run
-//! inside a wait of another job (not one of S) find the settlement armed with that job's
-//! anchor, not S, and subtract at once; so does every thread other than a worker in its
-//! main loop (nothing arms their settlement). The release of the bulk subtraction covers
-//! the jobs it counts: they ran earlier on the same thread.
+//! `pending` is held only while this thread runs a job of S from its main loop, or S's
+//! body, and S cannot finish before either does: everything the thread waits for meanwhile
+//! is inside that job or body, never S itself. Jobs of S run inside a wait of another job
+//! (not one of S, nor S's body) find the settlement armed with something else and subtract
+//! at once; so does every thread other than a worker in its main loop or an owner in the
+//! body. The release of the bulk subtraction covers the jobs it counts: they ran earlier
+//! on the same thread.
 
 use std::cell::Cell;
 
 use crate::job::Header;
 use crate::job::latch::CountLatch;
 
-/// One thread's unsettled completions of one scope's jobs (see the module docs).
+/// The most units a spawn adds to a scope's count at once.
+const MAX_ADVANCE: usize = 64;
+
+/// One thread's unsettled completions of, and advances on, one scope's count (see the
+/// module docs).
 #[derive(Debug)]
 pub(crate) struct Settle {
-    /// The anchor of the main loop's current job (null: not armed).
+    /// The anchor of the main loop's current job, or the scope whose body runs (null: not
+    /// armed).
     armed: Cell<*const Header>,
-    /// The count of the scope whose header is `armed`, once a job of it finished here.
+    /// The count of the scope whose header is `armed`, once something was counted here.
     latch: Cell<*const CountLatch>,
-    /// Completions counted here and not yet subtracted from `latch`.
+    /// Units the count holds beyond the scope's unfinished work, owed by this thread:
+    /// completions counted here plus advanced units no spawn used yet.
     pending: Cell<usize>,
+    /// The units the next advance adds.
+    advance: Cell<usize>,
+}
+
+/// The settlement armed around a scope's body, restored when the body ends.
+#[derive(Debug)]
+pub(crate) struct Outer {
+    armed: *const Header,
+    latch: *const CountLatch,
+    pending: usize,
+    advance: usize,
 }
 
 impl Settle {
@@ -45,6 +69,7 @@ impl Settle {
             armed: Cell::new(std::ptr::null()),
             latch: Cell::new(std::ptr::null()),
             pending: Cell::new(0),
+            advance: Cell::new(1),
         }
     }
 
@@ -55,6 +80,7 @@ impl Settle {
         if !std::ptr::eq(anchor, self.armed.get()) {
             self.settle();
             self.armed.set(anchor);
+            self.advance.set(1);
         }
     }
 
@@ -63,6 +89,31 @@ impl Settle {
     pub(crate) fn disarm(&self) {
         self.settle();
         self.armed.set(std::ptr::null());
+        self.advance.set(1);
+    }
+
+    /// The body of the scope whose header is `scope` and whose count is `latch` is about to
+    /// run on this thread: arms for it, and returns what was armed (kept as it is, not
+    /// settled: the body runs inside whatever that was) for `exit_body`.
+    #[inline]
+    pub(crate) fn enter_body(&self, scope: *const Header, latch: *const CountLatch) -> Outer {
+        Outer {
+            armed: self.armed.replace(scope),
+            latch: self.latch.replace(latch),
+            pending: self.pending.replace(0),
+            advance: self.advance.replace(1),
+        }
+    }
+
+    /// The body that `enter_body` armed for returned or unwound: settles with its scope
+    /// (before the owner waits for it) and restores `outer`.
+    #[inline]
+    pub(crate) fn exit_body(&self, outer: Outer) {
+        self.settle();
+        self.armed.set(outer.armed);
+        self.latch.set(outer.latch);
+        self.pending.set(outer.pending);
+        self.advance.set(outer.advance);
     }
 
     /// A job of the scope whose header is `scope` and whose count is `latch` finished on
@@ -78,16 +129,30 @@ impl Settle {
         true
     }
 
-    /// A job is about to be spawned into the scope whose header is `scope`, from this
-    /// thread. Returns true if a completion counted here pays for it (the caller must then
-    /// not add to the count), false if the caller adds to the count.
+    /// A job is about to be spawned into the scope whose header is `scope` and whose count
+    /// is `latch`, from this thread. Returns true if the count already holds a unit for it
+    /// (a completion counted here, or an advance; made here if needed), false if the caller
+    /// adds to the count.
     #[inline]
-    pub(crate) fn spawned(&self, scope: *const Header) -> bool {
-        let pending = self.pending.get();
-        if pending == 0 || !std::ptr::eq(scope, self.armed.get()) {
+    pub(crate) fn spawned(&self, scope: *const Header, latch: &CountLatch) -> bool {
+        if !std::ptr::eq(scope, self.armed.get()) {
             return false;
         }
-        self.pending.set(pending - 1);
+        let pending = self.pending.get();
+        if pending > 0 {
+            self.pending.set(pending - 1);
+            return true;
+        }
+        // Nothing owed here: advance. The first spawn since arming adds its own unit (the
+        // caller does), so a scope that spawns once pays nothing extra.
+        let n = self.advance.get();
+        self.advance.set((n * 2).min(MAX_ADVANCE));
+        if n == 1 {
+            return false;
+        }
+        latch.increment_by(n);
+        self.latch.set(latch);
+        self.pending.set(n - 1);
         true
     }
 
@@ -132,16 +197,16 @@ mod tests {
         let settle = Settle::new();
         settle.arm(&scope);
         assert!(
-            !settle.spawned(&scope),
+            !settle.spawned(&scope, &latch),
             "nothing pending yet: the caller increments"
         );
         latch.increment();
         assert!(settle.finish(&scope, &latch));
         assert!(
-            settle.spawned(&scope),
+            settle.spawned(&scope, &latch),
             "one pending completion pays for the spawn"
         );
-        assert!(!settle.spawned(&scope));
+        assert_eq!(latch.count(), 3, "nothing added for it");
         settle.disarm();
         assert_eq!(latch.count(), 3);
     }
@@ -165,7 +230,7 @@ mod tests {
         );
         settle.arm(&b);
         assert_eq!(latch_a.count(), 1, "a job of another anchor settles first");
-        assert!(!settle.spawned(&a));
+        assert!(!settle.spawned(&a, &latch_a));
         // The last unit: settling it sets the latch.
         assert!(settle.finish(&b, &latch_b));
         settle.disarm();
@@ -178,7 +243,61 @@ mod tests {
         let latch = CountLatch::new();
         let settle = Settle::new();
         assert!(!settle.finish(&scope, &latch));
-        assert!(!settle.spawned(&scope));
+        assert!(!settle.spawned(&scope, &latch));
+        assert!(!settle.spawned(&scope, &latch));
         assert!(!settle.finish(std::ptr::null(), &latch));
+        assert_eq!(latch.count(), 1, "nothing advanced either");
+    }
+
+    #[test]
+    fn a_run_of_spawns_advances_the_count_in_growing_batches_settled_by_the_body() {
+        let outer_anchor = Header::new(std::ptr::null(), Kind::Install);
+        let scope = Header::new(&outer_anchor, Kind::ScopeFrame);
+        let latch = CountLatch::new(); // the body's unit
+        let settle = Settle::new();
+        settle.arm(&outer_anchor);
+        let outer = settle.enter_body(&scope, &latch);
+        let mut added_by_caller = 0;
+        let mut counts = Vec::new();
+        for _ in 0..200 {
+            if !settle.spawned(&scope, &latch) {
+                latch.increment();
+                added_by_caller += 1;
+            }
+            counts.push(latch.count());
+        }
+        assert_eq!(added_by_caller, 1, "only the first spawn adds its own unit");
+        // Every spawn is counted before it could run: never fewer units than jobs + body.
+        for (i, c) in counts.iter().enumerate() {
+            assert!(*c >= i + 2, "spawn {i}: count {c}");
+        }
+        // Batches of 2, 4, ... 64: a few atomic additions for 200 spawns.
+        let additions = counts.windows(2).filter(|w| w[1] > w[0]).count() + 1;
+        assert!(additions <= 9, "{additions} additions for 200 spawns");
+        assert!(latch.count() > 201, "unused advance still held");
+        settle.exit_body(outer);
+        assert_eq!(latch.count(), 201, "settled: the 200 jobs and the body");
+        // What was armed around the body is back: a spawn into the scope now adds.
+        assert!(!settle.spawned(&scope, &latch));
+        assert!(!settle.finish(&scope, &latch));
+    }
+
+    #[test]
+    fn completions_and_advances_inside_a_body_are_settled_when_it_ends() {
+        let scope = Header::new(std::ptr::null(), Kind::ScopeFrame);
+        let latch = CountLatch::new();
+        let settle = Settle::new();
+        let outer = settle.enter_body(&scope, &latch);
+        assert!(!settle.spawned(&scope, &latch));
+        latch.increment();
+        assert!(settle.spawned(&scope, &latch), "advanced by 2");
+        assert_eq!(latch.count(), 4, "body, two jobs and one unit in advance");
+        // Both jobs run on this thread inside the body (a wait in the body ran them).
+        assert!(settle.finish(&scope, &latch));
+        assert!(settle.finish(&scope, &latch));
+        assert_eq!(latch.count(), 4, "nothing subtracted inside the body");
+        settle.exit_body(outer);
+        assert_eq!(latch.count(), 1, "only the body's own unit is left");
+        assert!(!latch.as_latch().probe());
     }
 }
