@@ -55,3 +55,28 @@ static DETACHED: StaticHeader = StaticHeader(Header::new(std::ptr::null(), Kind:
 pub(crate) fn detached_header() -> *const Header {
     &DETACHED.0
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn fits_of<F>(_: &F) -> bool {
+        InlineJob::fits::<F>()
+    }
+
+    #[test]
+    fn closures_of_up_to_three_words_travel_inline() {
+        let nodes = vec![1u8, 2, 3];
+        let (tree, node) = (&nodes, (7u64, 3u32));
+        // A reference and a two-word value: three words.
+        let three = move |_: *const Header| {
+            std::hint::black_box((tree.len(), node));
+        };
+        assert!(fits_of(&three));
+        let extra = 5usize;
+        let four = move |_: *const Header| {
+            std::hint::black_box((tree, node, extra));
+        };
+        assert!(!fits_of(&four), "four words are boxed");
+    }
+}

@@ -187,3 +187,67 @@ impl<Q: Queues> Member for Membership<'_, Q> {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::backend::Tuning;
+    use crate::backend::channel::Channel;
+    use crate::job::job_ref::Payload;
+    use crate::job::{Header, Kind};
+    use crate::sched::registry::Config;
+    use crate::sched::role::Worker;
+    use crate::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+
+    static RAN: AtomicUsize = AtomicUsize::new(0);
+
+    unsafe fn count(_: *const Header, _: Payload) {
+        RAN.fetch_add(1, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn a_waiting_channel_worker_runs_the_head_of_the_shared_queue_if_it_is_its_own() {
+        let config = Config {
+            num_threads: 1,
+            tuning: Tuning::default(),
+            thread_names: vec!["w".into()],
+            stack_size: None,
+            panic_handler: None,
+            start_handler: None,
+            exit_handler: None,
+        };
+        let (reg, locals, _) = Registry::<Channel>::new(config, |_| {});
+        let reg = Arc::new(reg);
+        let awaited = Header::new(std::ptr::null(), Kind::Stack);
+        let mine = Header::new(&awaited, Kind::Stack);
+        let unrelated = Header::new(std::ptr::null(), Kind::Stack);
+        let membership = Membership {
+            registry: &reg,
+            role: Role::Worker(Worker {
+                index: 0,
+                local: &locals[0],
+                registry: &reg,
+            }),
+        };
+        membership.enter(|ctx| {
+            let target = Target::unit(&awaited);
+            // SAFETY: each job runs at most once (`count` touches nothing of it); the
+            // headers outlive the queue's use of them in this test.
+            let (unrelated_job, my_job) =
+                unsafe { (JobRef::new(&unrelated, count), JobRef::new(&mine, count)) };
+            reg.queues.push_global(unrelated_job);
+            reg.queues.push_global(my_job);
+            // The head does not descend from the target: it goes to the tail, nothing runs.
+            assert!(!ctx.member().run_own(ctx, target));
+            assert_eq!(RAN.load(Ordering::SeqCst), 0);
+            // Now the head is the waiter's own: run without the full search.
+            assert!(ctx.member().run_own(ctx, target));
+            assert_eq!(RAN.load(Ordering::SeqCst), 1);
+            // The unrelated job is still queued, untouched.
+            assert!(!ctx.member().run_own(ctx, target));
+            assert_eq!(reg.queues.global_len(), 1);
+            let _ = reg.queues.pop_global();
+        });
+    }
+}

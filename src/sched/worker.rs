@@ -218,3 +218,59 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
         q.pop_local(self.worker.local).map(|job| (job, true))
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::backend::Tuning;
+    use crate::backend::channel::Channel;
+    use crate::backend::stealing::Stealing;
+    use crate::job::Kind;
+    use crate::job::job_ref::Payload;
+    use crate::sched::registry::Config;
+
+    unsafe fn never(_: *const Header, _: Payload) {
+        unreachable!("these tests only take jobs; they run none");
+    }
+
+    fn registry<Q: Queues>() -> (Arc<Registry<Q>>, Vec<Q::Local>) {
+        let config = Config {
+            num_threads: 1,
+            tuning: Tuning::default(),
+            thread_names: vec!["w".into()],
+            stack_size: None,
+            panic_handler: None,
+            start_handler: None,
+            exit_handler: None,
+        };
+        let (reg, locals, _) = Registry::new(config, |_| {});
+        (Arc::new(reg), locals)
+    }
+
+    /// What the main loop takes next without searching, with one job in the shared queue.
+    fn next_without_searching<Q: Queues>() -> bool {
+        let (reg, locals) = registry::<Q>();
+        let header = Header::new(std::ptr::null(), Kind::Stack);
+        // SAFETY: never executed; `header` outlives the registry's queue in this test.
+        reg.queues
+            .push_global(unsafe { JobRef::new(&header, never) });
+        let worker = Worker {
+            index: 0,
+            local: &locals[0],
+            registry: &reg,
+        };
+        let found = MainLoop::new(&worker).next_local();
+        let taken = found.is_some_and(|(job, _)| std::ptr::eq(job.header(), &header));
+        // Leave nothing queued that points at `header`.
+        let _ = reg.queues.pop_global();
+        taken
+    }
+
+    #[test]
+    fn a_busy_channel_worker_takes_its_next_job_from_the_shared_queue_without_searching() {
+        assert!(next_without_searching::<Channel>());
+        // A stealing worker pops its own deque; it reaches the injector by searching (or
+        // once every `SHARED_QUEUE_EVERY` jobs).
+        assert!(!next_without_searching::<Stealing>());
+    }
+}
