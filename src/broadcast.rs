@@ -150,6 +150,13 @@ where
         panic: Mutex::new(None),
     };
     let header = (&frame as *const Frame<'_, OP, R>).cast::<Header>();
+    // A wait nested in another pool's work is one more cross-pool level. Entered before any
+    // share is queued: past the limit it panics, and a panic after the shares were queued
+    // would free the frame they point at.
+    let _nested = match (worker, wait_in) {
+        (None, Some(_)) => Some(Ctx::nest()),
+        _ => None,
+    };
     let mut share = |i: usize| -> JobRef {
         frame.latch.increment();
         let ptr = FramePtr(&frame as *const Frame<'_, OP, R>);
@@ -171,10 +178,7 @@ where
     let target = Target::unit(header);
     match (worker, wait_in) {
         (Some(ctx), _) => Ctx::run_in(ctx, |ctx| wait::wait(ctx, target, latch)),
-        (None, Some(ctx)) => {
-            let _nested = Ctx::nest();
-            Ctx::run_in(ctx, |ctx| wait::wait(ctx, target, latch));
-        }
+        (None, Some(ctx)) => Ctx::run_in(ctx, |ctx| wait::wait(ctx, target, latch)),
         (None, None) => while !latch.wait_timeout(std::time::Duration::from_secs(1)) {},
     }
     if let Some(payload) = frame.panic.lock().take() {

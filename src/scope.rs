@@ -106,7 +106,8 @@ impl<'scope> Scope<'scope> {
             let body = move |header: *const Header| {
                 // SAFETY: `header` is `self.header_ptr()`, a pointer to the whole scope,
                 // which outlives its jobs: `scope` does not return before the count latch
-                // (incremented above for this job) is released by this very job.
+                // reaches zero, and it holds a unit for this job (added below, or held
+                // for it by the spawning thread's settlement) until the job has finished.
                 unsafe { Scope::run_job(header.cast::<Scope<'scope>>(), job) };
             };
             // SAFETY: everything `job` borrows outlives 'scope; the scope waits for it.
@@ -121,8 +122,8 @@ impl<'scope> Scope<'scope> {
             unsafe { HeapJob::into_job_ref(self.header_ptr(), Kind::Scoped, body) }
         };
         // The count includes the job before anyone can run it: added here, or paid for by
-        // a completion of this scope's jobs this thread counted and did not yet subtract
-        // (`sched/context/settle.rs`).
+        // a unit this thread's settlement holds (a completion it counted and did not yet
+        // subtract, or a unit it advanced; `sched/context/settle.rs`).
         let pushed = Ctx::with_current(|ctx| match ctx {
             Some(ctx) if ctx.pool() == self.pool_id => {
                 if !ctx.settle().spawned(self.header_ptr(), &self.latch) {
@@ -175,8 +176,9 @@ impl<'scope> Scope<'scope> {
         let (header, latch) = (this.cast::<Header>(), unsafe {
             (&raw const (*this).latch).cast::<CountLatch>()
         });
-        // A worker's main loop running this scope's jobs back to back counts the completion
-        // and subtracts it later, with others (`sched/context/settle.rs`).
+        // A worker's main loop running this scope's jobs back to back, or the scope's body
+        // running on this thread, counts the completion and subtracts it later, with others
+        // (`sched/context/settle.rs`).
         if Ctx::with_current(|ctx| ctx.is_some_and(|ctx| ctx.settle().finish(header, latch))) {
             return;
         }

@@ -314,6 +314,43 @@ common::for_each_backend! {
     }
 
     #[test]
+    fn a_broadcast_past_the_nesting_limit_is_refused_before_any_share_is_queued() {
+        fn alternate(levels: usize, here: &Pool, there: &Pool, bottom: &(dyn Fn() + Sync)) {
+            if levels == 0 {
+                return bottom();
+            }
+            here.install(|| alternate(levels - 1, there, here, bottom))
+        }
+        within(LIMIT, "a broadcast at the nesting limit", || {
+            let big = || builder().num_threads(1).stack_size(16 << 20).build().unwrap();
+            let (a, b, c) = (big(), big(), pool(2));
+            let ran = AtomicUsize::new(0);
+            // 2 * MAX + 1 levels: the first is entered from outside every pool, and the two
+            // threads hold MAX of the others each; the broadcast into a third pool is one
+            // level too many for the thread at the bottom.
+            let bottom = || {
+                c.broadcast(|_| {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                });
+            };
+            let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                alternate(2 * skewer::MAX_CROSS_POOL_NESTING + 1, &a, &b, &bottom)
+            }))
+            .expect_err("the broadcast is one nested level too many");
+            let message = refused
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_default();
+            assert!(message.contains("MAX_CROSS_POOL_NESTING"), "{message:?}");
+            // Nothing of it was queued: no share runs, now or later.
+            std::thread::sleep(Duration::from_millis(50));
+            assert_eq!(ran.load(Ordering::SeqCst), 0, "a share of the refused broadcast ran");
+            // The pool is still usable.
+            assert_eq!(c.broadcast(|ctx| ctx.index()).len(), 2);
+        });
+    }
+
+    #[test]
     fn shutting_b_down_while_a_waits_on_it_loses_nothing() {
         within(LIMIT, "B shut down mid-composition", || {
             for n in [1, 2] {

@@ -140,8 +140,8 @@ impl Ctx {
         self.pool
     }
 
-    /// The bulk settlement of a scope's count (`settle.rs`); armed only by a worker's main
-    /// loop.
+    /// The bulk settlement of a scope's count (`settle.rs`); armed by a worker's main loop
+    /// for the job it runs, and by a scope's body on the thread that runs it.
     #[inline]
     pub(crate) fn settle(&self) -> &Settle {
         &self.settle
