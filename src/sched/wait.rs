@@ -7,12 +7,12 @@
 //! spinning — counted as *waiting* while a worker is anchored at its target, which makes
 //! that worker publish its next fork — then yielding, then blocking on the latch until it
 //! is set, poked (work arrived in a shared queue of a pool on its chain, `watchers.rs`) or
-//! the backstop passed, after which it searches again. Liveness never depends on the
-//! backstop for jobs that stay where they were queued; it rescues relocated ones. Latency
-//! may: on the channel backend a search looks at the head of the shared queue and puts a
-//! job that is not the waiter's back at the tail, without a poke, so a blocked waiter whose
-//! own job sits behind others' that nobody free can run reaches it as the queue turns, a
-//! head or two per backstop.
+//! the backstop passed, after which it searches again. The backstop rescues relocated
+//! jobs, and one case of the channel backend: a search looks only at the head of the
+//! shared queue and puts a job that is not the waiter's back at the tail, without a poke,
+//! so a blocked waiter whose own job sits behind others' that no free thread can run
+//! reaches it as the queue turns, a head or two per search, its searches then coming from
+//! the backstop. Other jobs that stay where they were queued never wait for it.
 
 use crate::job::latch::Latch;
 use crate::sched::context::Ctx;
