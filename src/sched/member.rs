@@ -191,13 +191,10 @@ impl<Q: Queues> Member for Membership<'_, Q> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::backend::Tuning;
     use crate::backend::channel::Channel;
     use crate::job::job_ref::Payload;
     use crate::job::{Header, Kind};
-    use crate::sched::registry::Config;
     use crate::sched::role::Worker;
-    use crate::sync::Arc;
     use std::sync::atomic::AtomicUsize;
 
     static RAN: AtomicUsize = AtomicUsize::new(0);
@@ -208,17 +205,7 @@ mod tests {
 
     #[test]
     fn a_waiting_channel_worker_runs_the_head_of_the_shared_queue_if_it_is_its_own() {
-        let config = Config {
-            num_threads: 1,
-            tuning: Tuning::default(),
-            thread_names: vec!["w".into()],
-            stack_size: None,
-            panic_handler: None,
-            start_handler: None,
-            exit_handler: None,
-        };
-        let (reg, locals, _) = Registry::<Channel>::new(config, |_| {});
-        let reg = Arc::new(reg);
+        let (reg, locals) = crate::sched::registry::for_tests::<Channel>(1);
         let awaited = Header::new(std::ptr::null(), Kind::Stack);
         let mine = Header::new(&awaited, Kind::Stack);
         let unrelated = Header::new(std::ptr::null(), Kind::Stack);

@@ -79,6 +79,22 @@ pub(crate) struct Registry<Q: Queues> {
     reported: Mutex<HashSet<String>>,
 }
 
+/// A registry with no threads started, for the unit tests of the mechanisms above it.
+#[cfg(all(test, not(loom)))]
+pub(crate) fn for_tests<Q: Queues>(num_threads: usize) -> (Arc<Registry<Q>>, Vec<Q::Local>) {
+    let config = Config {
+        num_threads,
+        tuning: crate::backend::Tuning::default(),
+        thread_names: (0..num_threads).map(|i| format!("test-{i}")).collect(),
+        stack_size: None,
+        panic_handler: None,
+        start_handler: None,
+        exit_handler: None,
+    };
+    let (reg, locals, _) = Registry::new(config, |_| {});
+    (Arc::new(reg), locals)
+}
+
 impl<Q: Queues> Registry<Q> {
     /// Builds the shared state of a pool of `config.num_threads` workers, and the part of
     /// the queues each worker will own; starts nothing. Returns the worker names too.

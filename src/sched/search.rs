@@ -200,10 +200,8 @@ fn count_steal<Q: Queues>(reg: &Registry<Q>, me: Option<usize>) {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::backend::Tuning;
     use crate::backend::stealing::Stealing;
     use crate::job::job_ref::Payload;
-    use crate::sched::registry::Config;
     use crate::sched::role::Worker;
     use crate::sync::Arc;
 
@@ -217,17 +215,7 @@ mod tests {
     }
 
     fn registry() -> (Arc<Registry<Stealing>>, Vec<<Stealing as Queues>::Local>) {
-        let config = Config {
-            num_threads: 2,
-            tuning: Tuning::default(),
-            thread_names: vec!["a".into(), "b".into()],
-            stack_size: None,
-            panic_handler: None,
-            start_handler: None,
-            exit_handler: None,
-        };
-        let (reg, locals, _) = Registry::new(config, |_| {});
-        (Arc::new(reg), locals)
+        crate::sched::registry::for_tests(2)
     }
 
     fn header_of(found: &Outcome) -> Option<(*const Header, bool)> {

@@ -222,34 +222,18 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::backend::Tuning;
     use crate::backend::channel::Channel;
     use crate::backend::stealing::Stealing;
     use crate::job::Kind;
     use crate::job::job_ref::Payload;
-    use crate::sched::registry::Config;
 
     unsafe fn never(_: *const Header, _: Payload) {
         unreachable!("these tests only take jobs; they run none");
     }
 
-    fn registry<Q: Queues>() -> (Arc<Registry<Q>>, Vec<Q::Local>) {
-        let config = Config {
-            num_threads: 1,
-            tuning: Tuning::default(),
-            thread_names: vec!["w".into()],
-            stack_size: None,
-            panic_handler: None,
-            start_handler: None,
-            exit_handler: None,
-        };
-        let (reg, locals, _) = Registry::new(config, |_| {});
-        (Arc::new(reg), locals)
-    }
-
     /// What the main loop takes next without searching, with one job in the shared queue.
     fn next_without_searching<Q: Queues>() -> bool {
-        let (reg, locals) = registry::<Q>();
+        let (reg, locals) = crate::sched::registry::for_tests::<Q>(1);
         let header = Header::new(std::ptr::null(), Kind::Stack);
         // SAFETY: never executed; `header` outlives the registry's queue in this test.
         reg.queues

@@ -154,6 +154,30 @@ fn time_ratio(
     Some(a.wall.as_secs_f64() / b.wall.as_secs_f64())
 }
 
+/// Whether `contender`'s time over the lower bound of group `g` at `p` threads is at most
+/// `limit`, with the same ratio of `others` for comparison.
+fn near_bound(
+    rows: &[Row<'_>],
+    g: &str,
+    contender: Contender,
+    others: &[Contender],
+    p: usize,
+    limit: f64,
+) -> Option<(String, bool)> {
+    let s = quiet(rows, g, "", contender, p)?.lb_ratio?;
+    let others: Vec<String> = others
+        .iter()
+        .filter_map(|&c| Some(format!("{c} {:.3}", quiet(rows, g, "", c, p)?.lb_ratio?)))
+        .collect();
+    Some((
+        format!(
+            "time / bound = {s:.3} at P={p} (others: {})",
+            others.join(", ")
+        ),
+        s <= limit,
+    ))
+}
+
 /// Makes every check against the measured rows (disturbed cells left out).
 pub fn checks(rows: &[Row<'_>]) -> Vec<Check> {
     use Contender::*;
@@ -231,22 +255,7 @@ pub fn checks(rows: &[Row<'_>]) -> Vec<Check> {
         let p = max_threads(rows, g);
         push(
             format!("{g}: skewer-steal-join (recursive halving) within 10% of the lower bound"),
-            p.and_then(|p| {
-                let s = quiet(rows, g, "", SkewerStealJoin, p)?.lb_ratio?;
-                let others: Vec<String> = [RayonJoin, ChiliJoin]
-                    .iter()
-                    .filter_map(|&c| {
-                        Some(format!("{c} {:.3}", quiet(rows, g, "", c, p)?.lb_ratio?))
-                    })
-                    .collect();
-                Some((
-                    format!(
-                        "time / bound = {s:.3} at P={p} (others: {})",
-                        others.join(", ")
-                    ),
-                    s <= 1.10,
-                ))
-            }),
+            p.and_then(|p| near_bound(rows, g, SkewerStealJoin, &[RayonJoin, ChiliJoin], p, 1.10)),
         );
     }
 
@@ -282,20 +291,14 @@ pub fn checks(rows: &[Row<'_>]) -> Vec<Check> {
         push(
             format!("{g}: skewer-steal within 5% of the lower bound max(T1/P, largest job)"),
             p.and_then(|p| {
-                let s = quiet(rows, g, "", SkewerSteal, p)?.lb_ratio?;
-                let others: Vec<String> = [SkewerChan, CbChannel, Cursor]
-                    .iter()
-                    .filter_map(|&c| {
-                        Some(format!("{c} {:.3}", quiet(rows, g, "", c, p)?.lb_ratio?))
-                    })
-                    .collect();
-                Some((
-                    format!(
-                        "time / bound = {s:.3} at P={p} (others: {})",
-                        others.join(", ")
-                    ),
-                    s <= 1.05,
-                ))
+                near_bound(
+                    rows,
+                    g,
+                    SkewerSteal,
+                    &[SkewerChan, CbChannel, Cursor],
+                    p,
+                    1.05,
+                )
             }),
         );
     }
