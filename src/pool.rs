@@ -560,7 +560,7 @@ impl Pool {
 /// words travels inside the `JobRef` (no allocation); a larger one is boxed.
 pub(crate) fn detached_job<F: FnOnce() + Send + 'static>(job: F) -> JobRef {
     fn run<F: FnOnce()>(job: F) {
-        let worker = Ctx::with_current(|ctx| ctx.and_then(|c| c.member().worker_index()));
+        let worker = || Ctx::with_current(|ctx| ctx.and_then(|c| c.member().worker_index()));
         if let Err(panic) = unwind::catch_detached(job, worker) {
             Ctx::with_current(|ctx| match ctx {
                 Some(ctx) => ctx.member().report_panic(panic),

@@ -239,16 +239,20 @@ where
     };
     let header = scope.header_ptr();
     let floor = ctx.enter_scope();
-    // The body's spawns advance the count in batches (`sched/context/settle.rs`), settled
-    // below before the body's own unit is released and the owner waits.
+    // The body's spawns advance the count in batches, and the jobs of the scope that the
+    // owner runs while it waits are subtracted in batches (`sched/context/settle.rs`): the
+    // settlement stays armed for this scope from the body to the end of the wait. What the
+    // body counted is settled before its own unit is released; the wait settles before
+    // each idle step, so the count reaches zero with nothing held here.
     let outer = ctx.settle().enter_body(header, &*scope.latch);
     let result = ctx.in_frame(header, || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(&scope)))
     });
-    ctx.settle().exit_body(outer);
+    ctx.settle().flush();
     // SAFETY: the body's own count; the scope stays alive while we wait below.
     unsafe { CountLatch::decrement(&*scope.latch) };
     wait::wait(ctx, Target::unit(header), scope.latch.as_latch());
+    ctx.settle().exit_body(outer);
     ctx.exit_scope(floor);
     let job_panic = scope.panic.lock().take();
     match (result, job_panic) {

@@ -360,7 +360,7 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
         let mut out = None;
         let caught = unwind::catch_detached(
             || out = Some(self.work.call(&mut entry.item, &attempt)),
-            None,
+            || None,
         );
         let elapsed = mark.elapsed();
         let (ending, result) = match (caught, out) {

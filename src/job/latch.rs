@@ -170,6 +170,8 @@ impl CountLatch {
     pub(crate) unsafe fn decrement_by(this: *const Self, n: usize) {
         // SAFETY: valid on entry per the contract.
         let latch = unsafe { &*this };
+        #[cfg(all(test, not(loom)))]
+        SUBTRACTIONS.with(|c| c.set(c.get() + 1));
         let old = latch.count.fetch_sub(n, Ordering::AcqRel);
         debug_assert!(old >= n, "count latch decremented below zero");
         if old == n {
@@ -187,4 +189,16 @@ impl CountLatch {
     pub(crate) fn count(&self) -> usize {
         self.count.load(Ordering::Relaxed)
     }
+
+    /// How many subtractions from any count latch this thread made (for tests).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn subtractions_on_this_thread() -> usize {
+        SUBTRACTIONS.with(std::cell::Cell::get)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+thread_local! {
+    /// Subtractions from count latches made by this thread (`decrement_by`).
+    static SUBTRACTIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }

@@ -118,15 +118,20 @@ pub(crate) fn install_hook() {
     });
 }
 
-/// Runs a detached job's closure, turning a panic into a [`JobPanic`].
-pub(crate) fn catch_detached<F: FnOnce()>(f: F, worker: Option<usize>) -> Result<(), JobPanic> {
+/// Runs a detached job's closure, turning a panic into a [`JobPanic`]. `worker` names the
+/// worker it ran on; it is asked only after a panic, on the same thread, so a job that
+/// returns pays nothing for it.
+pub(crate) fn catch_detached<F: FnOnce()>(
+    f: F,
+    worker: impl FnOnce() -> Option<usize>,
+) -> Result<(), JobPanic> {
     let was = IN_DETACHED.with(|flag| flag.replace(true));
     let result = panic::catch_unwind(panic::AssertUnwindSafe(f));
     IN_DETACHED.with(|flag| flag.set(was));
     result.map_err(|payload| JobPanic {
         payload,
         location: LAST_LOCATION.with(|slot| slot.borrow_mut().take()),
-        worker,
+        worker: worker(),
     })
 }
 

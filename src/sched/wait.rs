@@ -39,6 +39,9 @@ pub(crate) fn wait(ctx: &Ctx, target: Target, latch: &Latch) {
             idle.reset();
             continue;
         }
+        // Nothing to run: what this thread counted and did not subtract yet goes to its
+        // scope now, before it idles (`context/settle.rs`). It may be what `latch` waits for.
+        ctx.settle().flush();
         // Hungry only while some worker works for our target: its next fork is then
         // published, and we can steal it. Otherwise publishing would help nobody.
         let want = helped == Helped::Anchored;

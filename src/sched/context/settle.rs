@@ -1,13 +1,14 @@
 //! Settling a scope's count in bulk: a thread that runs one scope's jobs back to back from
-//! its main loop, or runs the scope's body, counts completions and advances spawns here and
-//! settles them with the scope's count at once, instead of one contended atomic operation
-//! per job.
+//! its main loop, or runs the scope's body, or waits for the scope as its owner, counts
+//! completions and advances spawns here and settles them with the scope's count at once,
+//! instead of one contended atomic operation per job.
 //!
 //! A scope's count (`CountLatch`) is its body plus every spawned job not yet finished. The
 //! owner spawns, the thieves finish, and both write the one cache line: two transfers
 //! between cores per stolen job. The settlement is *armed* with a scope S in two ways: the
 //! main loop arms it with the anchor of each job it starts (`Header::anchor`: the scope, for
-//! a scope's job), and a scope's body runs with it armed for that scope (`enter_body`). While
+//! a scope's job), and a scope's owner keeps it armed for that scope from the start of the
+//! body to the end of its wait for the scope's jobs (`enter_body` .. `exit_body`). While
 //! it is armed with S:
 //! - a job of S that finishes on this thread adds one to `pending` instead of subtracting
 //!   (`finish`);
@@ -17,18 +18,22 @@
 //!   pays one atomic addition per batch;
 //! - before the loop starts a job of another anchor, and before it searches, sleeps or
 //!   exits, it settles: subtracts `pending` from S's count (`arm`, `disarm`); a body
-//!   settles when it returns or unwinds, before the owner waits (`exit_body`), and the
-//!   settlement armed around it is restored as it was.
+//!   settles when it returns or unwinds, before the owner releases the body's unit and
+//!   waits (`flush`); every waiting thread settles whatever its context holds before each
+//!   idle step (`flush`, from `wait.rs`); and when the owner's wait is over, the
+//!   settlement armed around the scope is restored as it was (`exit_body`).
 //!
 //! Why nobody waits for S longer: the count is S's unfinished work plus every thread's
 //! `pending`, so it never reaches zero early, and S stays alive while `pending` is held.
 //! `pending` is held only while this thread runs a job of S from its main loop, or S's
-//! body, and S cannot finish before either does: everything the thread waits for meanwhile
-//! is inside that job or body, never S itself. Jobs of S run inside a wait of another job
-//! (not one of S, nor S's body) find the settlement armed with something else and subtract
-//! at once; so does every thread other than a worker in its main loop or an owner in the
-//! body. The release of the bulk subtraction covers the jobs it counts: they ran earlier
-//! on the same thread.
+//! body, or is S's owner waiting for S. S cannot finish before the job or the body does:
+//! everything the thread waits for meanwhile is inside them, never S itself. The owner is
+//! the one thread that waits for S, and it settles before each of its idle steps, so it
+//! never idles with units of S held; a wait nested inside a job it runs settles before
+//! idling too. Jobs of S run inside a wait of another job (not one of S, nor S's body, nor
+//! the owner's wait) find the settlement armed with something else and subtract at once.
+//! The release of the bulk subtraction covers the jobs it counts: they ran earlier on the
+//! same thread.
 
 use std::cell::Cell;
 
@@ -93,8 +98,9 @@ impl Settle {
     }
 
     /// The body of the scope whose header is `scope` and whose count is `latch` is about to
-    /// run on this thread: arms for it, and returns what was armed (kept as it is, not
-    /// settled: the body runs inside whatever that was) for `exit_body`.
+    /// run on this thread: arms for it (until the owner's wait for the scope is over), and
+    /// returns what was armed (kept as it is, not settled: the scope runs inside whatever
+    /// that was) for `exit_body`.
     #[inline]
     pub(crate) fn enter_body(&self, scope: *const Header, latch: *const CountLatch) -> Outer {
         Outer {
@@ -105,8 +111,8 @@ impl Settle {
         }
     }
 
-    /// The body that `enter_body` armed for returned or unwound: settles with its scope
-    /// (before the owner waits for it) and restores `outer`.
+    /// The scope that `enter_body` armed for is over (its owner's wait returned): settles
+    /// what is left and restores `outer`.
     #[inline]
     pub(crate) fn exit_body(&self, outer: Outer) {
         self.settle();
@@ -154,6 +160,14 @@ impl Settle {
         self.latch.set(latch);
         self.pending.set(n - 1);
         true
+    }
+
+    /// Settles what is pending and stays armed: a waiting thread calls it before every
+    /// idle step (`wait.rs`), so that units it holds never keep the scope it waits for, or
+    /// any other, from finishing while it spins, yields or sleeps.
+    #[inline]
+    pub(crate) fn flush(&self) {
+        self.settle();
     }
 
     /// Subtracts the pending completions from their scope's count.
@@ -280,6 +294,32 @@ mod tests {
         // What was armed around the body is back: a spawn into the scope now adds.
         assert!(!settle.spawned(&scope, &latch));
         assert!(!settle.finish(&scope, &latch));
+    }
+
+    #[test]
+    fn a_scope_owner_subtracts_the_jobs_it_runs_while_it_waits_in_bulk() {
+        const JOBS: usize = 100;
+        let pool = crate::Pool::builder().num_threads(1).build().unwrap();
+        let ran = std::sync::atomic::AtomicUsize::new(0);
+        let subtractions = pool.install(|| {
+            let before = CountLatch::subtractions_on_this_thread();
+            crate::scope(|s| {
+                for _ in 0..JOBS {
+                    s.spawn(|_| {
+                        ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    });
+                }
+            });
+            CountLatch::subtractions_on_this_thread() - before
+        });
+        // The one worker spawned every job in the body and ran every one in its wait.
+        assert_eq!(ran.into_inner(), JOBS);
+        // What the body settles, the body's own unit, and the wait's settlement before it
+        // would idle; one subtraction per job without the owner's bulk count.
+        assert!(
+            subtractions <= 3,
+            "{subtractions} subtractions for {JOBS} jobs run by their scope's owner"
+        );
     }
 
     #[test]
