@@ -126,7 +126,9 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                 if idle.at_start() {
                     idle.after_busy(std::mem::take(&mut jobs));
                 }
-                if idle.pause(|| reg.has_work()) == Next::Search {
+                // This worker counts as searching: a busy one publishes for it.
+                let peer_busy = || reg.sleep.peek().some_busy(reg.num_threads);
+                if idle.pause_or_linger(|| reg.has_work(), peer_busy) == Next::Search {
                     continue;
                 }
                 let recheck = || reg.has_work() || reg.terminate.load(Ordering::SeqCst);

@@ -49,6 +49,13 @@ impl Snapshot {
         self.0 == 0
     }
 
+    /// Whether some of a pool's `workers` neither search nor sleep: they run a job (and
+    /// may be about to publish a fork for a searcher).
+    #[inline]
+    pub(crate) fn some_busy(self, workers: usize) -> bool {
+        (workers as u64) > self.searching() + self.sleeping()
+    }
+
     /// Someone would take a job right now if it were published: a searcher, or a waiter
     /// spinning for work of its own. Busy threads publish their oldest private fork then.
     #[inline]

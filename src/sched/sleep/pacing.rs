@@ -6,7 +6,7 @@
 //! a thread waiting in `join`/`scope`/`install` that found nothing of its own both step
 //! through it, and differ only in their budgets.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Pauses between two probes while spinning (a probe is a few loads: "is there work?", "is
 /// my latch set?"). A job or a latch that arrives is noticed within about this many pauses.
@@ -27,6 +27,13 @@ pub(crate) const WAIT_PROBES: u32 = 4;
 pub(crate) const WAIT_YIELD_ROUNDS: u32 = 16;
 /// ...and how long it blocks before it searches again if nobody pokes it.
 pub(crate) const WAIT_BACKSTOP: Duration = Duration::from_millis(1);
+
+/// How long a worker out of work keeps yielding, past its spin-and-yield budget, while
+/// another worker is busy, before it parks: a busy worker publishes a private fork at its
+/// next fork or return once it sees a searcher, which comes within one leaf of its tree,
+/// while a parked worker is woken only by the heartbeat and then takes a wake-up's latency
+/// (about 0.5 ms on the project's VMs) to start.
+pub(crate) const PEER_LINGER: Duration = Duration::from_micros(500);
 
 /// How long a thread may run private forks while workers sleep before it publishes one.
 pub(crate) const HEARTBEAT: Duration = Duration::from_micros(100);
@@ -80,10 +87,13 @@ pub(crate) struct Idle {
     spin_rounds: u32,
     probes: u32,
     yield_rounds: u32,
-    /// The full budget, and whether the budget adapts (workers) or not (waiters).
+    /// The full budget, and whether the budget adapts and lingers (workers) or not
+    /// (waiters).
     full_spin: u32,
     full_yield: u32,
     adaptive: bool,
+    /// When this idle period began to linger (`PEER_LINGER`), if it did.
+    lingering_since: Option<Instant>,
 }
 
 impl Idle {
@@ -97,6 +107,7 @@ impl Idle {
             full_spin: WORKER_SPIN_ROUNDS,
             full_yield: WORKER_YIELD_ROUNDS,
             adaptive: true,
+            lingering_since: None,
         }
     }
 
@@ -110,6 +121,7 @@ impl Idle {
             full_spin: WAIT_SPIN_ROUNDS,
             full_yield: WAIT_YIELD_ROUNDS,
             adaptive: false,
+            lingering_since: None,
         }
     }
 
@@ -121,6 +133,7 @@ impl Idle {
             self.restore();
         }
         self.round = 0;
+        self.lingering_since = None;
     }
 
     /// An idle period begins after a busy one of `jobs` root jobs: a burst (more than
@@ -152,8 +165,19 @@ impl Idle {
     /// After a search that found nothing: spins (calling `probe` every `PROBE_EVERY`
     /// pauses and stopping early when it returns true), or yields, or says it is time to
     /// sleep.
-    pub(crate) fn pause(&mut self, mut probe: impl FnMut() -> bool) -> Next {
-        self.round += 1;
+    pub(crate) fn pause(&mut self, probe: impl FnMut() -> bool) -> Next {
+        self.pause_or_linger(probe, || false)
+    }
+
+    /// `pause` for a worker's main loop: once the budget is spent, it keeps yielding while
+    /// `peer_busy` says another worker is busy, for up to `PEER_LINGER` (a waiter never
+    /// lingers: what it waits for wakes it through its latch).
+    pub(crate) fn pause_or_linger(
+        &mut self,
+        mut probe: impl FnMut() -> bool,
+        peer_busy: impl FnOnce() -> bool,
+    ) -> Next {
+        self.round = self.round.saturating_add(1);
         if self.round <= self.spin_rounds {
             for _ in 0..self.probes {
                 for _ in 0..PROBE_EVERY {
@@ -163,18 +187,27 @@ impl Idle {
                     break;
                 }
             }
-            Next::Search
-        } else if self.round <= self.spin_rounds + self.yield_rounds {
-            std::thread::yield_now();
-            Next::Search
-        } else {
-            self.round = 0;
-            if self.adaptive {
-                self.spin_rounds = (self.spin_rounds / 2).max(1);
-                self.yield_rounds = (self.yield_rounds / 2).max(1);
-            }
-            Next::Sleep
+            return Next::Search;
         }
+        if self.round <= self.spin_rounds + self.yield_rounds {
+            std::thread::yield_now();
+            return Next::Search;
+        }
+        if self.adaptive && peer_busy() {
+            let now = Instant::now();
+            let since = *self.lingering_since.get_or_insert(now);
+            if now.duration_since(since) < PEER_LINGER {
+                std::thread::yield_now();
+                return Next::Search;
+            }
+        }
+        self.round = 0;
+        self.lingering_since = None;
+        if self.adaptive {
+            self.spin_rounds = (self.spin_rounds / 2).max(1);
+            self.yield_rounds = (self.yield_rounds / 2).max(1);
+        }
+        Next::Sleep
     }
 }
 
@@ -254,6 +287,42 @@ mod tests {
             rounds_until_sleep(&mut idle),
             WORKER_SPIN_ROUNDS + WORKER_YIELD_ROUNDS + 1
         );
+    }
+
+    #[test]
+    fn a_worker_lingers_past_its_budget_while_a_peer_is_busy_and_then_sleeps() {
+        let mut idle = Idle::worker();
+        let budget = WORKER_SPIN_ROUNDS + WORKER_YIELD_ROUNDS;
+        for _ in 0..budget {
+            assert_eq!(idle.pause_or_linger(|| false, || true), Next::Search);
+        }
+        // The budget is spent, but a peer is busy: yield on, for `PEER_LINGER`.
+        let start = Instant::now();
+        let mut lingered = 0u32;
+        while idle.pause_or_linger(|| false, || true) == Next::Search {
+            lingered += 1;
+            assert!(
+                start.elapsed() < PEER_LINGER * 100,
+                "still lingering after {:?}",
+                start.elapsed()
+            );
+        }
+        assert!(lingered > 0, "never lingered");
+        assert!(
+            start.elapsed() >= PEER_LINGER,
+            "slept before the linger ran out"
+        );
+        // With no busy peer the spent budget means sleep at once (halved, as always).
+        for _ in 0..WORKER_SPIN_ROUNDS / 2 + WORKER_YIELD_ROUNDS / 2 {
+            assert_eq!(idle.pause_or_linger(|| false, || false), Next::Search);
+        }
+        assert_eq!(idle.pause_or_linger(|| false, || false), Next::Sleep);
+        // A waiter never lingers: its latch wakes it.
+        let mut waiter = Idle::waiter();
+        for _ in 0..WAIT_SPIN_ROUNDS + WAIT_YIELD_ROUNDS {
+            waiter.pause_or_linger(|| false, || true);
+        }
+        assert_eq!(waiter.pause_or_linger(|| false, || true), Next::Sleep);
     }
 
     #[test]
