@@ -301,8 +301,9 @@ mod tests {
         let mut lingered = 0u32;
         while idle.pause_or_linger(|| false, || true) == Next::Search {
             lingered += 1;
+            // Generous: one yield on a loaded machine may take milliseconds.
             assert!(
-                start.elapsed() < PEER_LINGER * 100,
+                start.elapsed() < Duration::from_secs(5),
                 "still lingering after {:?}",
                 start.elapsed()
             );
