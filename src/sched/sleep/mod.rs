@@ -262,6 +262,23 @@ mod tests {
     }
 
     #[test]
+    fn a_worker_is_busy_while_it_neither_searches_nor_sleeps() {
+        let sleep = Sleep::new(2);
+        // Both start as searchers: nobody is busy.
+        assert!(!sleep.peek().some_busy(2));
+        // One finds work: the other, still searching, sees a busy peer (it lingers).
+        sleep.found_work(|| false);
+        assert!(sleep.peek().some_busy(2));
+        // A waiter spinning in `join` is a busy worker too: it is inside a job.
+        sleep.start_waiting();
+        assert!(sleep.peek().some_busy(2));
+        sleep.stop_waiting();
+        // It runs dry and searches again: nobody is busy, the other parks as before.
+        sleep.start_searching();
+        assert!(!sleep.peek().some_busy(2));
+    }
+
+    #[test]
     fn recheck_that_finds_work_keeps_the_worker_awake() {
         let sleep = Sleep::new(1);
         assert_eq!(sleep.try_sleep(0, || true), Woke::FoundWork);
