@@ -92,7 +92,9 @@ pub(crate) struct Idle {
     full_spin: u32,
     full_yield: u32,
     adaptive: bool,
-    /// When this idle period began to linger (`PEER_LINGER`), if it did.
+    /// How long this idle period may linger (`PEER_LINGER`, adapted; zero for waiters),
+    /// and when it began to, if it did.
+    linger: Duration,
     lingering_since: Option<Instant>,
 }
 
@@ -107,6 +109,7 @@ impl Idle {
             full_spin: WORKER_SPIN_ROUNDS,
             full_yield: WORKER_YIELD_ROUNDS,
             adaptive: true,
+            linger: PEER_LINGER,
             lingering_since: None,
         }
     }
@@ -121,6 +124,7 @@ impl Idle {
             full_spin: WAIT_SPIN_ROUNDS,
             full_yield: WAIT_YIELD_ROUNDS,
             adaptive: false,
+            linger: Duration::ZERO,
             lingering_since: None,
         }
     }
@@ -148,6 +152,9 @@ impl Idle {
     fn restore(&mut self) {
         self.spin_rounds = self.full_spin;
         self.yield_rounds = self.full_yield;
+        if self.adaptive {
+            self.linger = PEER_LINGER;
+        }
     }
 
     /// Whether the sequence has not paused yet in this idle period.
@@ -172,6 +179,11 @@ impl Idle {
     /// `pause` for a worker's main loop: once the budget is spent, it keeps yielding while
     /// `peer_busy` says another worker is busy, for up to `PEER_LINGER` (a waiter never
     /// lingers: what it waits for wakes it through its latch).
+    ///
+    /// The linger adapts as the budget does: one that runs out with the peer still busy
+    /// bought nothing (the peer runs a job that does not fork, or is blocked), so the next
+    /// one is half as long, and there is none after a sixteenth of `PEER_LINGER`; work found
+    /// while idling, or a busy period of more than one job, restores it.
     pub(crate) fn pause_or_linger(
         &mut self,
         mut probe: impl FnMut() -> bool,
@@ -193,13 +205,19 @@ impl Idle {
             std::thread::yield_now();
             return Next::Search;
         }
-        if self.adaptive && peer_busy() {
+        if !self.linger.is_zero() && peer_busy() {
             let now = Instant::now();
             let since = *self.lingering_since.get_or_insert(now);
-            if now.duration_since(since) < PEER_LINGER {
+            if now.duration_since(since) < self.linger {
                 std::thread::yield_now();
                 return Next::Search;
             }
+            let half = self.linger / 2;
+            self.linger = if half < PEER_LINGER / 16 {
+                Duration::ZERO
+            } else {
+                half
+            };
         }
         self.round = 0;
         self.lingering_since = None;
@@ -313,6 +331,11 @@ mod tests {
             start.elapsed() >= PEER_LINGER,
             "slept before the linger ran out"
         );
+        assert_eq!(
+            idle.linger,
+            PEER_LINGER / 2,
+            "a linger that ran out halves the next"
+        );
         // With no busy peer the spent budget means sleep at once (halved, as always).
         for _ in 0..WORKER_SPIN_ROUNDS / 2 + WORKER_YIELD_ROUNDS / 2 {
             assert_eq!(idle.pause_or_linger(|| false, || false), Next::Search);
@@ -324,6 +347,40 @@ mod tests {
             waiter.pause_or_linger(|| false, || true);
         }
         assert_eq!(waiter.pause_or_linger(|| false, || true), Next::Sleep);
+    }
+
+    #[test]
+    fn lingers_that_run_out_shrink_to_none_and_work_found_while_idling_restores_them() {
+        let mut idle = Idle::worker();
+        // A peer that stays busy and never publishes: each idle period lingers, runs out,
+        // and sleeps; the lingers shrink and stop.
+        let mut lingers = Vec::new();
+        for _ in 0..8 {
+            lingers.push(idle.linger);
+            while idle.pause_or_linger(|| false, || true) == Next::Search {}
+        }
+        assert_eq!(
+            &lingers[..6],
+            &[
+                PEER_LINGER,
+                PEER_LINGER / 2,
+                PEER_LINGER / 4,
+                PEER_LINGER / 8,
+                PEER_LINGER / 16,
+                Duration::ZERO
+            ]
+        );
+        assert!(lingers[6..].iter().all(|l| l.is_zero()));
+        // Without a linger, the spent budget means sleep, busy peer or not.
+        let budget = idle.spin_rounds + idle.yield_rounds;
+        for _ in 0..budget {
+            assert_eq!(idle.pause_or_linger(|| false, || true), Next::Search);
+        }
+        assert_eq!(idle.pause_or_linger(|| false, || true), Next::Sleep);
+        // Work found while idling restores the full linger.
+        idle.pause_or_linger(|| false, || true);
+        idle.reset();
+        assert_eq!(idle.linger, PEER_LINGER);
     }
 
     #[test]
