@@ -19,19 +19,22 @@
 //! - before the loop starts a job of another anchor, and before it searches, sleeps or
 //!   exits, it settles: subtracts `pending` from S's count (`arm`, `disarm`); a body
 //!   settles when it returns or unwinds, before the owner releases the body's unit and
-//!   waits (`flush`); every waiting thread settles whatever its context holds before each
-//!   idle step (`flush`, from `wait.rs`); and when the owner's wait is over, the
-//!   settlement armed around the scope is restored as it was (`exit_body`).
+//!   waits (`flush`); a waiting thread settles what the waiting context holds before each
+//!   idle step (`flush`, from `wait.rs`; not what is saved in an `Outer` around a nested
+//!   scope, nor what other contexts on its chain hold); and when the owner's wait is
+//!   over, the settlement armed around the scope is restored as it was (`exit_body`).
 //!
 //! Why nobody waits for S longer: the count is S's unfinished work plus every thread's
 //! `pending`, so it never reaches zero early, and S stays alive while `pending` is held.
 //! `pending` is held only while this thread runs a job of S from its main loop, or S's
 //! body, or is S's owner waiting for S. S cannot finish before the job or the body does:
 //! everything the thread waits for meanwhile is inside them, never S itself. The owner is
-//! the one thread that waits for S, and it settles before each of its idle steps, so it
-//! never idles with units of S held; a wait nested inside a job it runs settles before
-//! idling too. Jobs of S run inside a wait of another job (not one of S, nor S's body, nor
-//! the owner's wait) find the settlement armed with something else and subtract at once.
+//! the one thread that waits for S, and it settles before each idle step of its own wait
+//! for S. Units of S it holds while it is inside one of the jobs it runs there (saved
+//! around a nested scope, or left in its context while it waits in another pool's) never
+//! delay S: every such job descends from S, so S's count still holds that job. Jobs of S
+//! run inside a wait of another job (not one of S, nor S's body, nor the owner's wait)
+//! find the settlement armed with something else and subtract at once.
 //! The release of the bulk subtraction covers the jobs it counts: they ran earlier on the
 //! same thread.
 
