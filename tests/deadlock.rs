@@ -160,6 +160,38 @@ common::for_each_backend! {
         assert_eq!(*lock.lock().unwrap(), 60);
     }
 
+    /// A nested scope's body spawns a job of its own, then one into the outer scope: on a
+    /// worker both land in its own deque, the outer one on top. The nested scope's wait may
+    /// not run the outer job (the waiting rule), and with no free thief nothing else takes
+    /// it: the wait has to look below it. On one worker this hung for good.
+    #[test]
+    fn a_nested_scope_that_spawns_into_its_outer_scope_reaches_its_own_jobs_below() {
+        let _watchdog = Watchdog::arm("nested scope spawning into the outer scope", WATCHDOG);
+        for threads in [1, 2] {
+            let pool = pool(threads);
+            let ran = AtomicUsize::new(0);
+            pool.install(|| {
+                skewer::scope(|outer| {
+                    for _ in 0..threads * 2 {
+                        outer.spawn(|outer| {
+                            skewer::scope(|inner| {
+                                inner.spawn(|_| {
+                                    ran.fetch_add(1, Ordering::SeqCst);
+                                });
+                                for _ in 0..3 {
+                                    outer.spawn(|_| {
+                                        ran.fetch_add(10, Ordering::SeqCst);
+                                    });
+                                }
+                            });
+                        });
+                    }
+                })
+            });
+            assert_eq!(ran.into_inner(), threads * 2 * 31, "{threads} threads");
+        }
+    }
+
     /// The stack size: 1.5 times what the chain's own frames need (measured where nothing
     /// ever waits) plus 256 KiB. A `join` frame is bigger than a plain call (in a debug
     /// build about 770 bytes per level against 225 for the sequential recursion; 207

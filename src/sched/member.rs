@@ -113,6 +113,19 @@ impl<Q: Queues> Member for Membership<'_, Q> {
         }
     }
 
+    fn dig_own(&self, ctx: &Ctx, target: Target) -> bool {
+        let Role::Worker(w) = &self.role else {
+            return false;
+        };
+        match search::dig_own(self.registry, &self.role, w, target) {
+            Some(job) => {
+                self.run(ctx, Found::Own(job));
+                true
+            }
+            None => false,
+        }
+    }
+
     fn yield_one(&self, ctx: &Ctx, local_only: bool) -> bool {
         let target = Target::unit(ctx.frame());
         if !local_only {

@@ -93,6 +93,48 @@ pub(crate) fn pop_own<Q: Queues>(
     None
 }
 
+/// The most jobs `dig_own` looks through.
+const MAX_DIG: usize = 32;
+
+/// Below the top of `w`'s own deque: a job of `target` under jobs that are not. LIFO order
+/// puts a waiter's own work above its wait, except when that work itself pushed jobs of an
+/// outer frame on top of it (a nested scope's body, or a `join` half, spawning into an
+/// outer scope): step 1 then sees only the outer job, and without a free thief nothing
+/// reaches the work below. Looks through up to `MAX_DIG` jobs from the top. If one belongs,
+/// the jobs above it go to the relocation queue, where their own waiters and every
+/// searcher look (step 3), and it is returned. If none does (the deque holds only older
+/// work of outer frames, the usual case), every job goes back in its order. Costs a pop and
+/// a push per job looked at, so a waiter calls it only before it blocks.
+pub(crate) fn dig_own<Q: Queues>(
+    reg: &Registry<Q>,
+    role: &Role<'_, Q>,
+    w: &Worker<'_, Q>,
+    target: Target,
+) -> Option<JobRef> {
+    if !Q::HAS_LOCAL_QUEUES {
+        return None;
+    }
+    let mut above = [None; MAX_DIG];
+    let mut n = 0;
+    while n < MAX_DIG {
+        let Some(job) = reg.queues.pop_local(w.local) else {
+            break;
+        };
+        if belongs(role, job, target) {
+            for job in above[..n].iter().rev().flatten() {
+                reg.relocate(*job);
+            }
+            return Some(job);
+        }
+        above[n] = Some(job);
+        n += 1;
+    }
+    for job in above[..n].iter().rev().flatten() {
+        reg.queues.push_local(w.local, *job);
+    }
+    None
+}
+
 /// Searches `reg`'s queues once, in the order of the module docs, for a job `role` may run
 /// for `target`. The shared queue is searched when `scan_global` is set, and always for a
 /// thread or backend without a deque of its own.

@@ -116,7 +116,7 @@ fn block(ctx: &Ctx, target: Target, latch: &Latch) -> Blocked {
         None::<()>
     });
     fence(Ordering::SeqCst);
-    let outcome = if search(ctx, target, true) == Helped::Ran {
+    let outcome = if search(ctx, target, true) == Helped::Ran || ctx.member().dig_own(ctx, target) {
         Blocked::Ran
     } else {
         // Every pool this thread is a worker of, other than the one whose work it waits

@@ -42,6 +42,11 @@ pub(crate) trait Member {
     /// head of the shared queue stands for the top of the deque; a head that does not
     /// descend from `target` goes back to the tail, as in the full search.
     fn run_own(&self, ctx: &Ctx, target: Target) -> bool;
+    /// A waiter about to block, whose searches found nothing: if this thread is a worker
+    /// whose own deque holds a job of `target` below jobs that do not descend from it,
+    /// moves those to the relocation queue and runs the job (`search::dig_own`). Returns
+    /// whether it ran one.
+    fn dig_own(&self, ctx: &Ctx, target: Target) -> bool;
     /// Runs one job this thread may run for the work it is doing now (`ctx.frame()`, by
     /// the waiting rule): from its own inbox and deque only (`local_only`), or from
     /// anywhere a waiter looks. Returns whether it ran one (`yield_local`, `yield_now`).
