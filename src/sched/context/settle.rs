@@ -86,7 +86,7 @@ impl Settle {
     #[inline]
     pub(crate) fn arm(&self, anchor: *const Header) {
         if !std::ptr::eq(anchor, self.armed.get()) {
-            self.settle();
+            self.flush();
             self.armed.set(anchor);
             self.advance.set(1);
         }
@@ -95,7 +95,7 @@ impl Settle {
     /// The main loop is about to search, sleep or exit: settles and disarms.
     #[inline]
     pub(crate) fn disarm(&self) {
-        self.settle();
+        self.flush();
         self.armed.set(std::ptr::null());
         self.advance.set(1);
     }
@@ -118,7 +118,7 @@ impl Settle {
     /// what is left and restores `outer`.
     #[inline]
     pub(crate) fn exit_body(&self, outer: Outer) {
-        self.settle();
+        self.flush();
         self.armed.set(outer.armed);
         self.latch.set(outer.latch);
         self.pending.set(outer.pending);
@@ -165,16 +165,11 @@ impl Settle {
         true
     }
 
-    /// Settles what is pending and stays armed: a waiting thread calls it before every
-    /// idle step (`wait.rs`), so that units it holds never keep the scope it waits for, or
-    /// any other, from finishing while it spins, yields or sleeps.
+    /// Subtracts the pending completions from their scope's count and stays armed. A
+    /// waiting thread calls it before every idle step (`wait.rs`), so that units its waiting
+    /// context holds never keep a scope from finishing while it spins, yields or sleeps.
     #[inline]
     pub(crate) fn flush(&self) {
-        self.settle();
-    }
-
-    /// Subtracts the pending completions from their scope's count.
-    fn settle(&self) {
         let pending = self.pending.replace(0);
         if pending > 0 {
             // SAFETY: the scope's count includes `pending` (module docs), so it is above
