@@ -52,7 +52,7 @@ where
     // The return of `a` is a decision point too: with coarse leaves, the next fork may be
     // a whole leaf away (`b` runs inline without forking), and a heartbeat that expired
     // during `a` publishes the oldest fork now, which may be `b` itself.
-    ctx.poll_return();
+    ctx.poll_forked_return();
     if ctx.take_back(b_ref) {
         // Nobody saw `b`: call it like a function. Its forks take the enclosing frame as
         // parent, which is exact enough: nobody waits for an inline `b` itself.

@@ -222,12 +222,25 @@ impl Ctx {
         }
     }
 
+    /// `poll_return` for a `join` that forked: the ahead mode also looks here while the
+    /// pool is quiet (`publish.rs`).
+    #[inline]
+    pub(crate) fn poll_forked_return(&self) {
+        match self
+            .policy
+            .on_forked_return(self.sleep().peek(), Instant::now)
+        {
+            Decision::Keep => {}
+            decision => self.act(decision),
+        }
+    }
+
     #[cold]
     fn act(&self, decision: Decision) {
         match decision {
             Decision::Keep => {}
             Decision::ForHungry => self.publish_for_hungry(),
-            Decision::Heartbeat => {
+            Decision::Heartbeat | Decision::Ahead => {
                 if self.member().publish_target_is_empty() {
                     let _ = self.publish_oldest();
                 }

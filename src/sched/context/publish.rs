@@ -14,6 +14,15 @@
 //!   must not keep the workers fed.
 //! - Otherwise, while workers sleep, the thread publishes one fork (which wakes one
 //!   sleeper) once it ran `HEARTBEAT` since its root job began or since its last heartbeat.
+//! - Everybody busy, but this thread's forks are coarse (the *ahead* mode): a thread that
+//!   saw its forks and returns come at least `AHEAD_GAP` apart keeps looking at the
+//!   returns of its forked `join`s while the pool is quiet, and publishes its oldest
+//!   private fork at each one that came `AHEAD_GAP` or more after the previous look, if
+//!   its queue is empty. The first worker to run out then finds a fork at once; otherwise
+//!   it would wait, hungry, for this thread's next fork or return, up to a whole leaf. The
+//!   mode ends when the stride reaches `MAX_LOOK_STRIDE` (fine forks), and is entered only
+//!   at a look, which a quiet pool does not make otherwise. Forks, and the returns of
+//!   `join`s that did not fork (nearly all of a fine tree's), keep their one-load path.
 //!
 //! Time, not a fork count, decides: the thread looks at the clock about every
 //! `LOOK_INTERVAL`, and the number of forks between two looks (the *stride*) adapts to the
@@ -35,7 +44,8 @@ use std::time::Instant;
 
 use crate::sched::sleep::Snapshot;
 use crate::sched::sleep::pacing::{
-    FIRST_SHARE_AFTER, HEARTBEAT, HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL, MAX_LOOK_STRIDE,
+    AHEAD_GAP, FIRST_SHARE_AFTER, HEARTBEAT, HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL,
+    MAX_LOOK_STRIDE,
 };
 
 /// What the fork just pushed asks for.
@@ -47,6 +57,9 @@ pub(crate) enum Decision {
     ForHungry,
     /// Publish the oldest fork: the heartbeat is due.
     Heartbeat,
+    /// Publish the oldest fork if the queue it goes to is empty: everybody is busy and the
+    /// forks are coarse (the ahead mode).
+    Ahead,
 }
 
 /// A context's publications for hungry threads so far.
@@ -79,6 +92,9 @@ pub(crate) struct Policy {
     shared: Cell<Shared>,
     /// When the heartbeat is due; `None` until the current period's first look.
     deadline: Cell<Option<Instant>>,
+    /// The ahead mode (module docs): forks were seen coarse, so the thread keeps looking
+    /// while the pool is quiet. Kept across root jobs; ends when forks turn fine.
+    ahead: Cell<bool>,
 }
 
 impl Policy {
@@ -91,6 +107,7 @@ impl Policy {
             descending: Cell::new(true),
             shared: Cell::new(Shared::Never),
             deadline: Cell::new(None),
+            ahead: Cell::new(false),
         }
     }
 
@@ -111,6 +128,23 @@ impl Policy {
         if s.is_quiet() {
             return Decision::Keep;
         }
+        self.returned(s, now)
+    }
+
+    /// `on_return` for a `join` that forked: the one point where the ahead mode looks at a
+    /// quiet pool. A fine tree's `join`s rarely fork (`forks.rs`: at most three private
+    /// forks), so the check costs nearly nothing there; a coarse tree's leaves return
+    /// through forked `join`s.
+    #[inline]
+    pub(crate) fn on_forked_return(&self, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
+        if s.is_quiet() && !self.ahead.get() {
+            return Decision::Keep;
+        }
+        self.returned(s, now)
+    }
+
+    #[inline]
+    fn returned(&self, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
         let first_leaf = self.descending.get();
         if first_leaf {
             self.descending.set(false);
@@ -155,8 +189,11 @@ impl Policy {
     #[cold]
     fn look(&self, t: u32, s: Snapshot, now: Instant) -> Decision {
         let stride = self.stride.get();
+        // Whether the forks since the last look came `AHEAD_GAP` or more apart, on average.
+        let mut coarse = false;
         if let Some(prev) = self.last_look.get() {
             let gap = now.saturating_duration_since(prev);
+            coarse = gap >= AHEAD_GAP * stride;
             // A stride grown on the descent of a coarse tree (a burst of forks before its
             // first long leaf) is scaled back at the first return, which always looks.
             let next = if gap < LOOK_INTERVAL {
@@ -169,6 +206,11 @@ impl Policy {
                 stride
             };
             self.stride.set(next);
+            if coarse {
+                self.ahead.set(true);
+            } else if next == MAX_LOOK_STRIDE {
+                self.ahead.set(false);
+            }
         }
         self.last_look.set(Some(now));
         let mut until_next = self.stride.get();
@@ -178,6 +220,14 @@ impl Policy {
             until_next = until_next.min(left.max(1));
         }
         self.next_look.set(t.wrapping_add(until_next));
+        if s.is_quiet() {
+            // Only the ahead mode looks at a quiet pool.
+            return if coarse {
+                Decision::Ahead
+            } else {
+                Decision::Keep
+            };
+        }
         if s.hungry() {
             let (since, interval) = match self.shared.get() {
                 Shared::Never => {
@@ -457,5 +507,70 @@ mod tests {
             step,
         );
         assert!(d.contains(&Decision::ForHungry));
+    }
+
+    /// `n` returns of forked `join`s, each `step` after the previous one.
+    fn forked_returns(
+        policy: &Policy,
+        s: Snapshot,
+        n: u32,
+        start: Instant,
+        step: Duration,
+    ) -> Vec<Decision> {
+        (0..n)
+            .map(|i| policy.on_forked_return(s, || start + step * i))
+            .collect()
+    }
+
+    #[test]
+    fn coarse_forks_are_published_ahead_in_a_quiet_pool_until_they_turn_fine() {
+        let policy = Policy::new();
+        let quiet = Snapshot::of(0, 0, 0);
+        let t0 = Instant::now();
+        // Never seen coarse: a quiet pool's returns read no clock.
+        for _ in 0..1_000 {
+            let d = policy.on_forked_return(quiet, || unreachable!("no ahead mode yet"));
+            assert_eq!(d, Decision::Keep);
+        }
+        // Forks a leaf apart, seen while a worker sleeps: the mode starts.
+        policy.reset_heartbeat();
+        forks(&policy, Snapshot::of(0, 1, 0), 3, t0, COARSE);
+        // Everybody busy now: each coarse forked return still looks and asks for a
+        // publication; forks and unforked returns do not look.
+        let d = forked_returns(&policy, quiet, 4, t0 + COARSE * 3, COARSE);
+        assert_eq!(d, [Decision::Ahead; 4]);
+        let unreachable = || -> Instant { unreachable!("the quiet path reads no clock") };
+        assert_eq!(policy.on_fork(quiet, unreachable), Decision::Keep);
+        assert_eq!(policy.on_return(quiet, unreachable), Decision::Keep);
+        // A new root job keeps the mode (a thief's stolen half is coarse too); its first
+        // look has no gap to measure.
+        policy.reset_heartbeat();
+        let d = forked_returns(&policy, quiet, 3, t0 + COARSE * 8, COARSE);
+        assert_eq!(d, [Decision::Keep, Decision::Ahead, Decision::Ahead]);
+        // Fine returns: nothing is published, the stride grows to its bound, and the mode
+        // ends...
+        let start = t0 + COARSE * 10 + FINE;
+        let d = forked_returns(&policy, quiet, 100_000, start, FINE);
+        assert!(d.iter().all(|d| *d == Decision::Keep));
+        assert_eq!(policy.stride(), MAX_LOOK_STRIDE);
+        // ...so a quiet pool's returns are back to one load, without the clock.
+        for _ in 0..10_000 {
+            assert_eq!(policy.on_forked_return(quiet, unreachable), Decision::Keep);
+        }
+    }
+
+    #[test]
+    fn a_descent_of_fine_forks_between_coarse_leaves_asks_for_nothing_ahead() {
+        let policy = Policy::new();
+        policy.reset_heartbeat();
+        let asleep = Snapshot::of(0, 1, 0);
+        let quiet = Snapshot::of(0, 0, 0);
+        let t0 = Instant::now();
+        forks(&policy, asleep, 3, t0, COARSE);
+        // A leaf's return a leaf after the last look asks; returns right after it do not.
+        let at = t0 + COARSE * 4;
+        assert_eq!(policy.on_forked_return(quiet, || at), Decision::Ahead);
+        let d = forked_returns(&policy, quiet, 3, at + FINE, FINE);
+        assert_eq!(d, [Decision::Keep; 3]);
     }
 }
