@@ -240,8 +240,18 @@ impl Ctx {
         match decision {
             Decision::Keep => {}
             Decision::ForHungry => self.publish_for_hungry(),
-            Decision::Heartbeat | Decision::Ahead => {
+            Decision::Heartbeat => {
                 if self.member().publish_target_is_empty() {
+                    let _ = self.publish_oldest();
+                }
+            }
+            // At a forked `join`'s return, whose `b` is the newest fork: publishing `b`
+            // itself would only send it through the queue back to this thread, with nobody
+            // hungry to take it; an older fork stays queued for the first worker to run out.
+            Decision::Ahead => {
+                if self.forks().has_publishable_below_newest()
+                    && self.member().publish_target_is_empty()
+                {
                     let _ = self.publish_oldest();
                 }
             }

@@ -103,6 +103,13 @@ impl ForkStack {
         self.cursor < self.forks.len()
     }
 
+    /// Whether a fork at or above the floor older than the newest one is still private:
+    /// publishing the oldest then leaves the newest, which its `join` is about to take
+    /// back, private.
+    pub(crate) fn has_publishable_below_newest(&self) -> bool {
+        self.cursor + 1 < self.forks.len()
+    }
+
     /// Whether a `join` that did not fork (its `b` still to run) may be running below these
     /// forks. Such a `join` started on a full stack, and the forks that filled it are its
     /// ancestors, on the stack until it returns: so it is running only if the stack holds
@@ -161,6 +168,33 @@ mod tests {
     fn publish(stack: &mut ForkStack) -> Option<*const Header> {
         // SAFETY: the jobs are only compared, never executed.
         unsafe { stack.publish_oldest() }.map(|job| job.header())
+    }
+
+    #[test]
+    fn only_a_fork_older_than_the_newest_counts_as_publishable_below_it() {
+        let hs = headers(3);
+        let mut stack = ForkStack::new();
+        stack.push(fork(&hs[0]));
+        assert!(stack.has_publishable());
+        assert!(
+            !stack.has_publishable_below_newest(),
+            "only the newest is private"
+        );
+        stack.push(fork(&hs[1]));
+        assert!(stack.has_publishable_below_newest());
+        publish(&mut stack);
+        assert!(
+            !stack.has_publishable_below_newest(),
+            "the older one is published"
+        );
+        // A scope's floor hides the forks below it.
+        let saved = stack.enter_scope();
+        stack.push(fork(&hs[2]));
+        assert!(!stack.has_publishable_below_newest());
+        assert!(stack.take_back(fork(&hs[2])));
+        stack.exit_scope(saved);
+        assert!(stack.take_back(fork(&hs[1])));
+        assert!(!stack.take_back(fork(&hs[0])));
     }
 
     #[test]

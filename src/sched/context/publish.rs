@@ -14,15 +14,16 @@
 //!   must not keep the workers fed.
 //! - Otherwise, while workers sleep, the thread publishes one fork (which wakes one
 //!   sleeper) once it ran `HEARTBEAT` since its root job began or since its last heartbeat.
-//! - Everybody busy, but this thread's forks are coarse (the *ahead* mode): a thread that
-//!   saw its forks and returns come at least `AHEAD_GAP` apart keeps looking at the
-//!   returns of its forked `join`s while the pool is quiet, and publishes its oldest
-//!   private fork at each one that came `AHEAD_GAP` or more after the previous look, if
-//!   its queue is empty. The first worker to run out then finds a fork at once; otherwise
-//!   it would wait, hungry, for this thread's next fork or return, up to a whole leaf. The
-//!   mode ends when the stride reaches `MAX_LOOK_STRIDE` (fine forks), and is entered only
-//!   at a look, which a quiet pool does not make otherwise. Forks, and the returns of
-//!   `join`s that did not fork (nearly all of a fine tree's), keep their one-load path.
+//! - Everybody busy, but this thread's forks are coarse (the *ahead* mode): once two looks
+//!   in a row found the forks and returns counted since the previous look `AHEAD_GAP` or
+//!   more apart on average, the thread looks at every return of a forked `join` while the
+//!   pool is quiet, and at each one that came `AHEAD_GAP` or more after its previous look
+//!   it publishes its oldest private fork, if that is not the `join`'s own `b` and its
+//!   queue is empty. The first worker to run out then finds a fork at once; otherwise it
+//!   would wait, hungry, for this thread's next fork or return, up to a whole leaf.
+//!   `AHEAD_FINE_LOOKS` looks in a row that find the forks fine end the mode. Forks, and
+//!   the returns of `join`s that did not fork (nearly all of a fine tree's), keep their
+//!   one-load path in a quiet pool; a forked return adds one flag while the mode is off.
 //!
 //! Time, not a fork count, decides: the thread looks at the clock about every
 //! `LOOK_INTERVAL`, and the number of forks between two looks (the *stride*) adapts to the
@@ -44,7 +45,7 @@ use std::time::Instant;
 
 use crate::sched::sleep::Snapshot;
 use crate::sched::sleep::pacing::{
-    AHEAD_GAP, FIRST_SHARE_AFTER, HEARTBEAT, HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL,
+    AHEAD_FINE_LOOKS, AHEAD_GAP, FIRST_SHARE_AFTER, HEARTBEAT, HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL,
     MAX_LOOK_STRIDE,
 };
 
@@ -93,9 +94,17 @@ pub(crate) struct Policy {
     /// When the heartbeat is due; `None` until the current period's first look.
     deadline: Cell<Option<Instant>>,
     /// The ahead mode (module docs): forks were seen coarse, so the thread keeps looking
-    /// while the pool is quiet. Kept across root jobs; ends when forks turn fine.
+    /// at its forked returns while the pool is quiet. Kept across root jobs.
     ahead: Cell<bool>,
+    /// The tick of the last look: the forks and returns counted since are what a gap is
+    /// shared among.
+    last_look_tick: Cell<u32>,
+    /// Looks in a row that found the forks coarse (capped), or fine: two coarse ones start
+    /// the ahead mode, `AHEAD_FINE_LOOKS` fine ones end it.
+    coarse_looks: Cell<u8>,
+    fine_looks: Cell<u8>,
 }
+
 
 impl Policy {
     pub(crate) fn new() -> Self {
@@ -108,6 +117,9 @@ impl Policy {
             shared: Cell::new(Shared::Never),
             deadline: Cell::new(None),
             ahead: Cell::new(false),
+            last_look_tick: Cell::new(0),
+            coarse_looks: Cell::new(0),
+            fine_looks: Cell::new(0),
         }
     }
 
@@ -137,8 +149,14 @@ impl Policy {
     /// through forked `join`s.
     #[inline]
     pub(crate) fn on_forked_return(&self, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
-        if s.is_quiet() && !self.ahead.get() {
-            return Decision::Keep;
+        if s.is_quiet() {
+            if !self.ahead.get() {
+                return Decision::Keep;
+            }
+            // Every forked return looks, whatever the stride: fine returns in between (a
+            // subtree unwinding) must not make the next coarse one skip its look.
+            self.descending.set(false);
+            return self.tick(true, s, now);
         }
         self.returned(s, now)
     }
@@ -189,11 +207,13 @@ impl Policy {
     #[cold]
     fn look(&self, t: u32, s: Snapshot, now: Instant) -> Decision {
         let stride = self.stride.get();
-        // Whether the forks since the last look came `AHEAD_GAP` or more apart, on average.
+        // Whether the forks and returns counted since the last look came `AHEAD_GAP` or
+        // more apart, on average.
         let mut coarse = false;
         if let Some(prev) = self.last_look.get() {
             let gap = now.saturating_duration_since(prev);
-            coarse = gap >= AHEAD_GAP * stride;
+            let counted = t.wrapping_sub(self.last_look_tick.get()).max(1);
+            coarse = gap >= AHEAD_GAP * counted;
             // A stride grown on the descent of a coarse tree (a burst of forks before its
             // first long leaf) is scaled back at the first return, which always looks.
             let next = if gap < LOOK_INTERVAL {
@@ -206,13 +226,10 @@ impl Policy {
                 stride
             };
             self.stride.set(next);
-            if coarse {
-                self.ahead.set(true);
-            } else if next == MAX_LOOK_STRIDE {
-                self.ahead.set(false);
-            }
+            self.track_ahead(coarse);
         }
         self.last_look.set(Some(now));
+        self.last_look_tick.set(t);
         let mut until_next = self.stride.get();
         if s.hungry()
             && let Some(left) = self.budget_left(t)
@@ -262,6 +279,29 @@ impl Policy {
             None => {
                 self.deadline.set(Some(now + HEARTBEAT));
                 Decision::Keep
+            }
+        }
+    }
+
+    /// Starts or ends the ahead mode after a look that found the forks `coarse` or not.
+    /// One coarse gap is not enough: a quiet pool counts no forks, so the first look after
+    /// a quiet stretch finds its whole length shared among the few forks counted before
+    /// it, however fine they are. Two in a row are coarse only if forks or returns came
+    /// that far apart while they were counted.
+    fn track_ahead(&self, coarse: bool) {
+        if coarse {
+            self.fine_looks.set(0);
+            let n = self.coarse_looks.get().saturating_add(1);
+            self.coarse_looks.set(n);
+            if n >= 2 {
+                self.ahead.set(true);
+            }
+        } else {
+            self.coarse_looks.set(0);
+            let n = self.fine_looks.get().saturating_add(1);
+            self.fine_looks.set(n);
+            if n >= AHEAD_FINE_LOOKS {
+                self.ahead.set(false);
             }
         }
     }
@@ -547,12 +587,18 @@ mod tests {
         policy.reset_heartbeat();
         let d = forked_returns(&policy, quiet, 3, t0 + COARSE * 8, COARSE);
         assert_eq!(d, [Decision::Keep, Decision::Ahead, Decision::Ahead]);
-        // Fine returns: nothing is published, the stride grows to its bound, and the mode
-        // ends...
+        // Fine returns: nothing is published, and after `AHEAD_FINE_LOOKS` of them the
+        // mode ends...
         let start = t0 + COARSE * 10 + FINE;
-        let d = forked_returns(&policy, quiet, 100_000, start, FINE);
-        assert!(d.iter().all(|d| *d == Decision::Keep));
-        assert_eq!(policy.stride(), MAX_LOOK_STRIDE);
+        let mut reads = 0;
+        for i in 0..1_000 {
+            let d = policy.on_forked_return(quiet, || {
+                reads += 1;
+                start + FINE * i
+            });
+            assert_eq!(d, Decision::Keep);
+        }
+        assert_eq!(reads, u32::from(AHEAD_FINE_LOOKS));
         // ...so a quiet pool's returns are back to one load, without the clock.
         for _ in 0..10_000 {
             assert_eq!(policy.on_forked_return(quiet, unreachable), Decision::Keep);
@@ -567,10 +613,42 @@ mod tests {
         let quiet = Snapshot::of(0, 0, 0);
         let t0 = Instant::now();
         forks(&policy, asleep, 3, t0, COARSE);
-        // A leaf's return a leaf after the last look asks; returns right after it do not.
+        // A leaf's return a leaf after the last look asks; returns right after it do not
+        // (the stride doubles at each)...
         let at = t0 + COARSE * 4;
         assert_eq!(policy.on_forked_return(quiet, || at), Decision::Ahead);
         let d = forked_returns(&policy, quiet, 3, at + FINE, FINE);
         assert_eq!(d, [Decision::Keep; 3]);
+        assert_eq!(policy.stride(), 8);
+        // ...and the next leaf's return still looks, and asks.
+        let next = at + FINE * 3 + COARSE;
+        assert_eq!(policy.on_forked_return(quiet, || next), Decision::Ahead);
+    }
+
+    #[test]
+    fn a_quiet_stretch_between_two_looks_at_fine_forks_does_not_start_the_ahead_mode() {
+        let policy = Policy::new();
+        policy.reset_heartbeat();
+        let hungry = Snapshot::of(1, 0, 0);
+        let quiet = Snapshot::of(0, 0, 0);
+        let t0 = Instant::now();
+        // Fine forks while somebody searches: the stride grows.
+        forks(&policy, hungry, 10_000, t0, FINE);
+        // Then every worker is busy for 5 ms: the quiet pool counts nothing. The searcher
+        // is back for a few forks: the first look finds 5 ms among the forks it counted...
+        let later = t0 + FINE * 10_000 + Duration::from_millis(5);
+        let (mut reads, mut i) = (0, 0);
+        while reads < 3 {
+            let d = policy.on_fork(hungry, || {
+                reads += 1;
+                later + FINE * i
+            });
+            assert_ne!(d, Decision::Ahead);
+            i += 1;
+        }
+        // ...but the next two looks find them fine again: no ahead mode, and a quiet
+        // pool's forked returns read no clock.
+        let unreachable = || -> Instant { unreachable!("the quiet path reads no clock") };
+        assert_eq!(policy.on_forked_return(quiet, unreachable), Decision::Keep);
     }
 }

@@ -46,10 +46,13 @@ pub(crate) const MAX_LOOK_STRIDE: u32 = 256;
 /// policy's looks, so up to one stride later if the thread became hungry between two).
 pub(crate) const HUNGRY_TICKS: u32 = 256;
 /// Forks and returns at least this far apart (coarse forks) are published ahead while every
-/// worker is busy: the thread keeps one fork in its queue, so that a worker that runs out
-/// takes it at once instead of waiting for this thread's next fork or return, up to one
-/// leaf later. A publication and its take-back cost 0.1-0.2 µs, under 2% of this gap.
+/// worker is busy (the ahead mode, `sched/context/publish.rs`): an older fork than the one
+/// the thread is about to take back stays queued, so that a worker that runs out takes it at
+/// once instead of waiting for this thread's next fork or return, up to one leaf later. A
+/// publication and its take-back cost 0.1-0.2 µs, under 2% of this gap...
 pub(crate) const AHEAD_GAP: Duration = Duration::from_micros(10);
+/// ...and this many looks in a row that find the forks finer end the mode.
+pub(crate) const AHEAD_FINE_LOOKS: u8 = 8;
 /// A hungry thread is served once this long passed since the last publication for one.
 pub(crate) const HUNGRY_INTERVAL: Duration = Duration::from_micros(2);
 /// A context serves its first hungry thread once it ran this long (from its first look at
