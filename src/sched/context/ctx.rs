@@ -248,8 +248,10 @@ impl Ctx {
             // At a forked `join`'s return, whose `b` is the newest fork: publishing `b`
             // itself would only send it through the queue back to this thread, with nobody
             // hungry to take it; an older fork stays queued for the first worker to run out.
+            // A pool of one worker has nobody to run out but this thread.
             Decision::Ahead => {
                 if self.forks().has_publishable_below_newest()
+                    && self.member().num_threads() > 1
                     && self.member().publish_target_is_empty()
                 {
                     let _ = self.publish_oldest();

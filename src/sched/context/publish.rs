@@ -45,8 +45,8 @@ use std::time::Instant;
 
 use crate::sched::sleep::Snapshot;
 use crate::sched::sleep::pacing::{
-    AHEAD_FINE_LOOKS, AHEAD_GAP, FIRST_SHARE_AFTER, HEARTBEAT, HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL,
-    MAX_LOOK_STRIDE,
+    AHEAD_FINE_LOOKS, AHEAD_GAP, AHEAD_SAMPLE, FIRST_SHARE_AFTER, HEARTBEAT, HUNGRY_INTERVAL,
+    HUNGRY_TICKS, LOOK_INTERVAL, MAX_LOOK_STRIDE,
 };
 
 /// What the fork just pushed asks for.
@@ -99,12 +99,12 @@ pub(crate) struct Policy {
     /// The tick of the last look: the forks and returns counted since are what a gap is
     /// shared among.
     last_look_tick: Cell<u32>,
-    /// Looks in a row that found the forks coarse (capped), or fine: two coarse ones start
-    /// the ahead mode, `AHEAD_FINE_LOOKS` fine ones end it.
-    coarse_looks: Cell<u8>,
+    /// Forked returns in a quiet pool with the ahead mode off: every `AHEAD_SAMPLE`-th looks.
+    quiet_returns: Cell<u32>,
+    /// Looks in a row in a quiet pool that found the forked returns finer than
+    /// `AHEAD_GAP`: `AHEAD_FINE_LOOKS` of them end the ahead mode.
     fine_looks: Cell<u8>,
 }
-
 
 impl Policy {
     pub(crate) fn new() -> Self {
@@ -118,7 +118,7 @@ impl Policy {
             deadline: Cell::new(None),
             ahead: Cell::new(false),
             last_look_tick: Cell::new(0),
-            coarse_looks: Cell::new(0),
+            quiet_returns: Cell::new(0),
             fine_looks: Cell::new(0),
         }
     }
@@ -150,15 +150,31 @@ impl Policy {
     #[inline]
     pub(crate) fn on_forked_return(&self, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
         if s.is_quiet() {
-            if !self.ahead.get() {
-                return Decision::Keep;
-            }
-            // Every forked return looks, whatever the stride: fine returns in between (a
-            // subtree unwinding) must not make the next coarse one skip its look.
-            self.descending.set(false);
-            return self.tick(true, s, now);
+            return self.quiet_forked_return(s, now);
         }
         self.returned(s, now)
+    }
+
+    /// A forked return in a quiet pool, out of line: forked returns are few in a fine tree,
+    /// and this code inline made every `join` larger (3 instructions per `join` on fib,
+    /// callgrind).
+    #[cold]
+    #[inline(never)]
+    fn quiet_forked_return(&self, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
+        if !self.ahead.get() {
+            // A sample, to find out whether the mode pays: the forks and unforked returns
+            // of a quiet pool are not counted, so the gap between two sampled looks is
+            // shared among the forked returns alone.
+            let n = self.quiet_returns.get().wrapping_add(1);
+            self.quiet_returns.set(n);
+            if !n.is_multiple_of(AHEAD_SAMPLE) {
+                return Decision::Keep;
+            }
+        }
+        // In the mode every forked return looks, whatever the stride: fine returns in
+        // between (a subtree unwinding) must not make the next coarse one skip its look.
+        self.descending.set(false);
+        self.tick(true, s, now)
     }
 
     #[inline]
@@ -226,7 +242,9 @@ impl Policy {
                 stride
             };
             self.stride.set(next);
-            self.track_ahead(coarse);
+            if s.is_quiet() {
+                self.track_ahead(coarse);
+            }
         }
         self.last_look.set(Some(now));
         self.last_look_tick.set(t);
@@ -238,8 +256,8 @@ impl Policy {
         }
         self.next_look.set(t.wrapping_add(until_next));
         if s.is_quiet() {
-            // Only the ahead mode looks at a quiet pool.
-            return if coarse {
+            // Only a forked return looks at a quiet pool: sampled, or in the ahead mode.
+            return if coarse && self.ahead.get() {
                 Decision::Ahead
             } else {
                 Decision::Keep
@@ -283,24 +301,19 @@ impl Policy {
         }
     }
 
-    /// Starts or ends the ahead mode after a look that found the forks `coarse` or not.
-    /// One coarse gap is not enough: a quiet pool counts no forks, so the first look after
-    /// a quiet stretch finds its whole length shared among the few forks counted before
-    /// it, however fine they are. Two in a row are coarse only if forks or returns came
-    /// that far apart while they were counted.
+    /// Starts or ends the ahead mode after a look at a quiet pool that found the forked
+    /// returns since the previous look `coarse` or not. Only looks at a quiet pool count:
+    /// the mode acts only there, and there the gap is shared among the forked returns,
+    /// whose looks and publications the mode pays for.
     fn track_ahead(&self, coarse: bool) {
         if coarse {
             self.fine_looks.set(0);
-            let n = self.coarse_looks.get().saturating_add(1);
-            self.coarse_looks.set(n);
-            if n >= 2 {
-                self.ahead.set(true);
-            }
+            self.ahead.set(true);
         } else {
-            self.coarse_looks.set(0);
             let n = self.fine_looks.get().saturating_add(1);
             self.fine_looks.set(n);
             if n >= AHEAD_FINE_LOOKS {
+                self.fine_looks.set(0);
                 self.ahead.set(false);
             }
         }
@@ -567,31 +580,40 @@ mod tests {
         let policy = Policy::new();
         let quiet = Snapshot::of(0, 0, 0);
         let t0 = Instant::now();
-        // Never seen coarse: a quiet pool's returns read no clock.
-        for _ in 0..1_000 {
-            let d = policy.on_forked_return(quiet, || unreachable!("no ahead mode yet"));
-            assert_eq!(d, Decision::Keep);
-        }
-        // Forks a leaf apart, seen while a worker sleeps: the mode starts.
-        policy.reset_heartbeat();
-        forks(&policy, Snapshot::of(0, 1, 0), 3, t0, COARSE);
-        // Everybody busy now: each coarse forked return still looks and asks for a
-        // publication; forks and unforked returns do not look.
-        let d = forked_returns(&policy, quiet, 4, t0 + COARSE * 3, COARSE);
-        assert_eq!(d, [Decision::Ahead; 4]);
         let unreachable = || -> Instant { unreachable!("the quiet path reads no clock") };
+        // Forks and unforked returns of a quiet pool never look.
         assert_eq!(policy.on_fork(quiet, unreachable), Decision::Keep);
         assert_eq!(policy.on_return(quiet, unreachable), Decision::Keep);
+        // Forked returns a leaf apart: one in `AHEAD_SAMPLE` looks; the second sample
+        // finds them coarse, starts the mode and asks (nothing is published before)...
+        let mut reads = 0;
+        let n = 2 * AHEAD_SAMPLE;
+        for i in 0..n {
+            let d = policy.on_forked_return(quiet, || {
+                reads += 1;
+                t0 + COARSE * i
+            });
+            let expected = if i == n - 1 {
+                Decision::Ahead
+            } else {
+                Decision::Keep
+            };
+            assert_eq!(d, expected, "forked return {i}");
+        }
+        assert_eq!(reads, 2);
+        // ...from there each coarse forked return looks and asks for a publication.
+        let d = forked_returns(&policy, quiet, 4, t0 + COARSE * n, COARSE);
+        assert_eq!(d, [Decision::Ahead; 4]);
         // A new root job keeps the mode (a thief's stolen half is coarse too); its first
         // look has no gap to measure.
         policy.reset_heartbeat();
-        let d = forked_returns(&policy, quiet, 3, t0 + COARSE * 8, COARSE);
+        let d = forked_returns(&policy, quiet, 3, t0 + COARSE * (n + 8), COARSE);
         assert_eq!(d, [Decision::Keep, Decision::Ahead, Decision::Ahead]);
-        // Fine returns: nothing is published, and after `AHEAD_FINE_LOOKS` of them the
-        // mode ends...
-        let start = t0 + COARSE * 10 + FINE;
+        // Fine forked returns: nothing is published, and after `AHEAD_FINE_LOOKS` of them
+        // the mode ends...
+        let start = t0 + COARSE * (n + 10) + FINE;
         let mut reads = 0;
-        for i in 0..1_000 {
+        for i in 0..u32::from(AHEAD_FINE_LOOKS) {
             let d = policy.on_forked_return(quiet, || {
                 reads += 1;
                 start + FINE * i
@@ -599,23 +621,29 @@ mod tests {
             assert_eq!(d, Decision::Keep);
         }
         assert_eq!(reads, u32::from(AHEAD_FINE_LOOKS));
-        // ...so a quiet pool's returns are back to one load, without the clock.
-        for _ in 0..10_000 {
-            assert_eq!(policy.on_forked_return(quiet, unreachable), Decision::Keep);
+        // ...so only one forked return in `AHEAD_SAMPLE` reads the clock again.
+        let mut reads = 0;
+        let later = start + FINE * 100;
+        for i in 0..100 * AHEAD_SAMPLE {
+            let d = policy.on_forked_return(quiet, || {
+                reads += 1;
+                later + FINE * i
+            });
+            assert_eq!(d, Decision::Keep);
         }
+        assert_eq!(reads, 100);
     }
 
     #[test]
     fn a_descent_of_fine_forks_between_coarse_leaves_asks_for_nothing_ahead() {
         let policy = Policy::new();
-        policy.reset_heartbeat();
-        let asleep = Snapshot::of(0, 1, 0);
         let quiet = Snapshot::of(0, 0, 0);
         let t0 = Instant::now();
-        forks(&policy, asleep, 3, t0, COARSE);
+        let n = 2 * AHEAD_SAMPLE;
+        forked_returns(&policy, quiet, n, t0, COARSE);
         // A leaf's return a leaf after the last look asks; returns right after it do not
         // (the stride doubles at each)...
-        let at = t0 + COARSE * 4;
+        let at = t0 + COARSE * n;
         assert_eq!(policy.on_forked_return(quiet, || at), Decision::Ahead);
         let d = forked_returns(&policy, quiet, 3, at + FINE, FINE);
         assert_eq!(d, [Decision::Keep; 3]);
@@ -626,19 +654,19 @@ mod tests {
     }
 
     #[test]
-    fn a_quiet_stretch_between_two_looks_at_fine_forks_does_not_start_the_ahead_mode() {
+    fn looks_at_a_pool_that_is_not_quiet_do_not_start_the_ahead_mode() {
         let policy = Policy::new();
         policy.reset_heartbeat();
         let hungry = Snapshot::of(1, 0, 0);
         let quiet = Snapshot::of(0, 0, 0);
         let t0 = Instant::now();
-        // Fine forks while somebody searches: the stride grows.
+        // Fine forks while somebody searches, then 5 ms with every worker busy (a quiet
+        // pool counts nothing), then the searcher is back: the first look finds 5 ms
+        // among the few forks it counted...
         forks(&policy, hungry, 10_000, t0, FINE);
-        // Then every worker is busy for 5 ms: the quiet pool counts nothing. The searcher
-        // is back for a few forks: the first look finds 5 ms among the forks it counted...
         let later = t0 + FINE * 10_000 + Duration::from_millis(5);
         let (mut reads, mut i) = (0, 0);
-        while reads < 3 {
+        while reads < 1 {
             let d = policy.on_fork(hungry, || {
                 reads += 1;
                 later + FINE * i
@@ -646,9 +674,10 @@ mod tests {
             assert_ne!(d, Decision::Ahead);
             i += 1;
         }
-        // ...but the next two looks find them fine again: no ahead mode, and a quiet
-        // pool's forked returns read no clock.
-        let unreachable = || -> Instant { unreachable!("the quiet path reads no clock") };
-        assert_eq!(policy.on_forked_return(quiet, unreachable), Decision::Keep);
+        // ...which starts nothing: a quiet pool's forked returns are sampled as before.
+        let unreachable = || -> Instant { unreachable!("not a sampled forked return") };
+        for _ in 1..AHEAD_SAMPLE {
+            assert_eq!(policy.on_forked_return(quiet, unreachable), Decision::Keep);
+        }
     }
 }

@@ -51,8 +51,11 @@ pub(crate) const HUNGRY_TICKS: u32 = 256;
 /// once instead of waiting for this thread's next fork or return, up to one leaf later. A
 /// publication and its take-back cost 0.1-0.2 µs, under 2% of this gap...
 pub(crate) const AHEAD_GAP: Duration = Duration::from_micros(10);
-/// ...and this many looks in a row that find the forks finer end the mode.
+/// ...this many looks in a row that find the forks finer end the mode...
 pub(crate) const AHEAD_FINE_LOOKS: u8 = 8;
+/// ...and with the mode off, every this many forked returns in a quiet pool look at the
+/// clock to find out whether to start it.
+pub(crate) const AHEAD_SAMPLE: u32 = 16;
 /// A hungry thread is served once this long passed since the last publication for one.
 pub(crate) const HUNGRY_INTERVAL: Duration = Duration::from_micros(2);
 /// A context serves its first hungry thread once it ran this long (from its first look at
