@@ -14,16 +14,18 @@
 //!   must not keep the workers fed.
 //! - Otherwise, while workers sleep, the thread publishes one fork (which wakes one
 //!   sleeper) once it ran `HEARTBEAT` since its root job began or since its last heartbeat.
-//! - Everybody busy, but this thread's forks are coarse (the *ahead* mode): once two looks
-//!   in a row found the forks and returns counted since the previous look `AHEAD_GAP` or
-//!   more apart on average, the thread looks at every return of a forked `join` while the
-//!   pool is quiet, and at each one that came `AHEAD_GAP` or more after its previous look
-//!   it publishes its oldest private fork, if that is not the `join`'s own `b` and its
-//!   queue is empty. The first worker to run out then finds a fork at once; otherwise it
-//!   would wait, hungry, for this thread's next fork or return, up to a whole leaf.
-//!   `AHEAD_FINE_LOOKS` looks in a row that find the forks fine end the mode. Forks, and
-//!   the returns of `join`s that did not fork (nearly all of a fine tree's), keep their
-//!   one-load path in a quiet pool; a forked return adds one flag while the mode is off.
+//! - Everybody busy, but this thread's forked `join`s return `AHEAD_GAP` or more apart (the
+//!   *ahead* mode): while the pool is quiet, every `AHEAD_SAMPLE`-th return of a forked
+//!   `join` looks at the clock, the gap shared among the forked returns since the previous
+//!   look (a quiet pool counts nothing else). A coarse one starts the mode; in it, every
+//!   forked return looks, and at each one that came `AHEAD_GAP` or more after the
+//!   previous look the thread publishes its oldest private fork, if that is not the
+//!   `join`'s own `b`, the pool has another worker, and the queue is empty. The first
+//!   worker to run out then finds a fork at once; otherwise it would wait, hungry, for
+//!   this thread's next fork or return, up to a whole leaf. `AHEAD_FINE_LOOKS` finer looks
+//!   in a row end the mode. Forks, and the returns of `join`s that did not fork (nearly
+//!   all of a fine tree's), keep their one-load path in a quiet pool; a forked return
+//!   calls out of line.
 //!
 //! Time, not a fork count, decides: the thread looks at the clock about every
 //! `LOOK_INTERVAL`, and the number of forks between two looks (the *stride*) adapts to the
@@ -93,8 +95,8 @@ pub(crate) struct Policy {
     shared: Cell<Shared>,
     /// When the heartbeat is due; `None` until the current period's first look.
     deadline: Cell<Option<Instant>>,
-    /// The ahead mode (module docs): forks were seen coarse, so the thread keeps looking
-    /// at its forked returns while the pool is quiet. Kept across root jobs.
+    /// The ahead mode (module docs): forked returns were seen coarse in a quiet pool, so
+    /// each one looks. Kept across root jobs.
     ahead: Cell<bool>,
     /// The tick of the last look: the forks and returns counted since are what a gap is
     /// shared among.

@@ -45,13 +45,13 @@ pub(crate) const MAX_LOOK_STRIDE: u32 = 256;
 /// Forks after which a hungry thread is served, whatever the clock says (checked at the
 /// policy's looks, so up to one stride later if the thread became hungry between two).
 pub(crate) const HUNGRY_TICKS: u32 = 256;
-/// Forks and returns at least this far apart (coarse forks) are published ahead while every
-/// worker is busy (the ahead mode, `sched/context/publish.rs`): an older fork than the one
-/// the thread is about to take back stays queued, so that a worker that runs out takes it at
-/// once instead of waiting for this thread's next fork or return, up to one leaf later. A
+/// A thread whose forked `join`s return at least this far apart while every worker is busy
+/// publishes ahead (the ahead mode, `sched/context/publish.rs`): a fork older than the one it
+/// is about to take back stays queued, so that a worker that runs out takes it at once
+/// instead of waiting for this thread's next fork or return, up to one leaf later. A
 /// publication and its take-back cost 0.1-0.2 µs, under 2% of this gap...
 pub(crate) const AHEAD_GAP: Duration = Duration::from_micros(10);
-/// ...this many looks in a row that find the forks finer end the mode...
+/// ...this many looks in a row that find the forked returns closer end the mode...
 pub(crate) const AHEAD_FINE_LOOKS: u8 = 8;
 /// ...and with the mode off, every this many forked returns in a quiet pool look at the
 /// clock to find out whether to start it.
