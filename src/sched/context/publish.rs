@@ -172,6 +172,10 @@ impl Policy {
             if !n.is_multiple_of(AHEAD_SAMPLE) {
                 return Decision::Keep;
             }
+            // The returns skipped since the last sample count as ticks: the look shares
+            // its gap among all `AHEAD_SAMPLE` of them.
+            self.ticks
+                .set(self.ticks.get().wrapping_add(AHEAD_SAMPLE - 1));
         }
         // In the mode every forked return looks, whatever the stride: fine returns in
         // between (a subtree unwinding) must not make the next coarse one skip its look.
@@ -243,9 +247,14 @@ impl Policy {
             } else {
                 stride
             };
-            self.stride.set(next);
             if s.is_quiet() {
+                // A quiet pool's looks (forked returns only) may shrink the stride, never
+                // grow it: their gaps do not cover `stride` forks, and a stride grown here
+                // would delay the looks of the hungry pool that may follow.
+                self.stride.set(next.min(stride));
                 self.track_ahead(coarse);
+            } else {
+                self.stride.set(next);
             }
         }
         self.last_look.set(Some(now));
@@ -644,12 +653,16 @@ mod tests {
         let n = 2 * AHEAD_SAMPLE;
         forked_returns(&policy, quiet, n, t0, COARSE);
         // A leaf's return a leaf after the last look asks; returns right after it do not
-        // (the stride doubles at each)...
+        // (nor do they grow the stride)...
         let at = t0 + COARSE * n;
         assert_eq!(policy.on_forked_return(quiet, || at), Decision::Ahead);
         let d = forked_returns(&policy, quiet, 3, at + FINE, FINE);
         assert_eq!(d, [Decision::Keep; 3]);
-        assert_eq!(policy.stride(), 8);
+        assert_eq!(
+            policy.stride(),
+            1,
+            "a quiet pool's looks do not grow the stride"
+        );
         // ...and the next leaf's return still looks, and asks.
         let next = at + FINE * 3 + COARSE;
         assert_eq!(policy.on_forked_return(quiet, || next), Decision::Ahead);
@@ -681,5 +694,46 @@ mod tests {
         for _ in 1..AHEAD_SAMPLE {
             assert_eq!(policy.on_forked_return(quiet, unreachable), Decision::Keep);
         }
+    }
+
+    #[test]
+    fn a_sample_shares_its_gap_among_every_forked_return_since_the_last() {
+        let policy = Policy::new();
+        let quiet = Snapshot::of(0, 0, 0);
+        let t0 = Instant::now();
+        // Forked returns 1 µs apart: 16 µs between two samples, 1 µs per return, finer
+        // than `AHEAD_GAP`. The mode does not start...
+        let step = Duration::from_micros(1);
+        let n = 2 * AHEAD_SAMPLE;
+        let d = forked_returns(&policy, quiet, n, t0, step);
+        assert!(d.iter().all(|d| *d == Decision::Keep));
+        // ...so the next returns up to the next sample read no clock.
+        let unreachable = || -> Instant { unreachable!("not a sampled forked return") };
+        for _ in 1..AHEAD_SAMPLE {
+            assert_eq!(policy.on_forked_return(quiet, unreachable), Decision::Keep);
+        }
+    }
+
+    #[test]
+    fn the_end_of_the_ahead_mode_leaves_the_stride_to_a_hungry_pool() {
+        let policy = Policy::new();
+        let quiet = Snapshot::of(0, 0, 0);
+        let hungry = Snapshot::of(1, 0, 0);
+        let t0 = Instant::now();
+        let n = 2 * AHEAD_SAMPLE;
+        forked_returns(&policy, quiet, n, t0, COARSE);
+        // Fine forked returns end the mode without growing the stride...
+        let start = t0 + COARSE * (n - 1) + FINE;
+        let d = forked_returns(&policy, quiet, u32::from(AHEAD_FINE_LOOKS), start, FINE);
+        assert!(d.iter().all(|d| *d == Decision::Keep));
+        assert_eq!(policy.stride(), 1);
+        // ...so coarse forks in a pool that turns hungry look at the next fork.
+        let mut reads = 0;
+        let at = start + COARSE;
+        policy.on_fork(hungry, || {
+            reads += 1;
+            at
+        });
+        assert_eq!(reads, 1);
     }
 }
