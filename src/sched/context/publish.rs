@@ -370,9 +370,17 @@ mod tests {
         start: Instant,
         step: Duration,
     ) -> Vec<Decision> {
-        (0..n)
-            .map(|i| policy.on_fork(s, || start + step * i))
-            .collect()
+        steps(n, start, step, |at| policy.on_fork(s, || at))
+    }
+
+    /// `point` called `n` times, at `start` and then each `step` after the previous call.
+    fn steps(
+        n: u32,
+        start: Instant,
+        step: Duration,
+        point: impl Fn(Instant) -> Decision,
+    ) -> Vec<Decision> {
+        (0..n).map(|i| point(start + step * i)).collect()
     }
 
     const FINE: Duration = Duration::from_nanos(5);
@@ -573,17 +581,14 @@ mod tests {
         assert!(d.contains(&Decision::ForHungry));
     }
 
-    /// `n` returns of forked `join`s, each `step` after the previous one.
-    fn forked_returns(
-        policy: &Policy,
-        s: Snapshot,
-        n: u32,
-        start: Instant,
-        step: Duration,
-    ) -> Vec<Decision> {
-        (0..n)
-            .map(|i| policy.on_forked_return(s, || start + step * i))
-            .collect()
+    /// The forked returns of a quiet pool up to the next sample: none reads the clock (the
+    /// last sample was the latest one).
+    fn assert_next_returns_unsampled(policy: &Policy) {
+        let quiet = Snapshot::of(0, 0, 0);
+        let unreachable = || -> Instant { unreachable!("not a sampled forked return") };
+        for _ in 1..AHEAD_SAMPLE {
+            assert_eq!(policy.on_forked_return(quiet, unreachable), Decision::Keep);
+        }
     }
 
     #[test]
@@ -613,12 +618,16 @@ mod tests {
         }
         assert_eq!(reads, 2);
         // ...from there each coarse forked return looks and asks for a publication.
-        let d = forked_returns(&policy, quiet, 4, t0 + COARSE * n, COARSE);
+        let d = steps(4, t0 + COARSE * n, COARSE, |at| {
+            policy.on_forked_return(quiet, || at)
+        });
         assert_eq!(d, [Decision::Ahead; 4]);
         // A new root job keeps the mode (a thief's stolen half is coarse too); its first
         // look has no gap to measure.
         policy.reset_heartbeat();
-        let d = forked_returns(&policy, quiet, 3, t0 + COARSE * (n + 8), COARSE);
+        let d = steps(3, t0 + COARSE * (n + 8), COARSE, |at| {
+            policy.on_forked_return(quiet, || at)
+        });
         assert_eq!(d, [Decision::Keep, Decision::Ahead, Decision::Ahead]);
         // Fine forked returns: nothing is published, and after `AHEAD_FINE_LOOKS` of them
         // the mode ends...
@@ -651,12 +660,14 @@ mod tests {
         let quiet = Snapshot::of(0, 0, 0);
         let t0 = Instant::now();
         let n = 2 * AHEAD_SAMPLE;
-        forked_returns(&policy, quiet, n, t0, COARSE);
+        steps(n, t0, COARSE, |at| policy.on_forked_return(quiet, || at));
         // A leaf's return a leaf after the last look asks; returns right after it do not
         // (nor do they grow the stride)...
         let at = t0 + COARSE * n;
         assert_eq!(policy.on_forked_return(quiet, || at), Decision::Ahead);
-        let d = forked_returns(&policy, quiet, 3, at + FINE, FINE);
+        let d = steps(3, at + FINE, FINE, |at| {
+            policy.on_forked_return(quiet, || at)
+        });
         assert_eq!(d, [Decision::Keep; 3]);
         assert_eq!(
             policy.stride(),
@@ -673,7 +684,6 @@ mod tests {
         let policy = Policy::new();
         policy.reset_heartbeat();
         let hungry = Snapshot::of(1, 0, 0);
-        let quiet = Snapshot::of(0, 0, 0);
         let t0 = Instant::now();
         // Fine forks while somebody searches, then 5 ms with every worker busy (a quiet
         // pool counts nothing), then the searcher is back: the first look finds 5 ms
@@ -690,10 +700,7 @@ mod tests {
             i += 1;
         }
         // ...which starts nothing: a quiet pool's forked returns are sampled as before.
-        let unreachable = || -> Instant { unreachable!("not a sampled forked return") };
-        for _ in 1..AHEAD_SAMPLE {
-            assert_eq!(policy.on_forked_return(quiet, unreachable), Decision::Keep);
-        }
+        assert_next_returns_unsampled(&policy);
     }
 
     #[test]
@@ -705,13 +712,10 @@ mod tests {
         // than `AHEAD_GAP`. The mode does not start...
         let step = Duration::from_micros(1);
         let n = 2 * AHEAD_SAMPLE;
-        let d = forked_returns(&policy, quiet, n, t0, step);
+        let d = steps(n, t0, step, |at| policy.on_forked_return(quiet, || at));
         assert!(d.iter().all(|d| *d == Decision::Keep));
         // ...so the next returns up to the next sample read no clock.
-        let unreachable = || -> Instant { unreachable!("not a sampled forked return") };
-        for _ in 1..AHEAD_SAMPLE {
-            assert_eq!(policy.on_forked_return(quiet, unreachable), Decision::Keep);
-        }
+        assert_next_returns_unsampled(&policy);
     }
 
     #[test]
@@ -721,10 +725,12 @@ mod tests {
         let hungry = Snapshot::of(1, 0, 0);
         let t0 = Instant::now();
         let n = 2 * AHEAD_SAMPLE;
-        forked_returns(&policy, quiet, n, t0, COARSE);
+        steps(n, t0, COARSE, |at| policy.on_forked_return(quiet, || at));
         // Fine forked returns end the mode without growing the stride...
         let start = t0 + COARSE * (n - 1) + FINE;
-        let d = forked_returns(&policy, quiet, u32::from(AHEAD_FINE_LOOKS), start, FINE);
+        let d = steps(u32::from(AHEAD_FINE_LOOKS), start, FINE, |at| {
+            policy.on_forked_return(quiet, || at)
+        });
         assert!(d.iter().all(|d| *d == Decision::Keep));
         assert_eq!(policy.stride(), 1);
         // ...so coarse forks in a pool that turns hungry look at the next fork.
