@@ -19,6 +19,9 @@
 //! 7. `wake_latency` (`wake_latency.rs`, not criterion): from a sleeping pool's first fork to
 //!    a second thread starting published work (a halving join over 64 leaves of 0.4 ms),
 //!    median of 30 rounds, for skewer, rayon and chili.
+//! 8. `end_idle` (`end_idle.rs`, not criterion): how long a thread that took part in a
+//!    coarse fork tree (a halving join over 256 leaves of 10-320 µs) waits idle at its end,
+//!    median and p90 of 40 rounds run back to back, for skewer, rayon and chili.
 //!
 //! chili (heartbeat scheduling, the Rust port of Spice) is a peer in every `join` row: a
 //! pool of P threads is P - 1 workers plus the thread that calls `scope()`.
@@ -39,11 +42,13 @@
 //!
 //! Run with `cargo bench --bench overhead`; a criterion filter (for example
 //! `cargo bench --bench overhead -- spawn`) restricts the criterion groups; the wake-latency
-//! and idle tables run only without a filter or with one that contains `wake` or `idle`.
+//! and idle tables run only without a filter or with one that contains `wake` or `idle`
+//! (`end_idle` for the end-idle table alone).
 
 use criterion::{Criterion, criterion_group};
 
 mod cross_pool;
+mod end_idle;
 mod fib_all_threads;
 mod fork_join_1thread;
 mod idle_cpu;
@@ -84,7 +89,11 @@ fn main() {
     if wake_wanted && !quick {
         wake_latency::wake_latency();
     }
-    let idle_wanted = flags_only || args.iter().any(|a| a.contains("idle"));
+    let end_idle_wanted = flags_only || args.iter().any(|a| a.contains("idle"));
+    if end_idle_wanted && !quick {
+        end_idle::end_idle();
+    }
+    let idle_wanted = flags_only || args.iter().any(|a| a.contains("idle") && a != "end_idle");
     if idle_wanted && !quick {
         idle_cpu::idle_cpu();
     }
