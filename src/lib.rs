@@ -58,7 +58,7 @@
 //!   helping with the work its wait depends on, so A->B->A does not deadlock.
 //!
 //! The design, the life of a job in each backend and the memory-ordering contract of every
-//! shared atomic are in `docs/design.md`; the sleep protocol in `src/sleep/README.md`.
+//! shared atomic are in `docs/design.md`; the sleep protocol in `src/sched/sleep/README.md`.
 
 #![deny(missing_docs)]
 
