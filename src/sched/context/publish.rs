@@ -1,8 +1,9 @@
 //! The publication policy: when a thread's fork stops being private (lazy publication,
 //! after heartbeat scheduling).
 //!
-//! - Everybody busy (the quiet snapshot): nothing to publish for, nothing to look at. This
-//!   is the common case of a loaded pool, and costs one relaxed load per fork.
+//! - Everybody busy (the quiet snapshot): nothing to publish for, nothing to look at, except
+//!   in the ahead mode below. This is the common case of a loaded pool, and costs one
+//!   relaxed load per fork.
 //! - Somebody is *hungry* (a worker searches, or a waiter spins for work of its own): the
 //!   oldest private fork is published once `HUNGRY_INTERVAL` passed since the last such
 //!   publication, or once `HUNGRY_TICKS` forks were made since (noticed at the next look
@@ -37,7 +38,8 @@
 //! and a coarse first leaf scales the stride back to 1 there. A tree of 0.4 ms leaves thus
 //! shares out at the end of its first leaf after one heartbeat, and a small tree reads
 //! the clock a few times, not at every fork of its descent. Each new root job starts over
-//! from a stride of 1.
+//! from a stride of 1. The looks of the ahead mode may shrink the stride, never grow it:
+//! each covers one forked return, not `stride` forks.
 //!
 //! The policy only decides; the context publishes (if the queue it would go to holds no
 //! unclaimed fork) and reports back with `published_for_hungry`.
