@@ -22,8 +22,9 @@ use crate::support::measurement::machine::available_threads;
 use crate::support::measurement::stats::median_f64;
 use crate::support::peers::pools;
 use crate::support::reporting::units::fmt_ns;
-use crate::support::workloads::fork::{Join, RayonJoin, SkewerJoin};
+use crate::support::workloads::fork::{RayonJoin, SkewerJoin};
 use crate::support::workloads::spin::{iters_for_ns, spin};
+use crate::workloads::{Leaves, halves, halves_chili};
 
 /// Leaves of the fork tree.
 const LEAVES: usize = 256;
@@ -56,13 +57,6 @@ impl<'a> Probe<'a> {
         }
     }
 
-    fn leaf(&self, i: usize) -> u64 {
-        let v = spin(self.leaf_iters[i], i as u64);
-        let end = self.start.elapsed().as_nanos() as u64 + 1;
-        THREAD.with(|t| self.last_end_ns[*t].fetch_max(end, Ordering::Relaxed));
-        v
-    }
-
     /// The longest wait at the end, and the number of threads that ran a leaf.
     fn end_idle_ns(&self) -> (u64, usize) {
         let ends: Vec<u64> = self
@@ -77,25 +71,13 @@ impl<'a> Probe<'a> {
     }
 }
 
-fn leaves<J: Join>(p: &Probe<'_>, lo: usize, hi: usize) -> u64 {
-    if hi - lo == 1 {
-        return p.leaf(lo);
+impl Leaves for Probe<'_> {
+    fn leaf(&self, i: usize) -> u64 {
+        let v = spin(self.leaf_iters[i], i as u64);
+        let end = self.start.elapsed().as_nanos() as u64 + 1;
+        THREAD.with(|t| self.last_end_ns[*t].fetch_max(end, Ordering::Relaxed));
+        v
     }
-    let mid = lo + (hi - lo) / 2;
-    let (a, b) = J::join(|| leaves::<J>(p, lo, mid), || leaves::<J>(p, mid, hi));
-    a.wrapping_add(b)
-}
-
-fn leaves_chili(s: &mut chili::Scope<'_>, p: &Probe<'_>, lo: usize, hi: usize) -> u64 {
-    if hi - lo == 1 {
-        return p.leaf(lo);
-    }
-    let mid = lo + (hi - lo) / 2;
-    let (a, b) = s.join(
-        |s| leaves_chili(s, p, lo, mid),
-        |s| leaves_chili(s, p, mid, hi),
-    );
-    a.wrapping_add(b)
 }
 
 /// Leaf costs in spin iterations: `LEAF_MIN_NS * (1 + 31 b)`, with b a bump of height 1
@@ -185,7 +167,10 @@ pub fn end_idle() {
     measure("skewer stealing", p, expected, bound_ns, &|| {
         skewer.install(|| {
             let probe = Probe::start(&iters);
-            (leaves::<SkewerJoin>(&probe, 0, LEAVES), probe.end_idle_ns())
+            (
+                halves::<SkewerJoin, _>(&probe, 0, LEAVES),
+                probe.end_idle_ns(),
+            )
         })
     });
     skewer.shutdown();
@@ -193,7 +178,10 @@ pub fn end_idle() {
     measure("rayon", p, expected, bound_ns, &|| {
         rayon.install(|| {
             let probe = Probe::start(&iters);
-            (leaves::<RayonJoin>(&probe, 0, LEAVES), probe.end_idle_ns())
+            (
+                halves::<RayonJoin, _>(&probe, 0, LEAVES),
+                probe.end_idle_ns(),
+            )
         })
     });
     drop(rayon);
@@ -201,6 +189,6 @@ pub fn end_idle() {
     measure("chili (caller + workers)", p, expected, bound_ns, &|| {
         let mut s = chili.scope();
         let probe = Probe::start(&iters);
-        (leaves_chili(&mut s, &probe, 0, LEAVES), probe.end_idle_ns())
+        (halves_chili(&mut s, &probe, 0, LEAVES), probe.end_idle_ns())
     });
 }

@@ -21,8 +21,9 @@ use crate::support::measurement::machine::available_threads;
 use crate::support::measurement::stats::median_f64;
 use crate::support::peers::pools;
 use crate::support::reporting::units::fmt_ns;
-use crate::support::workloads::fork::{Join, RayonJoin, SkewerJoin};
+use crate::support::workloads::fork::{RayonJoin, SkewerJoin};
 use crate::support::workloads::spin::{iters_for_ns, spin};
+use crate::workloads::{Leaves, halves, halves_chili};
 
 /// Leaves of the fork tree.
 const LEAVES: usize = 64;
@@ -63,6 +64,13 @@ impl Probe {
         }
     }
 
+    /// The delay, or `None` if no other thread ran a leaf.
+    fn delay_ns(&self) -> Option<u64> {
+        Some(self.first_other_ns.load(Ordering::Relaxed)).filter(|&ns| ns != u64::MAX)
+    }
+}
+
+impl Leaves for Probe {
     /// Leaf `i`: notes the start if another thread runs it, then spins.
     fn leaf(&self, i: usize) -> u64 {
         if this_thread() != self.root {
@@ -71,32 +79,6 @@ impl Probe {
         }
         spin(self.leaf_iters, i as u64)
     }
-
-    /// The delay, or `None` if no other thread ran a leaf.
-    fn delay_ns(&self) -> Option<u64> {
-        Some(self.first_other_ns.load(Ordering::Relaxed)).filter(|&ns| ns != u64::MAX)
-    }
-}
-
-fn leaves<J: Join>(p: &Probe, lo: usize, hi: usize) -> u64 {
-    if hi - lo == 1 {
-        return p.leaf(lo);
-    }
-    let mid = lo + (hi - lo) / 2;
-    let (a, b) = J::join(|| leaves::<J>(p, lo, mid), || leaves::<J>(p, mid, hi));
-    a.wrapping_add(b)
-}
-
-fn leaves_chili(s: &mut chili::Scope<'_>, p: &Probe, lo: usize, hi: usize) -> u64 {
-    if hi - lo == 1 {
-        return p.leaf(lo);
-    }
-    let mid = lo + (hi - lo) / 2;
-    let (a, b) = s.join(
-        |s| leaves_chili(s, p, lo, mid),
-        |s| leaves_chili(s, p, mid, hi),
-    );
-    a.wrapping_add(b)
 }
 
 /// `ROUNDS` rounds of `run` (which returns the tree's sum and its probe); prints one row.
@@ -150,7 +132,7 @@ pub fn wake_latency() {
     measure("skewer stealing", p, expected, &|| {
         skewer.install(|| {
             let probe = Probe::start(leaf_iters);
-            (leaves::<SkewerJoin>(&probe, 0, LEAVES), probe)
+            (halves::<SkewerJoin, _>(&probe, 0, LEAVES), probe)
         })
     });
     skewer.shutdown();
@@ -158,7 +140,7 @@ pub fn wake_latency() {
     measure("rayon", p, expected, &|| {
         rayon.install(|| {
             let probe = Probe::start(leaf_iters);
-            (leaves::<RayonJoin>(&probe, 0, LEAVES), probe)
+            (halves::<RayonJoin, _>(&probe, 0, LEAVES), probe)
         })
     });
     drop(rayon);
@@ -166,6 +148,6 @@ pub fn wake_latency() {
     measure("chili (caller + workers)", p, expected, &|| {
         let mut s = chili.scope();
         let probe = Probe::start(leaf_iters);
-        (leaves_chili(&mut s, &probe, 0, LEAVES), probe)
+        (halves_chili(&mut s, &probe, 0, LEAVES), probe)
     });
 }

@@ -1,7 +1,9 @@
-//! The fork-join workloads of the overhead bench: fib with one `join` per call, and the sum
-//! of a stored complete binary tree with one `join` per inner node. skewer and rayon share
-//! one generic version of each (`Join`); chili's `join` takes its scope as an argument, so
-//! its versions (`fib_chili`, `sum_chili`) are written out beside them.
+//! The fork-join workloads of the overhead bench: fib with one `join` per call, the sum of a
+//! stored complete binary tree with one `join` per inner node, and a recursive halving over
+//! the leaves of a probe (`halves`, for the wake-latency and end-idle tables). skewer and
+//! rayon share one generic version of each (`Join`); chili's `join` takes its scope as an
+//! argument, so its versions (`fib_chili`, `sum_chili`, `halves_chili`) are written out
+//! beside them.
 
 use std::hint::black_box;
 
@@ -119,4 +121,33 @@ pub fn sum_skewer_outside(pool: &Pool, node: &Node) -> u64 {
         }
         _ => sum_seq(node),
     }
+}
+
+/// Leaves a halving runs by index: each returns a value, and the halving sums them.
+pub trait Leaves: Sync {
+    /// Runs leaf `i`.
+    fn leaf(&self, i: usize) -> u64;
+}
+
+/// Leaves `lo..hi` of `l` by recursive halving with `J::join`, one leaf per call.
+pub fn halves<J: Join, L: Leaves>(l: &L, lo: usize, hi: usize) -> u64 {
+    if hi - lo == 1 {
+        return l.leaf(lo);
+    }
+    let mid = lo + (hi - lo) / 2;
+    let (a, b) = J::join(|| halves::<J, L>(l, lo, mid), || halves::<J, L>(l, mid, hi));
+    a.wrapping_add(b)
+}
+
+/// `halves` with chili's `join`.
+pub fn halves_chili<L: Leaves>(s: &mut chili::Scope<'_>, l: &L, lo: usize, hi: usize) -> u64 {
+    if hi - lo == 1 {
+        return l.leaf(lo);
+    }
+    let mid = lo + (hi - lo) / 2;
+    let (a, b) = s.join(
+        |s| halves_chili(s, l, lo, mid),
+        |s| halves_chili(s, l, mid, hi),
+    );
+    a.wrapping_add(b)
 }

@@ -206,32 +206,32 @@ impl Ctx {
     /// publish for, nothing to look at.
     #[inline]
     pub(crate) fn poll(&self) {
-        match self.policy.on_fork(self.sleep().peek(), Instant::now) {
-            Decision::Keep => {}
-            decision => self.act(decision),
-        }
+        self.carry_out(self.policy.on_fork(self.sleep().peek(), Instant::now));
     }
 
     /// The other point where publication is decided: a `join`'s `a` returned. Counted as a
     /// fork is; the first return of a root job also looks at the clock (`publish.rs`).
     #[inline]
     pub(crate) fn poll_return(&self) {
-        match self.policy.on_return(self.sleep().peek(), Instant::now) {
-            Decision::Keep => {}
-            decision => self.act(decision),
-        }
+        self.carry_out(self.policy.on_return(self.sleep().peek(), Instant::now));
     }
 
     /// `poll_return` for a `join` that forked: the ahead mode also looks here while the
     /// pool is quiet (`publish.rs`).
     #[inline]
     pub(crate) fn poll_forked_return(&self) {
-        match self
-            .policy
-            .on_forked_return(self.sleep().peek(), Instant::now)
-        {
-            Decision::Keep => {}
-            decision => self.act(decision),
+        self.carry_out(
+            self.policy
+                .on_forked_return(self.sleep().peek(), Instant::now),
+        );
+    }
+
+    /// What a decision point decided: nothing to do inline (`Keep`, the common case), or
+    /// a publication, out of line.
+    #[inline]
+    fn carry_out(&self, decision: Decision) {
+        if decision != Decision::Keep {
+            self.act(decision);
         }
     }
 
