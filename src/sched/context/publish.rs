@@ -583,6 +583,22 @@ mod tests {
         assert!(d.contains(&Decision::ForHungry));
     }
 
+    /// A policy in the ahead mode, started by two samples of forked returns a leaf apart in
+    /// a quiet pool, and the time of its last look.
+    fn in_ahead_mode() -> (Policy, Instant) {
+        let policy = Policy::new();
+        let quiet = Snapshot::of(0, 0, 0);
+        let t0 = Instant::now();
+        let n = 2 * AHEAD_SAMPLE;
+        let d = steps(n, t0, COARSE, |at| policy.on_forked_return(quiet, || at));
+        assert_eq!(
+            d[n as usize - 1],
+            Decision::Ahead,
+            "the second sample starts the mode"
+        );
+        (policy, t0 + COARSE * (n - 1))
+    }
+
     /// The forked returns of a quiet pool up to the next sample: none reads the clock (the
     /// last sample was the latest one).
     fn assert_next_returns_unsampled(policy: &Policy) {
@@ -658,14 +674,11 @@ mod tests {
 
     #[test]
     fn a_descent_of_fine_forks_between_coarse_leaves_asks_for_nothing_ahead() {
-        let policy = Policy::new();
+        let (policy, last) = in_ahead_mode();
         let quiet = Snapshot::of(0, 0, 0);
-        let t0 = Instant::now();
-        let n = 2 * AHEAD_SAMPLE;
-        steps(n, t0, COARSE, |at| policy.on_forked_return(quiet, || at));
         // A leaf's return a leaf after the last look asks; returns right after it do not
         // (nor do they grow the stride)...
-        let at = t0 + COARSE * n;
+        let at = last + COARSE;
         assert_eq!(policy.on_forked_return(quiet, || at), Decision::Ahead);
         let d = steps(3, at + FINE, FINE, |at| {
             policy.on_forked_return(quiet, || at)
@@ -722,14 +735,11 @@ mod tests {
 
     #[test]
     fn the_end_of_the_ahead_mode_leaves_the_stride_to_a_hungry_pool() {
-        let policy = Policy::new();
+        let (policy, last) = in_ahead_mode();
         let quiet = Snapshot::of(0, 0, 0);
         let hungry = Snapshot::of(1, 0, 0);
-        let t0 = Instant::now();
-        let n = 2 * AHEAD_SAMPLE;
-        steps(n, t0, COARSE, |at| policy.on_forked_return(quiet, || at));
         // Fine forked returns end the mode without growing the stride...
-        let start = t0 + COARSE * (n - 1) + FINE;
+        let start = last + FINE;
         let d = steps(u32::from(AHEAD_FINE_LOOKS), start, FINE, |at| {
             policy.on_forked_return(quiet, || at)
         });
