@@ -270,7 +270,7 @@ impl Ctx {
     /// Starts a new heartbeat period (the thread just picked up a new root job).
     #[inline]
     pub(crate) fn reset_heartbeat(&self) {
-        self.policy.reset_heartbeat();
+        self.policy.reset_heartbeat(Instant::now);
     }
 
     /// Removes `job`, the newest fork. Returns true if it is still private (the common

@@ -15,6 +15,12 @@
 //!   must not keep the workers fed.
 //! - Otherwise, while workers sleep, the thread publishes one fork (which wakes one
 //!   sleeper) once it ran `HEARTBEAT` since its root job began or since its last heartbeat.
+//!   A root job that follows a coarse one (*eager start*) publishes at its first look
+//!   instead: the heartbeat is noticed only at a fork or a return, so a tree whose first
+//!   leaf is long would keep its sleepers asleep for that whole leaf. Coarse means that the
+//!   previous root job that looked at the clock with workers asleep ran `HEARTBEAT` or more
+//!   from that first look to its end; a shorter one ends the eager start, so a run of small
+//!   trees wakes nobody and costs at most one wasted wake-up after a coarse tree.
 //! - Everybody busy, but this thread's forked `join`s return `AHEAD_GAP` or more apart (the
 //!   *ahead* mode): while the pool is quiet, every `AHEAD_SAMPLE`-th return of a forked
 //!   `join` looks at the clock, the gap shared among the forked returns since the previous
@@ -97,6 +103,11 @@ pub(crate) struct Policy {
     shared: Cell<Shared>,
     /// When the heartbeat is due; `None` until the current period's first look.
     deadline: Cell<Option<Instant>>,
+    /// When the current period first looked with workers asleep (`None`: it did not).
+    slept_since: Cell<Option<Instant>>,
+    /// The eager start (module docs): the last period that looked with workers asleep ran
+    /// `HEARTBEAT` or more from that look to its end. Kept across root jobs.
+    eager: Cell<bool>,
     /// The ahead mode (module docs): forked returns were seen coarse in a quiet pool, so
     /// each one looks. Kept across root jobs.
     ahead: Cell<bool>,
@@ -120,6 +131,8 @@ impl Policy {
             descending: Cell::new(true),
             shared: Cell::new(Shared::Never),
             deadline: Cell::new(None),
+            slept_since: Cell::new(None),
+            eager: Cell::new(false),
             ahead: Cell::new(false),
             last_look_tick: Cell::new(0),
             quiet_returns: Cell::new(0),
@@ -309,7 +322,12 @@ impl Policy {
             Some(_) => Decision::Keep,
             None => {
                 self.deadline.set(Some(now + HEARTBEAT));
-                Decision::Keep
+                self.slept_since.set(Some(now));
+                if self.eager.get() {
+                    Decision::Heartbeat
+                } else {
+                    Decision::Keep
+                }
             }
         }
     }
@@ -342,14 +360,28 @@ impl Policy {
     }
 
     /// Starts a new heartbeat period (the thread just picked up a new root job): the first
-    /// fork looks at the clock, and the stride adapts from 1.
+    /// fork looks at the clock, and the stride adapts from 1. `now` reads the clock, called
+    /// only if the period that ends looked at it with workers asleep.
     #[inline]
-    pub(crate) fn reset_heartbeat(&self) {
+    pub(crate) fn reset_heartbeat(&self, now: impl FnOnce() -> Instant) {
+        if self.slept_since.get().is_some() {
+            self.end_sleeping_period(now());
+        }
         self.deadline.set(None);
         self.last_look.set(None);
         self.descending.set(true);
         self.stride.set(1);
         self.next_look.set(self.ticks.get().wrapping_add(1));
+    }
+
+    /// A period that looked at the clock with workers asleep ends at `now`: the next one
+    /// starts eagerly if this one ran a heartbeat or more since that look.
+    #[cold]
+    fn end_sleeping_period(&self, now: Instant) {
+        if let Some(since) = self.slept_since.take() {
+            self.eager
+                .set(now.saturating_duration_since(since) >= HEARTBEAT);
+        }
     }
 
     /// The current stride (for tests).
@@ -471,7 +503,7 @@ mod tests {
     #[test]
     fn a_burst_of_forks_before_a_coarse_first_leaf_is_scaled_back_at_its_return() {
         let policy = Policy::new();
-        policy.reset_heartbeat();
+        policy.reset_heartbeat(Instant::now);
         let asleep = Snapshot::of(0, 1, 0);
         let t0 = Instant::now();
         // The descent: ten forks within a few nanoseconds (the stride may grow)...
@@ -505,7 +537,7 @@ mod tests {
     #[test]
     fn coarse_forks_publish_for_sleepers_after_one_heartbeat() {
         let policy = Policy::new();
-        policy.reset_heartbeat();
+        policy.reset_heartbeat(Instant::now);
         let asleep = Snapshot::of(0, 1, 0);
         let d = forks(&policy, asleep, 3, Instant::now(), COARSE);
         // The first fork starts the period; the next one, a leaf later, is past it.
@@ -516,9 +548,61 @@ mod tests {
     }
 
     #[test]
+    fn a_root_job_after_a_coarse_one_publishes_for_sleepers_at_its_first_fork() {
+        let policy = Policy::new();
+        policy.reset_heartbeat(|| unreachable!("no period looked at the clock yet"));
+        let asleep = Snapshot::of(0, 1, 0);
+        let t0 = Instant::now();
+        assert_eq!(
+            forks(&policy, asleep, 3, t0, COARSE),
+            [Decision::Keep, Decision::Heartbeat, Decision::Heartbeat],
+            "without a history, the first fork waits for the heartbeat"
+        );
+        // That root job ran 2 leaves since its first look, more than a heartbeat.
+        let t1 = t0 + COARSE * 3;
+        policy.reset_heartbeat(|| t1);
+        assert_eq!(
+            forks(&policy, asleep, 2, t1, FINE),
+            [Decision::Heartbeat, Decision::Keep],
+            "after a coarse root job, the first fork publishes"
+        );
+        // This one ends 10 µs after its first look: the eager start ends with it.
+        let t2 = t1 + Duration::from_micros(10);
+        policy.reset_heartbeat(|| t2);
+        assert_eq!(
+            forks(&policy, asleep, 2, t2, FINE),
+            [Decision::Keep, Decision::Keep],
+            "after a short root job, the first fork waits again"
+        );
+    }
+
+    #[test]
+    fn only_a_period_that_looked_with_workers_asleep_decides_the_eager_start() {
+        let policy = Policy::new();
+        let asleep = Snapshot::of(0, 1, 0);
+        let t0 = Instant::now();
+        policy.reset_heartbeat(Instant::now);
+        forks(&policy, asleep, 2, t0, COARSE);
+        policy.reset_heartbeat(|| t0 + COARSE * 2);
+        // A root job in a quiet pool, then one that only saw a hungry thread: neither
+        // looked with workers asleep, so neither reads the clock at its end or changes
+        // the eager start, however short.
+        let t1 = t0 + COARSE * 2;
+        forks(&policy, Snapshot::of(0, 0, 0), 3, t1, FINE);
+        policy.reset_heartbeat(|| unreachable!("the quiet period never looked"));
+        forks(&policy, Snapshot::of(1, 0, 0), 3, t1, FINE);
+        policy.reset_heartbeat(|| unreachable!("the hungry period saw nobody asleep"));
+        assert_eq!(
+            policy.on_fork(asleep, || t1 + FINE * 6),
+            Decision::Heartbeat,
+            "the coarse root job before them still decides"
+        );
+    }
+
+    #[test]
     fn fine_forks_publish_for_sleepers_about_once_per_heartbeat() {
         let policy = Policy::new();
-        policy.reset_heartbeat();
+        policy.reset_heartbeat(Instant::now);
         let asleep = Snapshot::of(0, 1, 0);
         // 1 ms of 5 ns forks: about 10 heartbeats, give or take the stride's granularity.
         let n = (Duration::from_millis(1).as_nanos() / FINE.as_nanos()) as u32;
@@ -642,7 +726,7 @@ mod tests {
         assert_eq!(d, [Decision::Ahead; 4]);
         // A new root job keeps the mode (a thief's stolen half is coarse too); its first
         // look has no gap to measure.
-        policy.reset_heartbeat();
+        policy.reset_heartbeat(Instant::now);
         let d = steps(3, t0 + COARSE * (n + 8), COARSE, |at| {
             policy.on_forked_return(quiet, || at)
         });
@@ -697,7 +781,7 @@ mod tests {
     #[test]
     fn looks_at_a_pool_that_is_not_quiet_do_not_start_the_ahead_mode() {
         let policy = Policy::new();
-        policy.reset_heartbeat();
+        policy.reset_heartbeat(Instant::now);
         let hungry = Snapshot::of(1, 0, 0);
         let t0 = Instant::now();
         // Fine forks while somebody searches, then 5 ms with every worker busy (a quiet
