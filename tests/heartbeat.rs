@@ -1,10 +1,12 @@
 //! A coarse `join` tree shares out after one heartbeat even where it forks no more: the
 //! return of a `join`'s `a` is a point where the thread publishes its oldest fork once the
-//! heartbeat passed, so a sleeping worker takes it while the caller runs the next leaf.
+//! heartbeat passed, so a sleeping worker takes it while the caller runs the next leaf. And
+//! a root job that follows a coarse one on the same thread publishes at its first fork (the
+//! eager start), so a sleeping worker takes it while the caller runs the first leaf.
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::spin_for;
 
@@ -40,6 +42,37 @@ common::for_each_backend! {
         assert!(
             shared * 2 > ROUNDS,
             "the outer fork ran on the other worker in only {shared} of {ROUNDS} rounds"
+        );
+    }
+
+    #[test]
+    fn a_root_job_after_a_coarse_one_shares_before_its_first_leaf_ends() {
+        const EAGER_ROUNDS: usize = 8;
+        let pool = pool(2);
+        let mut early = 0;
+        for _ in 0..EAGER_ROUNDS {
+            std::thread::sleep(Duration::from_millis(50));
+            // The only fork is made before the first (and only) leaf `a`; without the
+            // eager start it is published at `a`'s return at the earliest, and the caller
+            // then takes it back itself.
+            let (caller, b_thread, b_after) = pool.install(|| {
+                let caller = skewer::current_thread_index();
+                let start = Instant::now();
+                let ((), (b_thread, b_after)) = skewer::join(
+                    || spin_for(LEAF),
+                    || (skewer::current_thread_index(), start.elapsed()),
+                );
+                (caller, b_thread, b_after)
+            });
+            if caller != b_thread && b_after < LEAF / 2 {
+                early += 1;
+            }
+        }
+        // The first rounds on each worker have no coarse root job behind them.
+        assert!(
+            early >= 2,
+            "the fork started on the other worker during the first leaf in only {early} of \
+             {EAGER_ROUNDS} rounds"
         );
     }
 }

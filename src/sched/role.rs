@@ -64,6 +64,7 @@ impl<Q: Queues> Worker<'_, Q> {
             .add_owned(1);
         // SAFETY: the job was just taken out of a queue, so nobody else executes it.
         unsafe { ctx.execute(job) };
+        ctx.end_heartbeat();
         slot.set(previous);
     }
 

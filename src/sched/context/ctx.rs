@@ -273,6 +273,13 @@ impl Ctx {
         self.policy.reset_heartbeat(Instant::now);
     }
 
+    /// Ends the heartbeat period of the root job that just returned (`publish.rs`, the
+    /// eager start).
+    #[inline]
+    pub(crate) fn end_heartbeat(&self) {
+        self.policy.end_period(Instant::now);
+    }
+
     /// Removes `job`, the newest fork. Returns true if it is still private (the common
     /// case): the caller runs it. False if it was published: it may be anywhere, running or
     /// done.

@@ -19,8 +19,9 @@
 //!   instead: the heartbeat is noticed only at a fork or a return, so a tree whose first
 //!   leaf is long would keep its sleepers asleep for that whole leaf. Coarse means that the
 //!   previous root job that looked at the clock with workers asleep ran `HEARTBEAT` or more
-//!   from that first look to its end; a shorter one ends the eager start, so a run of small
-//!   trees wakes nobody and costs at most one wasted wake-up after a coarse tree.
+//!   from that first look to its end (or to the start of a job run inside it); a shorter one
+//!   ends the eager start, so a run of small trees wakes nobody and costs at most one wasted
+//!   wake-up after a coarse tree.
 //! - Everybody busy, but this thread's forked `join`s return `AHEAD_GAP` or more apart (the
 //!   *ahead* mode): while the pool is quiet, every `AHEAD_SAMPLE`-th return of a forked
 //!   `join` looks at the clock, the gap shared among the forked returns since the previous
@@ -364,14 +365,23 @@ impl Policy {
     /// only if the period that ends looked at it with workers asleep.
     #[inline]
     pub(crate) fn reset_heartbeat(&self, now: impl FnOnce() -> Instant) {
-        if self.slept_since.get().is_some() {
-            self.end_sleeping_period(now());
-        }
+        self.end_period(now);
         self.deadline.set(None);
         self.last_look.set(None);
         self.descending.set(true);
         self.stride.set(1);
         self.next_look.set(self.ticks.get().wrapping_add(1));
+    }
+
+    /// The root job ended, or a job starts inside it (`reset_heartbeat`): if its period
+    /// looked at the clock with workers asleep, `now` (read only then) decides whether the
+    /// next root job starts eagerly. The time after the job is not the job's: a small tree
+    /// followed by an idle pool must not count as coarse.
+    #[inline]
+    pub(crate) fn end_period(&self, now: impl FnOnce() -> Instant) {
+        if self.slept_since.get().is_some() {
+            self.end_sleeping_period(now());
+        }
     }
 
     /// A period that looked at the clock with workers asleep ends at `now`: the next one
@@ -573,6 +583,24 @@ mod tests {
             forks(&policy, asleep, 2, t2, FINE),
             [Decision::Keep, Decision::Keep],
             "after a short root job, the first fork waits again"
+        );
+    }
+
+    #[test]
+    fn the_idle_time_after_a_small_root_job_does_not_make_it_coarse() {
+        let policy = Policy::new();
+        let asleep = Snapshot::of(0, 1, 0);
+        let t0 = Instant::now();
+        policy.reset_heartbeat(Instant::now);
+        forks(&policy, asleep, 3, t0, FINE);
+        // The root job ends 10 µs after its first look; the next one starts 50 ms later.
+        policy.end_period(|| t0 + Duration::from_micros(10));
+        let t1 = t0 + Duration::from_millis(50);
+        policy.reset_heartbeat(|| unreachable!("the period already ended"));
+        assert_eq!(
+            policy.on_fork(asleep, || t1),
+            Decision::Keep,
+            "a small tree before an idle pool is not coarse"
         );
     }
 
