@@ -75,4 +75,42 @@ common::for_each_backend! {
              {EAGER_ROUNDS} rounds"
         );
     }
+
+    #[test]
+    fn a_run_of_small_trees_after_pauses_wakes_no_sleeper() {
+        const SMALL_ROUNDS: usize = 20;
+        let pool = pool(2);
+        let mut shared = 0;
+        for _ in 0..SMALL_ROUNDS {
+            // Long enough for a period that never ended to count as coarse.
+            std::thread::sleep(Duration::from_millis(20));
+            let (caller, others) = pool.install(|| {
+                let caller = skewer::current_thread_index();
+                (caller, small_tree(caller, 8))
+            });
+            assert!(caller.is_some());
+            if others > 0 {
+                shared += 1;
+            }
+        }
+        assert!(
+            shared <= SMALL_ROUNDS / 4,
+            "a second thread ran a leaf of a small tree in {shared} of {SMALL_ROUNDS} rounds"
+        );
+    }
+}
+
+/// A halving `join` over `leaves` leaves of 2 µs; returns how many ran on a thread other
+/// than `caller`.
+fn small_tree(caller: Option<usize>, leaves: usize) -> usize {
+    if leaves == 1 {
+        spin_for(Duration::from_micros(2));
+        return usize::from(skewer::current_thread_index() != caller);
+    }
+    let half = leaves / 2;
+    let (a, b) = skewer::join(
+        || small_tree(caller, half),
+        || small_tree(caller, leaves - half),
+    );
+    a + b
 }

@@ -15,13 +15,14 @@
 //!   must not keep the workers fed.
 //! - Otherwise, while workers sleep, the thread publishes one fork (which wakes one
 //!   sleeper) once it ran `HEARTBEAT` since its root job began or since its last heartbeat.
-//!   A root job that follows a coarse one (*eager start*) publishes at its first look
-//!   instead: the heartbeat is noticed only at a fork or a return, so a tree whose first
-//!   leaf is long would keep its sleepers asleep for that whole leaf. Coarse means that the
-//!   previous root job that looked at the clock with workers asleep ran `HEARTBEAT` or more
-//!   from that first look to its end (or to the start of a job run inside it); a shorter one
-//!   ends the eager start, so a run of small trees wakes nobody and costs at most one wasted
-//!   wake-up after a coarse tree.
+//!   A worker's root job that follows a coarse one (*eager start*) publishes at its first
+//!   look instead: the heartbeat is noticed only at a fork or a return, so a tree whose
+//!   first leaf is long would keep its sleepers asleep for that whole leaf. Coarse means
+//!   that the previous root job that looked at the clock with workers asleep ran
+//!   `HEARTBEAT` or more from that first look to its end (or to the start of a job run
+//!   inside it); a shorter one ends the eager start, so a run of small trees wakes nobody
+//!   and costs at most one wasted wake-up after a coarse tree. A caller from outside gets a
+//!   new context per call, so it never starts eagerly.
 //! - Everybody busy, but this thread's forked `join`s return `AHEAD_GAP` or more apart (the
 //!   *ahead* mode): while the pool is quiet, every `AHEAD_SAMPLE`-th return of a forked
 //!   `join` looks at the clock, the gap shared among the forked returns since the previous
@@ -568,15 +569,18 @@ mod tests {
             [Decision::Keep, Decision::Heartbeat, Decision::Heartbeat],
             "without a history, the first fork waits for the heartbeat"
         );
-        // That root job ran 2 leaves since its first look, more than a heartbeat.
-        let t1 = t0 + COARSE * 3;
-        policy.reset_heartbeat(|| t1);
+        // That root job ends 10 µs after its last look, and 2 leaves after its first:
+        // coarse, counted from its first look.
+        let t1 = t0 + COARSE * 2 + Duration::from_micros(10);
+        policy.end_period(|| t1);
+        policy.reset_heartbeat(|| unreachable!("the period already ended"));
         assert_eq!(
             forks(&policy, asleep, 2, t1, FINE),
             [Decision::Heartbeat, Decision::Keep],
             "after a coarse root job, the first fork publishes"
         );
-        // This one ends 10 µs after its first look: the eager start ends with it.
+        // This one is cut 10 µs after its first look by a job that starts inside it:
+        // the eager start ends with it.
         let t2 = t1 + Duration::from_micros(10);
         policy.reset_heartbeat(|| t2);
         assert_eq!(
