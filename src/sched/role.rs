@@ -58,13 +58,13 @@ impl<Q: Queues> Worker<'_, Q> {
         let slot = &registry.anchors[self.index];
         let previous = slot.get();
         slot.set(anchor);
-        ctx.reset_heartbeat();
+        let outer = ctx.start_root_job();
         registry.counters.workers[self.index]
             .jobs_executed
             .add_owned(1);
         // SAFETY: the job was just taken out of a queue, so nobody else executes it.
         unsafe { ctx.execute(job) };
-        ctx.end_heartbeat();
+        ctx.end_root_job(outer);
         slot.set(previous);
     }
 

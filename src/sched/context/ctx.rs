@@ -15,7 +15,7 @@ use std::cell::{Cell, UnsafeCell};
 use std::time::Instant;
 
 use super::forks::{ForkStack, SavedFloor};
-use super::publish::{Decision, Policy};
+use super::publish::{Decision, OuterJob, Policy};
 use super::settle::Settle;
 use crate::job::latch::Latch;
 use crate::job::unwind::JobPanic;
@@ -267,17 +267,17 @@ impl Ctx {
         }
     }
 
-    /// Starts a new heartbeat period (the thread just picked up a new root job).
+    /// The thread picked up a new root job: a new heartbeat period (`publish.rs`). Hand the
+    /// result to `end_root_job` when the job returns.
     #[inline]
-    pub(crate) fn reset_heartbeat(&self) {
-        self.policy.reset_heartbeat(Instant::now);
+    pub(crate) fn start_root_job(&self) -> OuterJob {
+        self.policy.start_root_job()
     }
 
-    /// Ends the heartbeat period of the root job that just returned (`publish.rs`, the
-    /// eager start).
+    /// The root job started by `start_root_job` returned (`publish.rs`, the eager start).
     #[inline]
-    pub(crate) fn end_heartbeat(&self) {
-        self.policy.end_period(Instant::now);
+    pub(crate) fn end_root_job(&self, outer: OuterJob) {
+        self.policy.end_root_job(outer, Instant::now);
     }
 
     /// Removes `job`, the newest fork. Returns true if it is still private (the common

@@ -19,10 +19,12 @@
 //!   look instead: the heartbeat is noticed only at a fork or a return, so a tree whose
 //!   first leaf is long would keep its sleepers asleep for that whole leaf. Coarse means
 //!   that the previous root job that looked at the clock with workers asleep ran
-//!   `HEARTBEAT` or more from that first look to its end (or to the start of a job run
-//!   inside it); a shorter one ends the eager start, so a run of small trees wakes nobody
-//!   and costs at most one wasted wake-up after a coarse tree. A caller from outside gets a
-//!   new context per call, so it never starts eagerly.
+//!   `EAGER_AFTER` or more from that first look to its end (a job run inside it, while it
+//!   waits, is a root job of its own and leaves its period running); a shorter one ends the
+//!   eager start. A small tree after a coarse one thus wastes one wake-up, and a run of
+//!   small trees wakes nobody: `EAGER_AFTER` is long enough that a small tree which waited
+//!   for the half a woken worker took does not count as coarse. A caller from outside gets
+//!   a new context per call, so it never starts eagerly.
 //! - Everybody busy, but this thread's forked `join`s return `AHEAD_GAP` or more apart (the
 //!   *ahead* mode): while the pool is quiet, every `AHEAD_SAMPLE`-th return of a forked
 //!   `join` looks at the clock, the gap shared among the forked returns since the previous
@@ -57,8 +59,8 @@ use std::time::Instant;
 
 use crate::sched::sleep::Snapshot;
 use crate::sched::sleep::pacing::{
-    AHEAD_FINE_LOOKS, AHEAD_GAP, AHEAD_SAMPLE, FIRST_SHARE_AFTER, HEARTBEAT, HUNGRY_INTERVAL,
-    HUNGRY_TICKS, LOOK_INTERVAL, MAX_LOOK_STRIDE,
+    AHEAD_FINE_LOOKS, AHEAD_GAP, AHEAD_SAMPLE, EAGER_AFTER, FIRST_SHARE_AFTER, HEARTBEAT,
+    HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL, MAX_LOOK_STRIDE,
 };
 
 /// What the fork just pushed asks for.
@@ -74,6 +76,12 @@ pub(crate) enum Decision {
     /// forks are coarse (the ahead mode).
     Ahead,
 }
+
+/// When the root job that a job started inside (`Policy::start_root_job`) first looked at
+/// the clock with workers asleep, kept for it until that job returns.
+#[derive(Debug)]
+#[must_use]
+pub(crate) struct OuterJob(Option<Instant>);
 
 /// A context's publications for hungry threads so far.
 #[derive(Clone, Copy, Debug)]
@@ -105,10 +113,10 @@ pub(crate) struct Policy {
     shared: Cell<Shared>,
     /// When the heartbeat is due; `None` until the current period's first look.
     deadline: Cell<Option<Instant>>,
-    /// When the current period first looked with workers asleep (`None`: it did not).
+    /// When the current root job first looked with workers asleep (`None`: it did not).
     slept_since: Cell<Option<Instant>>,
-    /// The eager start (module docs): the last period that looked with workers asleep ran
-    /// `HEARTBEAT` or more from that look to its end. Kept across root jobs.
+    /// The eager start (module docs): the last root job that looked with workers asleep ran
+    /// `EAGER_AFTER` or more from that look to its end. Kept across root jobs.
     eager: Cell<bool>,
     /// The ahead mode (module docs): forked returns were seen coarse in a quiet pool, so
     /// each one looks. Kept across root jobs.
@@ -324,6 +332,11 @@ impl Policy {
             Some(_) => Decision::Keep,
             None => {
                 self.deadline.set(Some(now + HEARTBEAT));
+                // The root job's first look with workers asleep, unless a job run inside it
+                // reset the heartbeat since: that one is no start.
+                if self.slept_since.get().is_some() {
+                    return Decision::Keep;
+                }
                 self.slept_since.set(Some(now));
                 if self.eager.get() {
                     Decision::Heartbeat
@@ -361,38 +374,49 @@ impl Policy {
         });
     }
 
-    /// Starts a new heartbeat period (the thread just picked up a new root job): the first
-    /// fork looks at the clock, and the stride adapts from 1. `now` reads the clock, called
-    /// only if the period that ends looked at it with workers asleep.
+    /// The thread picked up a new root job: starts a new heartbeat period (the first fork
+    /// looks at the clock, and the stride adapts from 1). Returns the eager start's record
+    /// of the root job this one runs inside, if any, for `end_root_job`.
     #[inline]
-    pub(crate) fn reset_heartbeat(&self, now: impl FnOnce() -> Instant) {
-        self.end_period(now);
+    pub(crate) fn start_root_job(&self) -> OuterJob {
+        let outer = OuterJob(self.slept_since.take());
+        self.reset_heartbeat();
+        outer
+    }
+
+    /// The root job started by `start_root_job` returned: if it looked at the clock with
+    /// workers asleep, `now` (read only then) decides whether the next one starts eagerly.
+    /// The root job it ran inside, if any, goes on with its own record. The time after a
+    /// job is not the job's: a small tree followed by an idle pool is not coarse.
+    #[inline]
+    pub(crate) fn end_root_job(&self, outer: OuterJob, now: impl FnOnce() -> Instant) {
+        if self.slept_since.get().is_some() {
+            self.end_sleeping_job(now());
+        }
+        if outer.0.is_some() {
+            self.slept_since.set(outer.0);
+        }
+    }
+
+    /// A root job that looked at the clock with workers asleep ends at `now`: the next one
+    /// starts eagerly if this one ran `EAGER_AFTER` or more since that look.
+    #[cold]
+    fn end_sleeping_job(&self, now: Instant) {
+        if let Some(since) = self.slept_since.take() {
+            self.eager
+                .set(now.saturating_duration_since(since) >= EAGER_AFTER);
+        }
+    }
+
+    /// Starts a new heartbeat period: the first fork looks at the clock, and the stride
+    /// adapts from 1.
+    #[inline]
+    fn reset_heartbeat(&self) {
         self.deadline.set(None);
         self.last_look.set(None);
         self.descending.set(true);
         self.stride.set(1);
         self.next_look.set(self.ticks.get().wrapping_add(1));
-    }
-
-    /// The root job ended, or a job starts inside it (`reset_heartbeat`): if its period
-    /// looked at the clock with workers asleep, `now` (read only then) decides whether the
-    /// next root job starts eagerly. The time after the job is not the job's: a small tree
-    /// followed by an idle pool must not count as coarse.
-    #[inline]
-    pub(crate) fn end_period(&self, now: impl FnOnce() -> Instant) {
-        if self.slept_since.get().is_some() {
-            self.end_sleeping_period(now());
-        }
-    }
-
-    /// A period that looked at the clock with workers asleep ends at `now`: the next one
-    /// starts eagerly if this one ran a heartbeat or more since that look.
-    #[cold]
-    fn end_sleeping_period(&self, now: Instant) {
-        if let Some(since) = self.slept_since.take() {
-            self.eager
-                .set(now.saturating_duration_since(since) >= HEARTBEAT);
-        }
     }
 
     /// The current stride (for tests).
@@ -514,7 +538,7 @@ mod tests {
     #[test]
     fn a_burst_of_forks_before_a_coarse_first_leaf_is_scaled_back_at_its_return() {
         let policy = Policy::new();
-        policy.reset_heartbeat(Instant::now);
+        let _job = policy.start_root_job();
         let asleep = Snapshot::of(0, 1, 0);
         let t0 = Instant::now();
         // The descent: ten forks within a few nanoseconds (the stride may grow)...
@@ -548,7 +572,7 @@ mod tests {
     #[test]
     fn coarse_forks_publish_for_sleepers_after_one_heartbeat() {
         let policy = Policy::new();
-        policy.reset_heartbeat(Instant::now);
+        let _job = policy.start_root_job();
         let asleep = Snapshot::of(0, 1, 0);
         let d = forks(&policy, asleep, 3, Instant::now(), COARSE);
         // The first fork starts the period; the next one, a leaf later, is past it.
@@ -558,31 +582,47 @@ mod tests {
         );
     }
 
+    /// A root job of `n` forks a leaf apart from `t0`, with workers asleep, that returns
+    /// 10 µs after its last fork: long enough for the eager start once `n` is 4.
+    fn root_job_of_coarse_forks(policy: &Policy, n: u32, t0: Instant) -> Instant {
+        let job = policy.start_root_job();
+        forks(policy, Snapshot::of(0, 1, 0), n, t0, COARSE);
+        let end = t0 + COARSE * (n - 1) + Duration::from_micros(10);
+        policy.end_root_job(job, || end);
+        end
+    }
+
     #[test]
     fn a_root_job_after_a_coarse_one_publishes_for_sleepers_at_its_first_fork() {
         let policy = Policy::new();
-        policy.reset_heartbeat(|| unreachable!("no period looked at the clock yet"));
         let asleep = Snapshot::of(0, 1, 0);
         let t0 = Instant::now();
+        let job = policy.start_root_job();
         assert_eq!(
-            forks(&policy, asleep, 3, t0, COARSE),
-            [Decision::Keep, Decision::Heartbeat, Decision::Heartbeat],
+            forks(&policy, asleep, 4, t0, COARSE),
+            [
+                Decision::Keep,
+                Decision::Heartbeat,
+                Decision::Heartbeat,
+                Decision::Heartbeat
+            ],
             "without a history, the first fork waits for the heartbeat"
         );
-        // That root job ends 10 µs after its last look, and 2 leaves after its first:
+        // That root job returns 10 µs after its last look and 1.21 ms after its first:
         // coarse, counted from its first look.
-        let t1 = t0 + COARSE * 2 + Duration::from_micros(10);
-        policy.end_period(|| t1);
-        policy.reset_heartbeat(|| unreachable!("the period already ended"));
+        let t1 = t0 + COARSE * 3 + Duration::from_micros(10);
+        policy.end_root_job(job, || t1);
+        let job = policy.start_root_job();
         assert_eq!(
             forks(&policy, asleep, 2, t1, FINE),
             [Decision::Heartbeat, Decision::Keep],
             "after a coarse root job, the first fork publishes"
         );
-        // This one is cut 10 µs after its first look by a job that starts inside it:
-        // the eager start ends with it.
-        let t2 = t1 + Duration::from_micros(10);
-        policy.reset_heartbeat(|| t2);
+        // This one returns 0.5 ms after its first look (a small tree that waited for the
+        // half a woken worker took): the eager start ends with it.
+        let t2 = t1 + Duration::from_micros(500);
+        policy.end_root_job(job, || t2);
+        let _job = policy.start_root_job();
         assert_eq!(
             forks(&policy, asleep, 2, t2, FINE),
             [Decision::Keep, Decision::Keep],
@@ -594,36 +634,69 @@ mod tests {
     fn the_idle_time_after_a_small_root_job_does_not_make_it_coarse() {
         let policy = Policy::new();
         let asleep = Snapshot::of(0, 1, 0);
-        let t0 = Instant::now();
-        policy.reset_heartbeat(Instant::now);
-        forks(&policy, asleep, 3, t0, FINE);
-        // The root job ends 10 µs after its first look; the next one starts 50 ms later.
-        policy.end_period(|| t0 + Duration::from_micros(10));
-        let t1 = t0 + Duration::from_millis(50);
-        policy.reset_heartbeat(|| unreachable!("the period already ended"));
+        let t0 = root_job_of_coarse_forks(&policy, 4, Instant::now());
+        // A small root job: it starts eagerly and returns 10 µs after its first look.
+        let job = policy.start_root_job();
+        assert_eq!(forks(&policy, asleep, 3, t0, FINE)[0], Decision::Heartbeat);
+        policy.end_root_job(job, || t0 + Duration::from_micros(10));
+        // The next root job starts 50 ms later and does not look before it returns: it
+        // records nothing of its own, and carries nothing of the one before.
+        let job = policy.start_root_job();
+        policy.end_root_job(job, || unreachable!("the root job before it already ended"));
+        let _job = policy.start_root_job();
         assert_eq!(
-            policy.on_fork(asleep, || t1),
+            policy.on_fork(asleep, || t0 + Duration::from_millis(50)),
             Decision::Keep,
             "a small tree before an idle pool is not coarse"
         );
     }
 
     #[test]
-    fn only_a_period_that_looked_with_workers_asleep_decides_the_eager_start() {
+    fn a_job_run_inside_a_root_job_leaves_that_root_job_its_own_start() {
         let policy = Policy::new();
         let asleep = Snapshot::of(0, 1, 0);
-        let t0 = Instant::now();
-        policy.reset_heartbeat(Instant::now);
-        forks(&policy, asleep, 2, t0, COARSE);
-        policy.reset_heartbeat(|| t0 + COARSE * 2);
+        let t1 = root_job_of_coarse_forks(&policy, 4, Instant::now());
+        let outer = policy.start_root_job();
+        assert_eq!(policy.on_fork(asleep, || t1), Decision::Heartbeat);
+        // 5 ms in, while it waits, its thread runs a job taken from a queue, which forks
+        // nothing: a root job of its own, which records nothing...
+        let inner = policy.start_root_job();
+        policy.end_root_job(inner, || unreachable!("the inner job never looked"));
+        // ...and the outer job goes on: its next look, after the reset the inner job made,
+        // is no start (the eager start is still on)...
+        let t2 = t1 + Duration::from_millis(5);
+        assert_eq!(
+            policy.on_fork(asleep, || t2),
+            Decision::Keep,
+            "no eager start in the middle of a root job"
+        );
+        // ...and when it returns 0.1 ms later, it is judged from its own first look.
+        policy.end_root_job(outer, || t2 + Duration::from_micros(100));
+        let _job = policy.start_root_job();
+        assert_eq!(
+            policy.on_fork(asleep, || t2 + Duration::from_millis(1)),
+            Decision::Heartbeat,
+            "the outer root job, 5.1 ms long, decides"
+        );
+    }
+
+    #[test]
+    fn only_a_root_job_that_looked_with_workers_asleep_decides_the_eager_start() {
+        let policy = Policy::new();
+        let asleep = Snapshot::of(0, 1, 0);
+        let t1 = root_job_of_coarse_forks(&policy, 4, Instant::now());
         // A root job in a quiet pool, then one that only saw a hungry thread: neither
         // looked with workers asleep, so neither reads the clock at its end or changes
         // the eager start, however short.
-        let t1 = t0 + COARSE * 2;
+        let job = policy.start_root_job();
         forks(&policy, Snapshot::of(0, 0, 0), 3, t1, FINE);
-        policy.reset_heartbeat(|| unreachable!("the quiet period never looked"));
+        policy.end_root_job(job, || unreachable!("the quiet root job never looked"));
+        let job = policy.start_root_job();
         forks(&policy, Snapshot::of(1, 0, 0), 3, t1, FINE);
-        policy.reset_heartbeat(|| unreachable!("the hungry period saw nobody asleep"));
+        policy.end_root_job(job, || {
+            unreachable!("the hungry root job saw nobody asleep")
+        });
+        let _job = policy.start_root_job();
         assert_eq!(
             policy.on_fork(asleep, || t1 + FINE * 6),
             Decision::Heartbeat,
@@ -634,7 +707,7 @@ mod tests {
     #[test]
     fn fine_forks_publish_for_sleepers_about_once_per_heartbeat() {
         let policy = Policy::new();
-        policy.reset_heartbeat(Instant::now);
+        let _job = policy.start_root_job();
         let asleep = Snapshot::of(0, 1, 0);
         // 1 ms of 5 ns forks: about 10 heartbeats, give or take the stride's granularity.
         let n = (Duration::from_millis(1).as_nanos() / FINE.as_nanos()) as u32;
@@ -758,7 +831,7 @@ mod tests {
         assert_eq!(d, [Decision::Ahead; 4]);
         // A new root job keeps the mode (a thief's stolen half is coarse too); its first
         // look has no gap to measure.
-        policy.reset_heartbeat(Instant::now);
+        let _job = policy.start_root_job();
         let d = steps(3, t0 + COARSE * (n + 8), COARSE, |at| {
             policy.on_forked_return(quiet, || at)
         });
@@ -813,7 +886,7 @@ mod tests {
     #[test]
     fn looks_at_a_pool_that_is_not_quiet_do_not_start_the_ahead_mode() {
         let policy = Policy::new();
-        policy.reset_heartbeat(Instant::now);
+        let _job = policy.start_root_job();
         let hungry = Snapshot::of(1, 0, 0);
         let t0 = Instant::now();
         // Fine forks while somebody searches, then 5 ms with every worker busy (a quiet

@@ -37,6 +37,12 @@ pub(crate) const PEER_LINGER: Duration = Duration::from_micros(500);
 
 /// How long a thread may run private forks while workers sleep before it publishes one.
 pub(crate) const HEARTBEAT: Duration = Duration::from_micros(100);
+/// A worker's root job that ran this long (from its first look at the clock with workers
+/// asleep to its end) makes the worker's next root job publish at its first look (the
+/// eager start, `sched/context/publish.rs`). Ten heartbeats: a small tree that started
+/// eagerly and waited for the half a woken worker took runs for that worker's wake-up
+/// (0.05-0.25 ms on the project's VMs), and must not count as coarse.
+pub(crate) const EAGER_AFTER: Duration = Duration::from_millis(1);
 /// How far apart in time a forking thread looks at the clock, about (while the pool is not
 /// quiet). The number of forks between two looks adapts to keep this spacing...
 pub(crate) const LOOK_INTERVAL: Duration = Duration::from_micros(1);
