@@ -8,9 +8,10 @@
 //! between the two is one sample; the table gives the median over `ROUNDS` rounds, with the
 //! 10th and 90th percentiles, the slowest round, and the number of rounds in which no second
 //! thread took part (skewer starts a root job eagerly after a coarse one, so its rounds
-//! without that history show in the slowest). A scheduler that publishes forks on a timer (chili's heartbeat) should show about one
-//! heartbeat whatever the leaf size; one that publishes only on demand shows how long its
-//! first fork stays private. Every round's sum is checked against the sequential one.
+//! without that history show in the slowest). A scheduler that publishes forks on a timer
+//! (chili's heartbeat) should show about one heartbeat whatever the leaf size; one that
+//! publishes only on demand shows how long its first fork stays private. Every round's sum
+//! is checked against the sequential one.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::thread;

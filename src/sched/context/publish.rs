@@ -390,22 +390,18 @@ impl Policy {
     /// job is not the job's: a small tree followed by an idle pool is not coarse.
     #[inline]
     pub(crate) fn end_root_job(&self, outer: OuterJob, now: impl FnOnce() -> Instant) {
-        if self.slept_since.get().is_some() {
-            self.end_sleeping_job(now());
+        if let Some(since) = self.slept_since.get() {
+            self.end_sleeping_job(since, now());
         }
-        if outer.0.is_some() {
-            self.slept_since.set(outer.0);
-        }
+        self.slept_since.set(outer.0);
     }
 
-    /// A root job that looked at the clock with workers asleep ends at `now`: the next one
-    /// starts eagerly if this one ran `EAGER_AFTER` or more since that look.
+    /// A root job that first looked at the clock with workers asleep at `since` ends at
+    /// `now`: the next one starts eagerly if this one ran `EAGER_AFTER` or more.
     #[cold]
-    fn end_sleeping_job(&self, now: Instant) {
-        if let Some(since) = self.slept_since.take() {
-            self.eager
-                .set(now.saturating_duration_since(since) >= EAGER_AFTER);
-        }
+    fn end_sleeping_job(&self, since: Instant, now: Instant) {
+        self.eager
+            .set(now.saturating_duration_since(since) >= EAGER_AFTER);
     }
 
     /// Starts a new heartbeat period: the first fork looks at the clock, and the stride
