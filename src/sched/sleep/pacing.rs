@@ -46,8 +46,12 @@ pub(crate) const EAGER_AFTER: Duration = Duration::from_millis(1);
 /// How far apart in time a forking thread looks at the clock, about (while the pool is not
 /// quiet). The number of forks between two looks adapts to keep this spacing...
 pub(crate) const LOOK_INTERVAL: Duration = Duration::from_micros(1);
-/// ...between one fork (coarse forks: every fork looks) and this many (fine forks).
+/// ...between one fork (coarse forks: every fork looks) and this many (fine forks)...
 pub(crate) const MAX_LOOK_STRIDE: u32 = 256;
+/// ...growing by up to this factor per look, and by no more than the forks the look's gap
+/// covered (at least double): a caller from outside starts at 1 with each call, and a clock
+/// read costs about as much as ten fine forks.
+pub(crate) const MAX_LOOK_GROWTH: u64 = 16;
 /// Forks after which a hungry thread is served, whatever the clock says (checked at the
 /// policy's looks, so up to one stride later if the thread became hungry between two).
 pub(crate) const HUNGRY_TICKS: u32 = 256;
