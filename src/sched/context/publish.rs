@@ -270,7 +270,7 @@ impl Policy {
                 let gap_ns = (gap.as_nanos() as u64).max(1);
                 let most = MAX_LOOK_GROWTH.min(u64::from(counted)).max(2);
                 let growth = (LOOK_INTERVAL.as_nanos() as u64 / gap_ns).clamp(2, most);
-                (stride.saturating_mul(growth as u32)).min(MAX_LOOK_STRIDE)
+                stride.saturating_mul(growth as u32).min(MAX_LOOK_STRIDE)
             } else if gap > LOOK_INTERVAL * 4 {
                 // Scale down in one step: forks just became coarse.
                 let scaled = u128::from(stride) * LOOK_INTERVAL.as_nanos() / gap.as_nanos();
@@ -613,14 +613,16 @@ mod tests {
         );
     }
 
-    /// A root job of `n` forks a leaf apart from `t0`, with workers asleep, that returns
-    /// 10 µs after its last fork: long enough for the eager start once `n` is 4.
-    fn root_job_of_coarse_forks(policy: &Policy, n: u32, t0: Instant) -> Instant {
+    /// A policy whose last root job was coarse: four forks a leaf (0.4 ms) apart with the
+    /// workers asleep, returning 10 µs after its last fork; and when that job returned.
+    fn after_a_coarse_root_job() -> (Policy, Instant) {
+        let policy = Policy::new();
+        let t0 = Instant::now();
         let job = policy.start_root_job();
-        forks(policy, Snapshot::of(0, 1, 0), n, t0, COARSE);
-        let end = t0 + COARSE * (n - 1) + Duration::from_micros(10);
+        forks(&policy, Snapshot::of(0, 1, 0), 4, t0, COARSE);
+        let end = t0 + COARSE * 3 + Duration::from_micros(10);
         policy.end_root_job(job, || end);
-        end
+        (policy, end)
     }
 
     #[test]
@@ -663,9 +665,8 @@ mod tests {
 
     #[test]
     fn the_idle_time_after_a_small_root_job_does_not_make_it_coarse() {
-        let policy = Policy::new();
+        let (policy, t0) = after_a_coarse_root_job();
         let asleep = Snapshot::of(0, 1, 0);
-        let t0 = root_job_of_coarse_forks(&policy, 4, Instant::now());
         // A small root job: it starts eagerly and returns 10 µs after its first look.
         let job = policy.start_root_job();
         assert_eq!(forks(&policy, asleep, 3, t0, FINE)[0], Decision::Heartbeat);
@@ -684,9 +685,8 @@ mod tests {
 
     #[test]
     fn a_job_run_inside_a_root_job_leaves_that_root_job_its_own_start() {
-        let policy = Policy::new();
+        let (policy, t1) = after_a_coarse_root_job();
         let asleep = Snapshot::of(0, 1, 0);
-        let t1 = root_job_of_coarse_forks(&policy, 4, Instant::now());
         let outer = policy.start_root_job();
         assert_eq!(policy.on_fork(asleep, || t1), Decision::Heartbeat);
         // 5 ms in, while it waits, its thread runs a job taken from a queue, which forks
@@ -713,9 +713,8 @@ mod tests {
 
     #[test]
     fn only_a_root_job_that_looked_with_workers_asleep_decides_the_eager_start() {
-        let policy = Policy::new();
+        let (policy, t1) = after_a_coarse_root_job();
         let asleep = Snapshot::of(0, 1, 0);
-        let t1 = root_job_of_coarse_forks(&policy, 4, Instant::now());
         // A root job in a quiet pool, then one that only saw a hungry thread: neither
         // looked with workers asleep, so neither reads the clock at its end or changes
         // the eager start, however short.
