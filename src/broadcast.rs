@@ -1,7 +1,7 @@
 //! Broadcasts: one call of a closure on every worker of a pool (rayon-core's `broadcast`
 //! and `spawn_broadcast`).
 //!
-//! Worker `i`'s share goes into its *inbox* (`sched/job_list.rs`), which only worker `i`
+//! Worker `i`'s share goes into its *inbox* (`backend/job_list.rs`), which only worker `i`
 //! takes from: in its main loop before its own deque, and, while it waits, when the share
 //! descends from what it waits for (a worker that broadcasts runs its own share while it
 //! waits for the others). A worker busy with a job, or waiting for unrelated work, runs its

@@ -13,6 +13,7 @@
 //! queue's five methods; every local-queue method has a default that says "there is none".
 
 pub(crate) mod channel;
+pub(crate) mod job_list;
 mod queue;
 pub(crate) mod stealing;
 

@@ -1,15 +1,16 @@
-//! The deque and injector the stealing backend uses: crossbeam-deque normally, and under
-//! `cfg(loom)` mutex-guarded twins with the same API, because crossbeam-deque's atomics are
-//! invisible to loom. The models then explore the sleep protocol and latches around a queue
-//! that is trivially correct.
+//! The per-worker deque the stealing backend uses: crossbeam-deque's normally, and under
+//! `cfg(loom)` a mutex-guarded twin with the same API, because crossbeam-deque's atomics are
+//! invisible to loom. The models then explore the sleep protocol and latches around a deque
+//! that is trivially correct. The shared queue is skewer's own (`injector.rs`), the same
+//! code under loom.
 
 pub(super) use crossbeam_deque::Steal;
 
 #[cfg(not(loom))]
-pub(super) use crossbeam_deque::{Injector, Stealer, Worker};
+pub(super) use crossbeam_deque::{Stealer, Worker};
 
 #[cfg(loom)]
-pub(super) use twin::{Injector, Stealer, Worker};
+pub(super) use twin::{Stealer, Worker};
 
 #[cfg(loom)]
 mod twin {
@@ -22,8 +23,6 @@ mod twin {
     pub(crate) struct Worker<T>(Arc<Mutex<VecDeque<T>>>);
     #[derive(Debug)]
     pub(crate) struct Stealer<T>(Arc<Mutex<VecDeque<T>>>);
-    #[derive(Debug)]
-    pub(crate) struct Injector<T>(Mutex<VecDeque<T>>);
 
     /// Takes the oldest job of `src` and moves about half of the rest into `dest`.
     fn batch_and_pop<T>(src: &Mutex<VecDeque<T>>, dest: &Worker<T>) -> Steal<T> {
@@ -60,30 +59,6 @@ mod twin {
     }
 
     impl<T> Stealer<T> {
-        pub(crate) fn steal(&self) -> Steal<T> {
-            self.0
-                .lock()
-                .pop_front()
-                .map_or(Steal::Empty, Steal::Success)
-        }
-        pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
-            batch_and_pop(&self.0, dest)
-        }
-        pub(crate) fn len(&self) -> usize {
-            self.0.lock().len()
-        }
-        pub(crate) fn is_empty(&self) -> bool {
-            self.0.lock().is_empty()
-        }
-    }
-
-    impl<T> Injector<T> {
-        pub(crate) fn new() -> Self {
-            Injector(Mutex::new(VecDeque::new()))
-        }
-        pub(crate) fn push(&self, t: T) {
-            self.0.lock().push_back(t);
-        }
         pub(crate) fn steal(&self) -> Steal<T> {
             self.0
                 .lock()

@@ -1,7 +1,10 @@
-//! The work-stealing backend: a crossbeam-deque per worker and one global injector.
+//! The work-stealing backend: a crossbeam-deque per worker and one shared queue, the
+//! *injector* (a locked ring, `job_list.rs`, which says why it is not crossbeam's
+//! lock-free `Injector`).
 //!
 //! Search order of an idle worker (after its own deque, which the worker loop pops itself):
-//! 1. a batch from the injector (outside submissions, detached spawns);
+//! 1. a batch from the injector (outside submissions, detached spawns): the oldest job and
+//!    half of the rest, at most [`INJECTOR_BATCH`] in all;
 //! 2. the peers, starting at a random victim and visiting each once; a steal that reports
 //!    `Retry` (it lost a race) is retried on the same victim, an `Empty` one moves on.
 //!
@@ -11,14 +14,22 @@
 
 use std::cell::Cell;
 
-use super::queue::{Injector, Steal, Stealer, Worker};
+use crossbeam_utils::CachePadded;
+
+use super::job_list::JobList;
+use super::queue::{Steal, Stealer, Worker};
 use super::{Queues, Search, Tuning};
 use crate::job::JobRef;
+
+/// The most jobs a worker takes from the injector at once, the one it runs included
+/// (crossbeam-deque's batch limit for its own `Injector`, plus the job it pops).
+pub(crate) const INJECTOR_BATCH: usize = 33;
 
 /// The shared half of the stealing backend.
 #[derive(Debug)]
 pub(crate) struct Stealing {
-    injector: Injector<JobRef>,
+    /// On a cache line of its own: every push writes it, every steal reads `stealers`.
+    injector: CachePadded<JobList>,
     stealers: Vec<Stealer<JobRef>>,
     tuning: Tuning,
 }
@@ -102,7 +113,7 @@ impl Queues for Stealing {
             .collect();
         (
             Stealing {
-                injector: Injector::new(),
+                injector: CachePadded::new(JobList::with_capacity(256)),
                 stealers,
                 tuning,
             },
@@ -115,10 +126,7 @@ impl Queues for Stealing {
     }
 
     fn pop_global(&self) -> Option<JobRef> {
-        match retrying(|| self.injector.steal()) {
-            Steal::Success(job) => Some(job),
-            _ => None,
-        }
+        self.injector.pop()
     }
 
     fn global_len(&self) -> usize {
@@ -153,11 +161,18 @@ impl Queues for Stealing {
         let mut search = Search::default();
         // 1. The injector, in batches: one producer feeding many workers must not pay one
         //    contended operation per job.
-        let before = local.deque.len();
-        if let Steal::Success(job) = retrying(|| self.injector.steal_batch_and_pop(&local.deque)) {
-            search.job = Some(job);
-            search.stolen = 1 + local.deque.len().saturating_sub(before);
-            return search;
+        //    The batch is copied out under the injector's lock and pushed after it.
+        if !self.injector.is_empty() {
+            let mut rest = [None; INJECTOR_BATCH - 1];
+            if let Some((job, n)) = self.injector.pop_batch(&mut rest) {
+                // Oldest first: the deque's owner pops the newest, a thief the oldest.
+                for extra in rest[..n].iter().flatten() {
+                    local.deque.push(*extra);
+                }
+                search.job = Some(job);
+                search.stolen = 1 + n;
+                return search;
+            }
         }
         // 2. The peers, from a random first victim, each once.
         let n = self.stealers.len();

@@ -5,8 +5,7 @@
 //!
 //! - `pool_id.rs`, `target.rs`: a pool's identity; what a wait waits for
 //! - `sleep/`: the sleep/wake protocol and the pacing of idle threads (`pacing.rs`)
-//! - `anchor.rs`, `watchers.rs`, `job_list.rs`: the announcements, pokes, relocated jobs
-//!   and broadcast inboxes waiting threads rely on
+//! - `anchor.rs`, `watchers.rs`: the announcements and pokes waiting threads rely on
 //! - `context/`: a thread's context (private forks, publication policy) and its chain
 //! - `registry.rs`: a pool's shared state
 //! - `role.rs`, `search.rs`, `member.rs`: worker, guest or spare; where a waiter looks;
@@ -17,7 +16,6 @@
 
 pub(crate) mod anchor;
 pub(crate) mod context;
-pub(crate) mod job_list;
 pub(crate) mod member;
 pub(crate) mod pool_id;
 pub(crate) mod registry;

@@ -8,13 +8,13 @@ use std::thread::JoinHandle;
 
 use crossbeam_utils::CachePadded;
 
+use crate::backend::job_list::JobList;
 use crate::backend::{Queues, Tuning};
 use crate::job::JobRef;
 use crate::job::unwind::JobPanic;
 use crate::metrics::{Metrics, PoolCounters};
 use crate::sched::anchor::AnchorSlot;
 use crate::sched::context::SharedPool;
-use crate::sched::job_list::JobList;
 use crate::sched::pool_id::PoolId;
 use crate::sched::sleep::Sleep;
 use crate::sched::watchers::Watchers;

@@ -1,0 +1,241 @@
+//! A locked FIFO of jobs with a relaxed length: a look costs one relaxed load, a push or a
+//! take one short critical section, and in steady state nothing is allocated (the ring
+//! grows by doubling and keeps its capacity).
+//!
+//! Three uses: the stealing backend's shared queue (outside submissions, detached spawns;
+//! `backend/stealing.rs`), the relocation queue (jobs a waiter stole while their worker's
+//! anchor changed, see `sched/search.rs`; they may belong to anyone, so they go where every
+//! waiter and searching worker looks first) and each worker's inbox (its share of a
+//! `broadcast`).
+//!
+//! Why a lock and not crossbeam-deque's lock-free `Injector` for the shared queue: the
+//! `Injector` keeps its jobs in linked blocks of 63 slots, allocated by the pusher and freed
+//! by the taker. A slot holds a `JobRef` (five words) and a state word, so a block is about
+//! 3 KiB, beyond the 1 KiB that glibc caches per thread. One thread feeding the pool from
+//! outside then takes the allocator's arena lock once a block while a worker takes it to
+//! free the one before, and the arena's top is trimmed and faulted back in: 20% of all
+//! samples of 1M outside spawns of 100 ns jobs on 2 workers (`docs/work-stealing.md`, "The
+//! shared queue"). tokio's injection queue and Go's global run queue are locked queues too.
+//!
+//! The length is written under the lock and read without it. A stale read is never relied
+//! on: whoever pushes then issues a SeqCst fence before it looks for sleepers or waiters
+//! (`Sleep::notify_work`), and a sleeper or waiter issues one before its last look, so one
+//! of the two sees the other.
+
+use std::collections::VecDeque;
+
+use crate::job::JobRef;
+use crate::sync::{AtomicUsize, Mutex, Ordering};
+
+/// See the module docs.
+#[derive(Default)]
+pub(crate) struct JobList {
+    /// Jobs in `queue`; read without the lock to skip it when empty.
+    len: AtomicUsize,
+    queue: Mutex<VecDeque<JobRef>>,
+}
+
+impl std::fmt::Debug for JobList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobList")
+            .field("len", &self.len.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl JobList {
+    /// An empty list with room for `capacity` jobs before its ring first grows.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        JobList {
+            len: AtomicUsize::new(0),
+            queue: Mutex::new(VecDeque::with_capacity(capacity)),
+        }
+    }
+
+    /// Appends a job. The caller then wakes whoever should take it behind a SeqCst fence
+    /// (`Registry::push_global`, `Registry::relocate`, `Registry::push_to_each_worker`),
+    /// which makes the new length visible to a thread that fenced before its last look.
+    pub(crate) fn push(&self, job: JobRef) {
+        let mut queue = self.queue.lock();
+        queue.push_back(job);
+        self.len.store(queue.len(), Ordering::Relaxed);
+    }
+
+    /// Takes the oldest job, if any.
+    #[inline]
+    pub(crate) fn pop(&self) -> Option<JobRef> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut queue = self.queue.lock();
+        let job = queue.pop_front();
+        self.len.store(queue.len(), Ordering::Relaxed);
+        job
+    }
+
+    /// Takes the oldest job and, into `rest` (oldest first), half of the jobs left after
+    /// it, rounded up, as far as `rest` has room; the slots after the last job taken are
+    /// left as they were. Returns the first job and how many went into `rest`. The copy
+    /// is made under the lock; whatever the caller does with the jobs comes after it.
+    pub(crate) fn pop_batch(&self, rest: &mut [Option<JobRef>]) -> Option<(JobRef, usize)> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut queue = self.queue.lock();
+        let first = queue.pop_front()?;
+        let extra = queue.len().div_ceil(2).min(rest.len());
+        for (slot, job) in rest.iter_mut().zip(queue.drain(..extra)) {
+            *slot = Some(job);
+        }
+        self.len.store(queue.len(), Ordering::Relaxed);
+        Some((first, extra))
+    }
+
+    /// The number of jobs as of the last change (one relaxed load).
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// Whether the queue looked empty (one relaxed load).
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicU8, AtomicUsize};
+
+    use super::*;
+    use crate::job::inline::{InlineJob, detached_header};
+
+    /// A job that counts its own runs in `runs[i]`.
+    fn job(runs: &'static [AtomicU8], i: usize) -> JobRef {
+        // SAFETY: the closure borrows only 'static data; the header is the static one.
+        unsafe {
+            InlineJob::into_job_ref(detached_header(), move |_| {
+                runs[i].fetch_add(1, Ordering::Relaxed);
+            })
+        }
+    }
+
+    fn counters(n: usize) -> &'static [AtomicU8] {
+        Box::leak((0..n).map(|_| AtomicU8::new(0)).collect())
+    }
+
+    /// Runs `job` and returns which counter it bumped.
+    fn run(runs: &[AtomicU8], job: JobRef) -> usize {
+        let before: Vec<u8> = runs.iter().map(|r| r.load(Ordering::Relaxed)).collect();
+        // SAFETY: each job comes out of the list once and runs once.
+        unsafe { job.execute() };
+        (0..runs.len())
+            .find(|&i| runs[i].load(Ordering::Relaxed) != before[i])
+            .expect("the job ran")
+    }
+
+    #[test]
+    fn jobs_come_out_oldest_first() {
+        let runs = counters(5);
+        let list = JobList::with_capacity(2);
+        for i in 0..5 {
+            list.push(job(runs, i));
+        }
+        assert_eq!(list.len(), 5);
+        for i in 0..5 {
+            assert_eq!(run(runs, list.pop().expect("five jobs")), i);
+        }
+        assert!(list.is_empty());
+        assert!(list.pop().is_none());
+    }
+
+    #[test]
+    fn a_batch_takes_the_oldest_half_of_the_rest_as_far_as_there_is_room() {
+        let runs = counters(100);
+        let list = JobList::default();
+        for i in 0..9 {
+            list.push(job(runs, i));
+        }
+        let mut rest = [None; 32];
+        // 0 is returned; half of the 8 left (1..=4) go into `rest`, oldest first.
+        let (first, n) = list.pop_batch(&mut rest).expect("nine jobs");
+        assert_eq!((run(runs, first), n), (0, 4));
+        for (k, slot) in rest.iter_mut().take(n).enumerate() {
+            assert_eq!(run(runs, slot.take().expect("filled")), k + 1);
+        }
+        assert!(rest.iter().all(Option::is_none), "nothing past the batch");
+        assert_eq!(list.len(), 4);
+        // Three left after the first of these four: two (rounded up) move.
+        let (first, n) = list.pop_batch(&mut rest).expect("four jobs");
+        assert_eq!((run(runs, first), n), (5, 2));
+        for slot in &mut rest[..n] {
+            run(runs, slot.take().expect("filled"));
+        }
+        // A batch never takes more than `rest` holds.
+        for i in 9..100 {
+            list.push(job(runs, i));
+        }
+        let mut small = [None; 4];
+        let (first, n) = list.pop_batch(&mut small).expect("jobs");
+        assert_eq!((run(runs, first), n), (8, 4));
+        for slot in &mut small {
+            run(runs, slot.take().expect("filled"));
+        }
+        while let Some(j) = list.pop() {
+            run(runs, j);
+        }
+        assert!(runs.iter().all(|r| r.load(Ordering::Relaxed) == 1));
+    }
+
+    #[test]
+    fn a_batch_from_an_empty_list_touches_nothing() {
+        let list = JobList::default();
+        let mut rest = [None; 4];
+        assert!(list.pop_batch(&mut rest).is_none());
+        assert!(rest.iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn concurrent_pushers_and_takers_run_every_job_once() {
+        const PUSHERS: usize = 3;
+        const EACH: usize = if cfg!(miri) { 100 } else { 20_000 };
+        const TOTAL: usize = PUSHERS * EACH;
+        let runs = counters(TOTAL);
+        let list = JobList::default();
+        let done = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for p in 0..PUSHERS {
+                let list = &list;
+                s.spawn(move || {
+                    for i in 0..EACH {
+                        list.push(job(runs, p * EACH + i));
+                    }
+                });
+            }
+            for _ in 0..2 {
+                let (list, done) = (&list, &done);
+                s.spawn(move || {
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+                    let mut rest = [None; 8];
+                    while done.load(Ordering::Relaxed) < TOTAL {
+                        assert!(std::time::Instant::now() < deadline, "jobs went missing");
+                        let Some((first, n)) = list.pop_batch(&mut rest) else {
+                            std::thread::yield_now();
+                            continue;
+                        };
+                        // SAFETY: taken out of the list: its only execution.
+                        unsafe { first.execute() };
+                        for slot in &mut rest[..n] {
+                            // SAFETY: as above.
+                            unsafe { slot.take().expect("filled").execute() };
+                        }
+                        done.fetch_add(1 + n, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        assert!(runs.iter().all(|r| r.load(Ordering::Relaxed) == 1));
+        assert!(list.is_empty());
+    }
+}
