@@ -42,12 +42,35 @@ pub(crate) struct SavedFloor {
     cursor: usize,
 }
 
+/// Room for a 64-deep recursion without regrowing: no allocation per fork.
+const INITIAL_CAPACITY: usize = 64;
+
+#[cfg(not(loom))]
+thread_local! {
+    /// The storage of the last fork stack this thread dropped, emptied, for the next one
+    /// made on it: a thread outside the pool makes a new context (and stack) per call, and
+    /// without this every call would allocate and free 1 KiB (about 145 of the trivial
+    /// outside call's instructions, `docs/work-stealing.md`, "Small calls from outside").
+    static SPARE: std::cell::Cell<Vec<Fork>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// The storage for a new stack: the thread's spare if it has one, else a new allocation.
+fn storage() -> Vec<Fork> {
+    #[cfg(not(loom))]
+    let forks = SPARE.try_with(std::cell::Cell::take).unwrap_or_default();
+    #[cfg(loom)]
+    let forks = Vec::new();
+    if forks.capacity() == 0 {
+        Vec::with_capacity(INITIAL_CAPACITY)
+    } else {
+        forks
+    }
+}
+
 impl ForkStack {
     pub(crate) fn new() -> Self {
         ForkStack {
-            // Room for a 64-deep recursion without regrowing (one allocation per guest
-            // call, none per fork).
-            forks: Vec::with_capacity(64),
+            forks: storage(),
             floor: 0,
             cursor: 0,
         }
@@ -144,6 +167,27 @@ impl ForkStack {
     }
 }
 
+impl Drop for ForkStack {
+    /// Leaves the storage to the thread's next stack (keeping the larger of two spares).
+    fn drop(&mut self) {
+        #[cfg(not(loom))]
+        {
+            let mut forks = std::mem::take(&mut self.forks);
+            forks.clear();
+            // `try_with`: a stack dropped while the thread's locals are torn down frees
+            // its storage instead.
+            let _ = SPARE.try_with(|spare| {
+                let other = spare.take();
+                spare.set(if other.capacity() > forks.capacity() {
+                    other
+                } else {
+                    forks
+                });
+            });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +212,38 @@ mod tests {
     fn publish(stack: &mut ForkStack) -> Option<*const Header> {
         // SAFETY: the jobs are only compared, never executed.
         unsafe { stack.publish_oldest() }.map(|job| job.header())
+    }
+
+    #[test]
+    #[cfg(not(loom))]
+    fn a_new_stack_reuses_the_storage_of_the_last_one_dropped_on_its_thread() {
+        let hs = headers(2);
+        let mut first = ForkStack::new();
+        first.push(fork(&hs[0]));
+        let storage = first.forks.as_ptr();
+        // Another stack alive at the same time gets storage of its own.
+        let mut nested = ForkStack::new();
+        assert_ne!(nested.forks.as_ptr(), storage);
+        nested.push(fork(&hs[1]));
+        assert!(nested.take_back(fork(&hs[1])));
+        drop(nested);
+        assert!(first.take_back(fork(&hs[0])));
+        drop(first);
+        // Two spares were left; the thread kept one, and the next stack starts empty on it.
+        let next = ForkStack::new();
+        assert!(next.forks.is_empty());
+        assert!(next.forks.capacity() >= INITIAL_CAPACITY);
+        let next_storage = next.forks.as_ptr();
+        drop(next);
+        // Had it been freed, an allocation of the same size made now would likely get it.
+        let decoy: Vec<Fork> = Vec::with_capacity(INITIAL_CAPACITY);
+        assert_eq!(ForkStack::new().forks.as_ptr(), next_storage);
+        assert_ne!(decoy.as_ptr(), next_storage);
+        // A thread of its own starts with storage of its own.
+        let elsewhere = std::thread::spawn(|| ForkStack::new().forks.as_ptr() as usize)
+            .join()
+            .unwrap();
+        assert_ne!(elsewhere, next_storage as usize);
     }
 
     #[test]
