@@ -4,11 +4,11 @@
 //! watchers' poke (a job pushed while a waiter decides to block must wake it).
 //!
 //! Run with `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --lib loom`.
-//! Under loom the deque is a mutex-guarded twin (`backend/queue.rs`) and every atomic,
-//! mutex and condvar comes from loom through `sync.rs`; a lost wake-up shows up as a
+//! Under loom the deque is a mutex-guarded twin (`backend/queue.rs`), the shared queue is
+//! the real one (`backend/job_list.rs`), and every atomic, mutex and condvar comes from
+//! loom through `sync.rs`; a lost wake-up shows up as a
 //! deadlock that loom reports.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use loom::cell::UnsafeCell;
@@ -17,7 +17,6 @@ use loom::thread;
 
 use crate::job::latch::{CountLatch, Latch};
 use crate::sched::sleep::Sleep;
-use crate::sync::Mutex;
 
 /// A result written by the setter is visible to the waiter once it sees the latch set,
 /// whether the waiter went to sleep or not; the setter does not touch the latch after
@@ -75,37 +74,53 @@ fn loom_count_latch() {
     });
 }
 
-/// One queue, `workers` workers that each take one job and leave, and a producer that
-/// pushes `workers` jobs. Every worker must get its job: a lost wake-up leaves a worker
-/// parked forever, which loom reports as a deadlock.
+/// The stealing backend's shared queue (`JobList`, whose length the workers read without
+/// its lock, as `has_work` does), `workers` workers that each take one job, run it and
+/// leave, and a producer that pushes `workers` jobs as `Registry::push_global` does. Every
+/// worker must get its job: a lost wake-up leaves a worker parked forever, which loom
+/// reports as a deadlock.
 fn run_sleep_model(workers: usize) {
+    use crate::backend::job_list::JobList;
+    use crate::job::JobRef;
+    use crate::job::inline::{InlineJob, detached_header};
+    use crate::sync::{AtomicUsize, Ordering};
     loom::model(move || {
-        let queue = Arc::new(Mutex::new(VecDeque::<u32>::new()));
+        let queue = Arc::new(JobList::default());
         let sleep = Arc::new(Sleep::new(workers));
+        let ran = Arc::new(AtomicUsize::new(0));
         let handles: Vec<_> = (0..workers)
             .map(|index| {
                 let queue = queue.clone();
                 let sleep = sleep.clone();
                 thread::spawn(move || {
                     loop {
-                        let popped = queue.lock().pop_front();
-                        if let Some(job) = popped {
-                            sleep.found_work(|| !queue.lock().is_empty());
-                            return job;
+                        if let Some(job) = queue.pop() {
+                            sleep.found_work(|| !queue.is_empty());
+                            // SAFETY: taken out of the queue: its only execution.
+                            unsafe { job.execute() };
+                            return;
                         }
-                        let recheck = || !queue.lock().is_empty();
+                        let recheck = || !queue.is_empty();
                         let _ = sleep.try_sleep(index, recheck);
                     }
                 })
             })
             .collect();
-        for job in 0..workers as u32 {
-            queue.lock().push_back(job);
+        for _ in 0..workers {
+            let ran = ran.clone();
+            // SAFETY: the closure owns what it uses; the header is the static one.
+            let job: JobRef = unsafe {
+                InlineJob::into_job_ref(detached_header(), move |_| {
+                    ran.fetch_add(1, Ordering::Relaxed);
+                })
+            };
+            queue.push(job);
             sleep.notify_work();
         }
-        let mut got: Vec<u32> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        got.sort();
-        assert_eq!(got, (0..workers as u32).collect::<Vec<_>>());
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(ran.load(Ordering::Relaxed), workers);
     });
 }
 

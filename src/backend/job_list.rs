@@ -18,9 +18,12 @@
 //! shared queue"). tokio's injection queue and Go's global run queue are locked queues too.
 //!
 //! The length is written under the lock and read without it. A stale read is never relied
-//! on: whoever pushes then issues a SeqCst fence before it looks for sleepers or waiters
-//! (`Sleep::notify_work`), and a sleeper or waiter issues one before its last look, so one
-//! of the two sees the other.
+//! on. Whoever pushes into the shared or the relocation queue then issues a SeqCst fence
+//! before it looks for sleepers or waiters (`Sleep::notify_work`), and a sleeper or waiter
+//! issues one before its last look, so one of the two sees the other (the loom model
+//! `loom_sleep_*` runs this queue). An inbox has its own hand-off: the broadcaster counts
+//! the job in `Registry::inboxed` before it wakes every worker, and a job put back into an
+//! inbox is put back by the one worker that reads it.
 
 use std::collections::VecDeque;
 
@@ -52,9 +55,8 @@ impl JobList {
         }
     }
 
-    /// Appends a job. The caller then wakes whoever should take it behind a SeqCst fence
-    /// (`Registry::push_global`, `Registry::relocate`, `Registry::push_to_each_worker`),
-    /// which makes the new length visible to a thread that fenced before its last look.
+    /// Appends a job. The caller then makes it visible to whoever should take it: see the
+    /// module docs.
     pub(crate) fn push(&self, job: JobRef) {
         let mut queue = self.queue.lock();
         queue.push_back(job);
@@ -73,17 +75,19 @@ impl JobList {
         job
     }
 
-    /// Takes the oldest job and, into `rest` (oldest first), half of the jobs left after
-    /// it, rounded up, as far as `rest` has room; the slots after the last job taken are
-    /// left as they were. Returns the first job and how many went into `rest`. The copy
-    /// is made under the lock; whatever the caller does with the jobs comes after it.
+    /// Takes the oldest half of the jobs, rounded up (crossbeam-deque's rule for its own
+    /// `Injector`): the oldest is returned, the others go into `rest`, oldest first, as
+    /// far as `rest` has room; the slots after the last job taken are left as they were.
+    /// Returns the first job and how many went into `rest`. The copy is made under the
+    /// lock; whatever the caller does with the jobs comes after it.
     pub(crate) fn pop_batch(&self, rest: &mut [Option<JobRef>]) -> Option<(JobRef, usize)> {
         if self.is_empty() {
             return None;
         }
         let mut queue = self.queue.lock();
+        let half = queue.len().div_ceil(2);
         let first = queue.pop_front()?;
-        let extra = queue.len().div_ceil(2).min(rest.len());
+        let extra = (half - 1).min(rest.len());
         for (slot, job) in rest.iter_mut().zip(queue.drain(..extra)) {
             *slot = Some(job);
         }
@@ -151,14 +155,14 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_takes_the_oldest_half_of_the_rest_as_far_as_there_is_room() {
+    fn a_batch_takes_the_oldest_half_as_far_as_there_is_room() {
         let runs = counters(100);
         let list = JobList::default();
         for i in 0..9 {
             list.push(job(runs, i));
         }
         let mut rest = [None; 32];
-        // 0 is returned; half of the 8 left (1..=4) go into `rest`, oldest first.
+        // Half of 9, rounded up, is 5: 0 is returned, 1..=4 go into `rest`, oldest first.
         let (first, n) = list.pop_batch(&mut rest).expect("nine jobs");
         assert_eq!((run(runs, first), n), (0, 4));
         for (k, slot) in rest.iter_mut().take(n).enumerate() {
@@ -166,9 +170,9 @@ mod tests {
         }
         assert!(rest.iter().all(Option::is_none), "nothing past the batch");
         assert_eq!(list.len(), 4);
-        // Three left after the first of these four: two (rounded up) move.
+        // Half of the four left is two: 5 is returned, 6 goes into `rest`.
         let (first, n) = list.pop_batch(&mut rest).expect("four jobs");
-        assert_eq!((run(runs, first), n), (5, 2));
+        assert_eq!((run(runs, first), n), (5, 1));
         for slot in &mut rest[..n] {
             run(runs, slot.take().expect("filled"));
         }
@@ -178,7 +182,7 @@ mod tests {
         }
         let mut small = [None; 4];
         let (first, n) = list.pop_batch(&mut small).expect("jobs");
-        assert_eq!((run(runs, first), n), (8, 4));
+        assert_eq!((run(runs, first), n), (7, 4));
         for slot in &mut small {
             run(runs, slot.take().expect("filled"));
         }

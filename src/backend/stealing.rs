@@ -3,8 +3,8 @@
 //! lock-free `Injector`).
 //!
 //! Search order of an idle worker (after its own deque, which the worker loop pops itself):
-//! 1. a batch from the injector (outside submissions, detached spawns): the oldest job and
-//!    half of the rest, at most [`INJECTOR_BATCH`] in all;
+//! 1. a batch from the injector (outside submissions, detached spawns): its oldest half,
+//!    at most [`INJECTOR_BATCH`] jobs, run oldest first;
 //! 2. the peers, starting at a random victim and visiting each once; a steal that reports
 //!    `Retry` (it lost a race) is retried on the same victim, an `Empty` one moves on.
 //!
@@ -22,7 +22,7 @@ use super::{Queues, Search, Tuning};
 use crate::job::JobRef;
 
 /// The most jobs a worker takes from the injector at once, the one it runs included
-/// (crossbeam-deque's batch limit for its own `Injector`, plus the job it pops).
+/// (crossbeam-deque's limit for its own `Injector`, `MAX_BATCH + 1`).
 pub(crate) const INJECTOR_BATCH: usize = 33;
 
 /// The shared half of the stealing backend.
@@ -165,8 +165,9 @@ impl Queues for Stealing {
         if !self.injector.is_empty() {
             let mut rest = [None; INJECTOR_BATCH - 1];
             if let Some((job, n)) = self.injector.pop_batch(&mut rest) {
-                // Oldest first: the deque's owner pops the newest, a thief the oldest.
-                for extra in rest[..n].iter().flatten() {
+                // Newest first, as crossbeam's batch does: the owner pops the oldest of
+                // them first, and a thief takes the newest.
+                for extra in rest[..n].iter().rev().flatten() {
                     local.deque.push(*extra);
                 }
                 search.job = Some(job);
