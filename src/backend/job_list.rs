@@ -112,6 +112,8 @@ impl JobList {
 mod tests {
     use std::sync::atomic::{AtomicU8, AtomicUsize};
 
+    use proptest::prelude::*;
+
     use super::*;
     use crate::job::inline::{InlineJob, detached_header};
 
@@ -198,6 +200,91 @@ mod tests {
         let mut rest = [None; 4];
         assert!(list.pop_batch(&mut rest).is_none());
         assert!(rest.iter().all(Option::is_none));
+    }
+
+    /// One step of the model test.
+    #[derive(Clone, Debug)]
+    enum Op {
+        Push,
+        Pop,
+        /// A batch into a buffer of this many slots.
+        Batch(usize),
+    }
+
+    std::thread_local! {
+        /// The index of the job the test thread ran last.
+        static LAST: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+    }
+
+    /// Runs `job`, made by `indexed`, and returns its index.
+    fn index_of(job: JobRef) -> usize {
+        // SAFETY: each job comes out of the list once and runs once.
+        unsafe { job.execute() };
+        LAST.with(std::cell::Cell::get)
+    }
+
+    fn indexed(i: usize) -> JobRef {
+        // SAFETY: the closure borrows nothing; the header is the static one.
+        unsafe { InlineJob::into_job_ref(detached_header(), move |_| LAST.with(|l| l.set(i))) }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: if cfg!(miri) { 4 } else { 256 },
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Any sequence of pushes, pops and batches takes the jobs out exactly as a plain
+        /// FIFO would, a batch taking the oldest half (rounded up) as far as its buffer
+        /// has room, and the length read without the lock is right after every step.
+        #[test]
+        fn the_list_behaves_as_a_fifo_with_half_batches(
+            ops in proptest::collection::vec(
+                prop_oneof![
+                    3 => Just(Op::Push),
+                    1 => Just(Op::Pop),
+                    1 => (0usize..40).prop_map(Op::Batch),
+                ],
+                0..200,
+            )
+        ) {
+            let list = JobList::with_capacity(4);
+            let mut model = std::collections::VecDeque::new();
+            let mut next = 0;
+            for op in ops {
+                match op {
+                    Op::Push => {
+                        list.push(indexed(next));
+                        model.push_back(next);
+                        next += 1;
+                    }
+                    Op::Pop => {
+                        prop_assert_eq!(list.pop().map(index_of), model.pop_front());
+                    }
+                    Op::Batch(room) => {
+                        let mut rest = vec![None; room];
+                        let half = model.len().div_ceil(2);
+                        match list.pop_batch(&mut rest) {
+                            None => prop_assert!(model.is_empty()),
+                            Some((first, n)) => {
+                                prop_assert_eq!(Some(index_of(first)), model.pop_front());
+                                prop_assert_eq!(n, (half - 1).min(room));
+                                for slot in &mut rest[..n] {
+                                    let job = slot.take().expect("filled");
+                                    prop_assert_eq!(Some(index_of(job)), model.pop_front());
+                                }
+                                prop_assert!(rest.iter().all(Option::is_none));
+                            }
+                        }
+                    }
+                }
+                prop_assert_eq!(list.len(), model.len());
+            }
+            while let Some(job) = list.pop() {
+                prop_assert_eq!(Some(index_of(job)), model.pop_front());
+            }
+        }
     }
 
     #[test]
