@@ -1,8 +1,8 @@
 //! The per-worker deque the stealing backend uses: crossbeam-deque's normally, and under
 //! `cfg(loom)` a mutex-guarded twin with the same API, because crossbeam-deque's atomics are
 //! invisible to loom. The models then explore the sleep protocol and latches around a deque
-//! that is trivially correct. The shared queue is skewer's own (`injector.rs`), the same
-//! code under loom.
+//! that is trivially correct. The shared queue is skewer's own (`job_list.rs`), which
+//! loom runs as it is.
 
 pub(super) use crossbeam_deque::Steal;
 

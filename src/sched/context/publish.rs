@@ -591,7 +591,6 @@ mod tests {
         let d = walk(&policy, asleep, 6, &clock, COARSE, &reads);
         let beats = d.iter().filter(|d| **d == Decision::Heartbeat).count();
         assert!(beats >= 32, "{beats} heartbeats over 64 leaves of 0.4 ms");
-        eprintln!("BEATS {beats} READS {}", reads.get());
         assert_eq!(d[..6], [Decision::Keep; 6], "nothing during the descent");
         assert_eq!(
             d[6],
