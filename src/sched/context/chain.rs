@@ -134,6 +134,10 @@ impl Ctx {
     /// once, until it returns `Some`.
     pub(crate) fn find_on_chain<R>(mut f: impl FnMut(&Ctx) -> Option<R>) -> Option<R> {
         let mut link = CURRENT.with(|c| c.get());
+        // A thread outside every pool (an outside producer's every spawn) has no chain.
+        if link.is_null() {
+            return None;
+        }
         let mut seen: [*const Ctx; 8] = [std::ptr::null(); 8];
         let mut n = 0;
         // SAFETY: every link on the chain is alive (see `link_ctx`).
