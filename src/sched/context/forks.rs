@@ -45,7 +45,8 @@ pub(crate) struct SavedFloor {
 /// Room for a 64-deep recursion without regrowing: no allocation per fork.
 const INITIAL_CAPACITY: usize = 64;
 
-/// The most forks a kept spare has room for (16 KiB).
+/// The most forks a kept spare has room for (16 KiB). Under loom no spare is kept.
+#[cfg(not(loom))]
 const MAX_SPARE: usize = 1024;
 
 #[cfg(not(loom))]
