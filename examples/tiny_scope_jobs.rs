@@ -1,17 +1,20 @@
-//! One producer spawning many tiny jobs into a scope (the skew bench's uniform-tiny shape):
-//! what skewer's scope costs next to the bare deque it is built on
-//! (`docs/work-stealing.md`, "Tiny scope jobs: what skewer adds to the deque").
+//! One producer spawning many tiny jobs into a scope (the shape of the skew bench's
+//! uniform-tiny, whose jobs take about 100 ns; these take about 80): what skewer's scope
+//! costs next to a minimal scheme on the deque it is built on (`docs/work-stealing.md`,
+//! "Tiny scope jobs: what skewer adds to the deque").
 //!
-//! Each round runs `JOBS` jobs of about 80 ns four ways, and checks that every job ran
-//! exactly once before its time counts:
+//! Each round runs `JOBS` jobs of about 80 ns four ways, and checks the count and the sum of
+//! the jobs' results before its time counts:
 //! - a plain loop on one thread;
 //! - skewer: `pool.install(|| scope(|s| for i in .. { s.spawn(..) }))`, the body on a worker;
 //! - rayon, written the same way;
-//! - a bare crossbeam-deque scheme, the floor of any scheduler on that deque: thread 0 pushes
+//! - a bare crossbeam-deque scheme, a minimal scheduler on that deque: thread 0 pushes
 //!   every job onto its own LIFO deque and then pops them, the other threads steal batches
 //!   (`steal_batch_and_pop`) into their own deques and pop those. Its jobs are five-word
 //!   records, the size of skewer's queued job, and it has no sleep, no scope count, no
-//!   waiting rule and no metrics: its threads spin until the round is done.
+//!   waiting rule and no metrics: its threads spin until the round is done. Its threads and
+//!   deques are kept from round to round, as a pool keeps its workers (a new thread per
+//!   round would also start from new allocator state).
 //!
 //! Prints the median of `ROUNDS` rounds per case, for pools of 1 thread and of `threads`.
 //!
@@ -19,7 +22,7 @@
 //! page-faults` in front to count what the deques' buffers cost the allocator).
 
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -36,64 +39,80 @@ use workloads::spin::{iters_for_ns, spin};
 const JOBS: usize = 200_000;
 const ROUNDS: usize = 15;
 
-/// A count on a cache line of its own.
+/// One thread's tally, on cache lines of its own: jobs run and the sum of their results.
 #[repr(align(128))]
-struct Row(AtomicU64);
-
-/// One slot per job, and the jobs that ran, counted per thread (a shared count would make
-/// every job contend for one cache line, which is not what this measures).
-struct Marks {
-    slots: Vec<AtomicU8>,
-    ran: Vec<Row>,
+#[derive(Default)]
+struct Row {
+    count: AtomicU64,
+    sum: AtomicU64,
 }
 
-/// Rows of counts: one per thread index below `ROWS - 1`, the last for every other thread.
+/// Rows of tallies: one per thread index below `ROWS - 1`, the last for every other thread.
 const ROWS: usize = 64;
 
-impl Marks {
-    fn new() -> &'static Marks {
-        Box::leak(Box::new(Marks {
-            slots: (0..JOBS).map(|_| AtomicU8::new(0)).collect(),
-            ran: (0..ROWS).map(|_| Row(AtomicU64::new(0))).collect(),
+/// What every round must produce, counted per thread: each job adds its own result to the
+/// row of the thread that ran it with a plain load and store, as the skew bench's jobs do
+/// (a shared count, or a read-modify-write per job, would add a cost of its own to every
+/// job, which is not what this measures). A round checks the count and the sum: a job lost
+/// or run twice changes both.
+struct Tally {
+    rows: Vec<Row>,
+    expected_sum: u64,
+}
+
+impl Tally {
+    /// A tally whose rounds must sum to `expected_sum`.
+    fn new(expected_sum: u64) -> &'static Tally {
+        Box::leak(Box::new(Tally {
+            rows: (0..ROWS).map(|_| Row::default()).collect(),
+            expected_sum,
         }))
     }
 
-    /// Job `i` ran on the thread that counts in `row`.
-    fn hit(&self, i: usize, row: usize) {
-        self.slots[i].fetch_add(1, Ordering::Relaxed);
-        let row = &self.ran[row.min(ROWS - 1)].0;
+    /// A job's result `value`, on the thread that counts in `row`.
+    fn record(&self, value: u64, row: usize) {
+        let row = &self.rows[row.min(ROWS - 1)];
         // One writer per row: a load and a store, no read-modify-write.
-        row.store(row.load(Ordering::Relaxed) + 1, Ordering::Release);
+        row.sum.store(
+            row.sum.load(Ordering::Relaxed).wrapping_add(value),
+            Ordering::Relaxed,
+        );
+        row.count
+            .store(row.count.load(Ordering::Relaxed) + 1, Ordering::Release);
     }
 
     fn ran(&self) -> u64 {
-        self.ran.iter().map(|r| r.0.load(Ordering::Acquire)).sum()
+        self.rows
+            .iter()
+            .map(|r| r.count.load(Ordering::Acquire))
+            .sum()
     }
 
-    /// Checks that every job ran once and clears the marks.
+    /// Checks the round's count and sum, and clears the rows.
     fn check(&self) {
-        assert_eq!(self.ran(), JOBS as u64, "jobs went missing");
-        for slot in &self.slots {
-            assert_eq!(
-                slot.swap(0, Ordering::Relaxed),
-                1,
-                "a job ran other than once"
-            );
-        }
-        for row in &self.ran {
-            row.0.store(0, Ordering::Relaxed);
+        assert_eq!(self.ran(), JOBS as u64, "jobs went missing or ran twice");
+        let sum = self.rows.iter().fold(0u64, |acc, r| {
+            acc.wrapping_add(r.sum.load(Ordering::Relaxed))
+        });
+        assert_eq!(
+            sum, self.expected_sum,
+            "a job's result went missing or counted twice"
+        );
+        for row in &self.rows {
+            row.count.store(0, Ordering::Relaxed);
+            row.sum.store(0, Ordering::Relaxed);
         }
     }
 }
 
 /// The median time of `ROUNDS` rounds of `round`, each checked.
-fn median(marks: &Marks, mut round: impl FnMut()) -> f64 {
+fn median(tally: &Tally, mut round: impl FnMut()) -> f64 {
     let mut times: Vec<f64> = (0..ROUNDS)
         .map(|_| {
             let t = Instant::now();
             round();
             let ms = t.elapsed().as_secs_f64() * 1e3;
-            marks.check();
+            tally.check();
             ms
         })
         .collect();
@@ -106,20 +125,18 @@ fn median(marks: &Marks, mut round: impl FnMut()) -> f64 {
 #[derive(Clone, Copy)]
 struct Record {
     run: fn(&Record, usize),
-    marks: &'static Marks,
+    tally: &'static Tally,
     iters: u64,
     index: usize,
     _pad: usize,
 }
 
 fn run_record(r: &Record, row: usize) {
-    black_box(spin(r.iters, r.index as u64));
-    r.marks.hit(r.index, row);
+    r.tally
+        .record(black_box(spin(r.iters, r.index as u64)), row);
 }
 
-/// The bare scheme's threads and deques, kept from round to round as a pool keeps its
-/// workers (a new thread per round would also get new allocator state); see the module
-/// docs.
+/// The bare scheme's threads and deques (the module docs say how a round runs).
 struct Bare {
     start: Arc<Barrier>,
     end: Arc<Barrier>,
@@ -128,7 +145,7 @@ struct Bare {
 }
 
 impl Bare {
-    fn new(threads: usize, marks: &'static Marks, iters: u64) -> Bare {
+    fn new(threads: usize, tally: &'static Tally, iters: u64) -> Bare {
         let deques: Vec<Worker<Record>> = (0..threads).map(|_| Worker::new_lifo()).collect();
         let stealers: Arc<Vec<Stealer<Record>>> =
             Arc::new(deques.iter().map(Worker::stealer).collect());
@@ -148,7 +165,7 @@ impl Bare {
                         if quit.load(Ordering::Acquire) {
                             return;
                         }
-                        Bare::round(me, &deque, &stealers, &done, marks, iters);
+                        Bare::round(me, &deque, &stealers, &done, tally, iters);
                         // Every thread has seen the round done before any clears the flag.
                         end.wait();
                         done.store(false, Ordering::Release);
@@ -171,14 +188,14 @@ impl Bare {
         deque: &Worker<Record>,
         stealers: &[Stealer<Record>],
         done: &AtomicBool,
-        marks: &'static Marks,
+        tally: &'static Tally,
         iters: u64,
     ) {
         if me == 0 {
             for index in 0..JOBS {
                 deque.push(Record {
                     run: run_record,
-                    marks,
+                    tally,
                     iters,
                     index,
                     _pad: 0,
@@ -199,10 +216,14 @@ impl Bare {
                 (r.run)(&r, me);
                 continue;
             }
-            if marks.ran() == JOBS as u64 {
+            if tally.ran() == JOBS as u64 {
                 done.store(true, Ordering::Release);
             }
-            assert!(Instant::now() < deadline, "the bare scheme lost jobs");
+            if Instant::now() > deadline {
+                // A panic here would leave `main` waiting at the round's barrier.
+                eprintln!("the bare scheme lost jobs");
+                std::process::exit(1);
+            }
             std::hint::spin_loop();
         }
     }
@@ -230,14 +251,18 @@ fn main() {
         .nth(1)
         .map(|a| a.parse().expect("threads"))
         .unwrap_or(2);
-    let marks = Marks::new();
+    // Each thread counts in a row of its own (`Tally::record`).
+    assert!(
+        (1..ROWS).contains(&threads),
+        "threads must be between 1 and {}",
+        ROWS - 1
+    );
     let iters = iters_for_ns(80.0);
-    let job = move |i: usize, row: usize| {
-        black_box(spin(iters, i as u64));
-        marks.hit(i, row);
-    };
+    let expected = (0..JOBS).fold(0u64, |acc, i| acc.wrapping_add(spin(iters, i as u64)));
+    let tally = Tally::new(expected);
+    let job = move |i: usize, row: usize| tally.record(black_box(spin(iters, i as u64)), row);
     println!("{JOBS} jobs of about 80 ns per round, median of {ROUNDS} rounds");
-    let sequential = median(marks, || (0..JOBS).for_each(|i| job(i, 0)));
+    let sequential = median(tally, || (0..JOBS).for_each(|i| job(i, 0)));
     println!("  plain loop: {sequential:.2} ms");
     let mut sizes = vec![1, threads];
     sizes.dedup();
@@ -247,7 +272,7 @@ fn main() {
             .num_threads(p)
             .build()
             .unwrap();
-        let bare = Bare::new(p, marks, iters);
+        let bare = Bare::new(p, tally, iters);
         let row = || skewer::current_thread_index().unwrap_or(ROWS - 1);
         let rayon_row = || rayon::current_thread_index().unwrap_or(ROWS - 1);
         let cases: [(&str, &dyn Fn()); 3] = [
@@ -272,7 +297,7 @@ fn main() {
             ("bare deque", &|| bare.run_round()),
         ];
         for (name, case) in cases {
-            let t = median(marks, case);
+            let t = median(tally, case);
             println!(
                 "  {p} thread(s), {name}: {t:.2} ms ({:.2}x the loop's speed)",
                 sequential / t

@@ -134,7 +134,8 @@ impl Ctx {
     /// once, until it returns `Some`.
     pub(crate) fn find_on_chain<R>(mut f: impl FnMut(&Ctx) -> Option<R>) -> Option<R> {
         let mut link = CURRENT.with(|c| c.get());
-        // A thread outside every pool (an outside producer's every spawn) has no chain.
+        // A thread running no pool's work has an empty chain (every `Pool::spawn` from
+        // such a thread asks): nothing to look through.
         if link.is_null() {
             return None;
         }
