@@ -35,7 +35,17 @@ use crate::sync::{AtomicUsize, Mutex, Ordering};
 pub(crate) struct JobList {
     /// Jobs in `queue`; read without the lock to skip it when empty.
     len: AtomicUsize,
-    queue: Mutex<VecDeque<JobRef>>,
+    queue: Mutex<Locked>,
+}
+
+/// What the lock guards.
+#[derive(Default)]
+struct Locked {
+    jobs: VecDeque<JobRef>,
+    /// Pushes made with `push_counted` so far: counted inside the critical section the push
+    /// takes anyway, where a shared counter beside it would cost a locked instruction more
+    /// per push.
+    counted: u64,
 }
 
 impl std::fmt::Debug for JobList {
@@ -51,7 +61,10 @@ impl JobList {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         JobList {
             len: AtomicUsize::new(0),
-            queue: Mutex::new(VecDeque::with_capacity(capacity)),
+            queue: Mutex::new(Locked {
+                jobs: VecDeque::with_capacity(capacity),
+                counted: 0,
+            }),
         }
     }
 
@@ -59,8 +72,22 @@ impl JobList {
     /// module docs.
     pub(crate) fn push(&self, job: JobRef) {
         let mut queue = self.queue.lock();
-        queue.push_back(job);
-        self.len.store(queue.len(), Ordering::Relaxed);
+        queue.jobs.push_back(job);
+        self.len.store(queue.jobs.len(), Ordering::Relaxed);
+    }
+
+    /// `push`, counted: returns how many pushes were counted so far, this one included.
+    pub(crate) fn push_counted(&self, job: JobRef) -> u64 {
+        let mut queue = self.queue.lock();
+        queue.jobs.push_back(job);
+        queue.counted += 1;
+        self.len.store(queue.jobs.len(), Ordering::Relaxed);
+        queue.counted
+    }
+
+    /// How many pushes `push_counted` made so far.
+    pub(crate) fn counted_pushes(&self) -> u64 {
+        self.queue.lock().counted
     }
 
     /// Takes the oldest job, if any.
@@ -70,8 +97,8 @@ impl JobList {
             return None;
         }
         let mut queue = self.queue.lock();
-        let job = queue.pop_front();
-        self.len.store(queue.len(), Ordering::Relaxed);
+        let job = queue.jobs.pop_front();
+        self.len.store(queue.jobs.len(), Ordering::Relaxed);
         job
     }
 
@@ -85,13 +112,14 @@ impl JobList {
             return None;
         }
         let mut queue = self.queue.lock();
-        let half = queue.len().div_ceil(2);
-        let first = queue.pop_front()?;
+        let jobs = &mut queue.jobs;
+        let half = jobs.len().div_ceil(2);
+        let first = jobs.pop_front()?;
         let extra = (half - 1).min(rest.len());
-        for (slot, job) in rest.iter_mut().zip(queue.drain(..extra)) {
+        for (slot, job) in rest.iter_mut().zip(jobs.drain(..extra)) {
             *slot = Some(job);
         }
-        self.len.store(queue.len(), Ordering::Relaxed);
+        self.len.store(jobs.len(), Ordering::Relaxed);
         Some((first, extra))
     }
 
@@ -192,6 +220,23 @@ mod tests {
             run(runs, j);
         }
         assert!(runs.iter().all(|r| r.load(Ordering::Relaxed) == 1));
+    }
+
+    #[test]
+    fn only_counted_pushes_are_counted_and_they_count_from_one() {
+        let runs = counters(4);
+        let list = JobList::default();
+        list.push(job(runs, 0));
+        assert_eq!(list.push_counted(job(runs, 1)), 1);
+        list.push(job(runs, 2));
+        assert_eq!(list.push_counted(job(runs, 3)), 2);
+        assert_eq!(list.counted_pushes(), 2);
+        assert_eq!(list.len(), 4);
+        // Counted or not, the jobs keep their order.
+        for i in 0..4 {
+            assert_eq!(run(runs, list.pop().expect("four jobs")), i);
+        }
+        assert_eq!(list.counted_pushes(), 2, "taking jobs counts nothing");
     }
 
     #[test]

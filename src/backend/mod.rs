@@ -61,6 +61,20 @@ pub(crate) trait Queues: Send + Sync + Sized + 'static {
     /// Pushes into the shared queue, from any thread.
     fn push_global(&self, job: JobRef);
 
+    /// `push_global` for a push the pool counts in its outside row (a submission from
+    /// outside, a guest's or a spare's job). A backend that can count it inside the push
+    /// does, and returns its count so far, this push included; otherwise the caller counts
+    /// it (`None`).
+    fn push_global_counted(&self, job: JobRef) -> Option<u64> {
+        self.push_global(job);
+        None
+    }
+
+    /// How many pushes `push_global_counted` counted itself so far.
+    fn counted_global_pushes(&self) -> u64 {
+        0
+    }
+
     /// Takes the oldest job of the shared queue.
     fn pop_global(&self) -> Option<JobRef>;
 

@@ -125,6 +125,14 @@ impl Queues for Stealing {
         self.injector.push(job);
     }
 
+    fn push_global_counted(&self, job: JobRef) -> Option<u64> {
+        Some(self.injector.push_counted(job))
+    }
+
+    fn counted_global_pushes(&self) -> u64 {
+        self.injector.counted_pushes()
+    }
+
     fn pop_global(&self) -> Option<JobRef> {
         self.injector.pop()
     }

@@ -144,14 +144,20 @@ impl<Q: Queues> Registry<Q> {
     /// Pushes a job into the shared queue from `row`'s owner (a worker index, or `None`
     /// for anyone else) and wakes a worker.
     pub(crate) fn push_global(&self, job: JobRef, row: Option<usize>) {
-        self.queues.push_global(job);
         let count = match row {
             Some(i) => {
+                self.queues.push_global(job);
                 let c = &self.counters.workers[i].injected;
                 c.add_owned(1);
                 c.get()
             }
-            None => self.counters.outside.injected.add_shared(1),
+            // The outside row is shared by every thread outside the pool: counted inside
+            // the push where the backend can (a locked instruction less per outside spawn;
+            // `metrics` adds those counts back in), else with an atomic add.
+            None => match self.queues.push_global_counted(job) {
+                Some(count) => count,
+                None => self.counters.outside.injected.add_shared(1),
+            },
         };
         // Sample the shared queue's depth every 16 pushes of a row: `len` is not free.
         if count.is_multiple_of(16) {
@@ -316,11 +322,16 @@ impl<Q: Queues> Registry<Q> {
 
     /// A snapshot of the counters and queue depths.
     pub(crate) fn metrics(&self) -> Metrics {
-        self.counters.snapshot(
+        let mut metrics = self.counters.snapshot(
             self.queues.global_len(),
             self.queues.local_lens(),
             self.live.load(Ordering::SeqCst),
-        )
+        );
+        // The outside pushes the shared queue counted itself (`push_global`).
+        let counted = self.queues.counted_global_pushes();
+        metrics.outside.injected += counted;
+        metrics.total.injected += counted;
+        metrics
     }
 
     pub(crate) fn add_handle(&self) {
