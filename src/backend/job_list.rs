@@ -251,6 +251,8 @@ mod tests {
     #[derive(Clone, Debug)]
     enum Op {
         Push,
+        /// A push the list counts itself.
+        PushCounted,
         Pop,
         /// A batch into a buffer of this many slots.
         Batch(usize),
@@ -280,14 +282,16 @@ mod tests {
             ..ProptestConfig::default()
         })]
 
-        /// Any sequence of pushes, pops and batches takes the jobs out exactly as a plain
-        /// FIFO would, a batch taking the oldest half (rounded up) as far as its buffer
-        /// has room, and the length read without the lock is right after every step.
+        /// Any sequence of pushes (counted or not), pops and batches takes the jobs out
+        /// exactly as a plain FIFO would, a batch taking the oldest half (rounded up) as far
+        /// as its buffer has room; the length read without the lock and the count of
+        /// counted pushes are right after every step.
         #[test]
-        fn the_list_behaves_as_a_fifo_with_half_batches(
+        fn the_list_behaves_as_a_fifo_with_half_batches_and_counts_counted_pushes(
             ops in proptest::collection::vec(
                 prop_oneof![
                     3 => Just(Op::Push),
+                    1 => Just(Op::PushCounted),
                     1 => Just(Op::Pop),
                     1 => (0usize..40).prop_map(Op::Batch),
                 ],
@@ -297,10 +301,17 @@ mod tests {
             let list = JobList::with_capacity(4);
             let mut model = std::collections::VecDeque::new();
             let mut next = 0;
+            let mut counted = 0u64;
             for op in ops {
                 match op {
                     Op::Push => {
                         list.push(indexed(next));
+                        model.push_back(next);
+                        next += 1;
+                    }
+                    Op::PushCounted => {
+                        counted += 1;
+                        prop_assert_eq!(list.push_counted(indexed(next)), counted);
                         model.push_back(next);
                         next += 1;
                     }
@@ -325,6 +336,7 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(list.len(), model.len());
+                prop_assert_eq!(list.counted_pushes(), counted);
             }
             while let Some(job) = list.pop() {
                 prop_assert_eq!(Some(index_of(job)), model.pop_front());
