@@ -114,7 +114,7 @@ fn run_sleep_model(workers: usize) {
                     ran.fetch_add(1, Ordering::Relaxed);
                 })
             };
-            queue.push(job);
+            queue.push_counted(job);
             sleep.notify_work();
         }
         for h in handles {

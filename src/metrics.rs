@@ -3,7 +3,9 @@
 //! Each worker owns one row of counters in its own cache-padded cell, so counting never
 //! shares a cache line between workers. The owner is the only writer of its row and writes
 //! with a relaxed load + store (no locked instruction); threads outside the pool share one
-//! extra row and use `fetch_add`. Readers sum the rows with relaxed loads: a snapshot is a
+//! extra row and use `fetch_add`, except for their pushes into the stealing backend's
+//! shared queue, which that queue counts under its own lock (`Registry::metrics` adds them
+//! in). Readers sum the rows with relaxed loads: a snapshot is a
 //! consistent-enough picture of monotonic counters, not a linearizable one.
 
 use std::time::Instant;

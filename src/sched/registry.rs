@@ -154,8 +154,10 @@ impl<Q: Queues> Registry<Q> {
             // The outside row is shared by every thread outside the pool: counted inside
             // the push where the backend can (a locked instruction less per outside spawn;
             // `metrics` adds those counts back in), else with an atomic add.
+            // Either way `count` is the count before this push, so the depth below is
+            // sampled at the first push and every 16th after it.
             None => match self.queues.push_global_counted(job) {
-                Some(count) => count,
+                Some(count) => count - 1,
                 None => self.counters.outside.injected.add_shared(1),
             },
         };
@@ -320,7 +322,8 @@ impl<Q: Queues> Registry<Q> {
         self.closed.load(Ordering::Relaxed)
     }
 
-    /// A snapshot of the counters and queue depths.
+    /// A snapshot of the counters and queue depths. Takes the shared queue's lock once, for
+    /// the outside pushes counted under it.
     pub(crate) fn metrics(&self) -> Metrics {
         let mut metrics = self.counters.snapshot(
             self.queues.global_len(),
