@@ -372,3 +372,50 @@ impl<Q: Queues> SharedPool for Registry<Q> {
         Registry::take_inbox(self, index)
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::backend::channel::Channel;
+    use crate::backend::stealing::Stealing;
+    use crate::job::Header;
+    use crate::job::job_ref::Payload;
+
+    unsafe fn never(_: *const Header, _: Payload) {
+        unreachable!("these tests only queue jobs; they run none");
+    }
+
+    /// Pushes `n` jobs from outside a pool without workers and returns its metrics.
+    fn after_outside_pushes<Q: Queues>(n: usize) -> Metrics {
+        let (reg, _locals) = for_tests::<Q>(1);
+        let header = Header::new(std::ptr::null(), crate::job::Kind::Stack);
+        for _ in 0..n {
+            // SAFETY: never executed; `header` outlives the queue's use of it here.
+            reg.push_global(unsafe { JobRef::new(&header, never) }, None);
+        }
+        let metrics = reg.metrics();
+        // Leave nothing queued that points at `header`.
+        while reg.queues.pop_global().is_some() {}
+        metrics
+    }
+
+    #[test]
+    fn outside_pushes_are_counted_once_and_the_first_samples_the_queue_depth() {
+        for m in [
+            after_outside_pushes::<Stealing>(1),
+            after_outside_pushes::<Channel>(1),
+        ] {
+            assert_eq!(m.outside.injected, 1, "{m:?}");
+            assert_eq!(m.total.injected, 1, "{m:?}");
+            assert_eq!(m.max_injector_depth, 1, "{m:?}");
+        }
+        for m in [
+            after_outside_pushes::<Stealing>(20),
+            after_outside_pushes::<Channel>(20),
+        ] {
+            assert_eq!(m.outside.injected, 20, "{m:?}");
+            // Sampled at the 1st and the 17th push.
+            assert_eq!(m.max_injector_depth, 17, "{m:?}");
+        }
+    }
+}
