@@ -71,16 +71,20 @@ impl JobList {
     /// Appends a job. The caller then makes it visible to whoever should take it: see the
     /// module docs.
     pub(crate) fn push(&self, job: JobRef) {
-        let mut queue = self.queue.lock();
-        queue.jobs.push_back(job);
-        self.len.store(queue.jobs.len(), Ordering::Relaxed);
+        self.push_counting(job, 0);
     }
 
     /// `push`, counted: returns how many pushes were counted so far, this one included.
     pub(crate) fn push_counted(&self, job: JobRef) -> u64 {
+        self.push_counting(job, 1)
+    }
+
+    /// Appends a job and adds `count` to the counted pushes; returns their number.
+    #[inline]
+    fn push_counting(&self, job: JobRef, count: u64) -> u64 {
         let mut queue = self.queue.lock();
         queue.jobs.push_back(job);
-        queue.counted += 1;
+        queue.counted += count;
         self.len.store(queue.jobs.len(), Ordering::Relaxed);
         queue.counted
     }
