@@ -2,11 +2,12 @@
 //! take one short critical section, and in steady state nothing is allocated (the ring
 //! grows by doubling and keeps its capacity).
 //!
-//! Three uses: the stealing backend's shared queue (outside submissions, detached spawns;
+//! Four uses: the stealing backend's shared queue (outside submissions, detached spawns;
 //! `backend/stealing.rs`), the relocation queue (jobs a waiter stole while their worker's
 //! anchor changed, see `sched/search.rs`; they may belong to anyone, so they go where every
-//! waiter and searching worker looks first) and each worker's inbox (its share of a
-//! `broadcast`).
+//! waiter and searching worker looks first), each worker's inbox (its share of a
+//! `broadcast`) and, in the stealing backend, each worker's overflow (the newest part of
+//! its own queue once its deque is full; its owner takes from the newest end).
 //!
 //! Why a lock and not crossbeam-deque's lock-free `Injector` for the shared queue: the
 //! `Injector` keeps its jobs in linked blocks of 63 slots, allocated by the pusher and freed
@@ -102,6 +103,17 @@ impl JobList {
         }
         let mut queue = self.queue.lock();
         let job = queue.jobs.pop_front();
+        self.len.store(queue.jobs.len(), Ordering::Relaxed);
+        job
+    }
+
+    /// Takes the newest job, if any (the owner's end of a worker's overflow).
+    pub(crate) fn pop_newest(&self) -> Option<JobRef> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut queue = self.queue.lock();
+        let job = queue.jobs.pop_back();
         self.len.store(queue.jobs.len(), Ordering::Relaxed);
         job
     }

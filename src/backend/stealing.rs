@@ -11,6 +11,18 @@
 //! A batch steal (`steal_batch_and_pop`) takes about half of the victim's queue, at most 32
 //! jobs, into the thief's own deque and runs the first; `Tuning::steal_batch = false` takes
 //! one job. `docs/work-stealing.md` has the measurement that chose the default.
+//!
+//! A worker's own queue is its deque and, behind it, its *overflow*: once the deque holds
+//! [`DEQUE_BOUND`] jobs, pushes go to a locked list (`job_list.rs`) until that is empty
+//! again. The overflow holds the newest jobs, so the owner pops from its newest end before
+//! the deque, and a thief takes from a victim's overflow (its oldest half, at most
+//! [`INJECTOR_BATCH`] jobs, under one lock) only when the victim's deque is empty. Both
+//! ends keep the order one unbounded deque would give. The bound exists because
+//! crossbeam-deque doubles a full buffer and halves one left a quarter full, copying the
+//! jobs each time: a loop spawning 200 000 jobs churned through buffers of up to 10 MB,
+//! page faults included, every round (`docs/work-stealing.md`, "A deep deque overflows
+//! into a list"). At 2 048 jobs the largest buffer is 80 KiB, under glibc's first mmap
+//! threshold; the overflow's ring keeps its capacity.
 
 use std::cell::Cell;
 
@@ -20,10 +32,15 @@ use super::job_list::JobList;
 use super::queue::{Steal, Stealer, Worker};
 use super::{Queues, Search, Tuning};
 use crate::job::JobRef;
+use crate::sync::Arc;
 
 /// The most jobs a worker takes from the injector at once, the one it runs included
-/// (crossbeam-deque's limit for its own `Injector`, `MAX_BATCH + 1`).
+/// (crossbeam-deque's limit for its own `Injector`, `MAX_BATCH + 1`); also from a victim's
+/// overflow.
 pub(crate) const INJECTOR_BATCH: usize = 33;
+
+/// The most jobs a worker's deque holds; later pushes go to its overflow (module docs).
+pub(crate) const DEQUE_BOUND: usize = 2048;
 
 /// The shared half of the stealing backend.
 #[derive(Debug)]
@@ -31,13 +48,19 @@ pub(crate) struct Stealing {
     /// On a cache line of its own: every push writes it, every steal reads `stealers`.
     injector: CachePadded<JobList>,
     stealers: Vec<Stealer<JobRef>>,
+    /// Every worker's overflow, for thieves (`Local::overflow` is the owner's handle).
+    overflows: Vec<Arc<CachePadded<JobList>>>,
     tuning: Tuning,
 }
 
-/// What one worker owns: its deque and the state of its choice of first victim.
+/// What one worker owns: its deque, its overflow and the state of its choice of first
+/// victim.
 #[derive(Debug)]
 pub(crate) struct Local {
     deque: Worker<JobRef>,
+    /// The jobs pushed while the deque was full, or while this list was not yet empty:
+    /// the newest part of the worker's queue (module docs).
+    overflow: Arc<CachePadded<JobList>>,
     rng: Cell<XorShift>,
 }
 
@@ -96,6 +119,45 @@ impl Stealing {
     }
 }
 
+/// `push_local` past the bound, out of line so that the common push stays small: onto the
+/// overflow; returns the depth of the whole queue (`len` jobs in the deque).
+#[cold]
+#[inline(never)]
+fn overflow_push(local: &Local, job: JobRef, len: usize) -> usize {
+    local.overflow.push(job);
+    len + local.overflow.len()
+}
+
+/// `pop_local` with jobs in the overflow, out of line as `overflow_push`: its newest, or
+/// the deque's top if a thief has just taken the overflow's last.
+#[cold]
+#[inline(never)]
+fn overflow_pop(local: &Local) -> Option<JobRef> {
+    local.overflow.pop_newest().or_else(|| local.deque.pop())
+}
+
+impl Stealing {
+    /// After `victim`'s deque came up empty: the oldest half of its overflow (at most
+    /// `INJECTOR_BATCH` jobs) under one lock, into `local`'s deque as an injector batch
+    /// goes (newest first, so that the oldest of them is popped first), the first to run.
+    fn steal_overflow(&self, victim: usize, local: &Local, search: &mut Search) -> bool {
+        let overflow = &self.overflows[victim];
+        if overflow.is_empty() {
+            return false;
+        }
+        let mut rest = [None; INJECTOR_BATCH - 1];
+        let Some((job, n)) = overflow.pop_batch(&mut rest) else {
+            return false;
+        };
+        for extra in rest[..n].iter().rev().flatten() {
+            local.deque.push(*extra);
+        }
+        search.job = Some(job);
+        search.stolen = 1 + n;
+        true
+    }
+}
+
 impl Queues for Stealing {
     type Local = Local;
     const HAS_LOCAL_QUEUES: bool = true;
@@ -103,11 +165,16 @@ impl Queues for Stealing {
     fn new(num_workers: usize, tuning: Tuning) -> (Self, Vec<Self::Local>) {
         let deques: Vec<Worker<JobRef>> = (0..num_workers).map(|_| Worker::new_lifo()).collect();
         let stealers = deques.iter().map(Worker::stealer).collect();
+        let overflows: Vec<_> = (0..num_workers)
+            .map(|_| Arc::new(CachePadded::new(JobList::default())))
+            .collect();
         let locals = deques
             .into_iter()
+            .zip(&overflows)
             .enumerate()
-            .map(|(i, deque)| Local {
+            .map(|(i, (deque, overflow))| Local {
                 deque,
+                overflow: Arc::clone(overflow),
                 rng: Cell::new(XorShift::new(i as u64 + 1)),
             })
             .collect();
@@ -115,6 +182,7 @@ impl Queues for Stealing {
             Stealing {
                 injector: CachePadded::new(JobList::with_capacity(256)),
                 stealers,
+                overflows,
                 tuning,
             },
             locals,
@@ -146,22 +214,33 @@ impl Queues for Stealing {
     }
 
     fn push_local(&self, local: &Local, job: JobRef) -> usize {
-        local.deque.push(job);
-        local.deque.len()
+        let len = local.deque.len();
+        // Once the overflow holds jobs every push goes there, behind them, until the owner
+        // or thieves have emptied it: the deque's jobs stay the oldest.
+        if len < DEQUE_BOUND && local.overflow.is_empty() {
+            local.deque.push(job);
+            // The depth as of this push (a thief may take some at any time).
+            return len + 1;
+        }
+        overflow_push(local, job, len)
     }
 
     fn pop_local(&self, local: &Local) -> Option<JobRef> {
-        local.deque.pop()
+        if local.overflow.is_empty() {
+            return local.deque.pop();
+        }
+        overflow_pop(local)
     }
 
     fn local_is_empty(&self, local: &Local) -> bool {
-        local.deque.is_empty()
+        local.deque.is_empty() && local.overflow.is_empty()
     }
 
     fn steal_one(&self, victim: usize) -> Option<JobRef> {
         match retrying(|| self.stealers[victim].steal()) {
             Steal::Success(job) => Some(job),
-            _ => None,
+            // The deque is empty: the oldest jobs left are the overflow's.
+            _ => self.overflows[victim].pop(),
         }
     }
 
@@ -191,7 +270,10 @@ impl Queues for Stealing {
             local.rng.set(rng);
             for k in 0..n {
                 let victim = (start + k) % n;
-                if victim != index && self.steal_from(victim, &local.deque, &mut search) {
+                if victim != index
+                    && (self.steal_from(victim, &local.deque, &mut search)
+                        || self.steal_overflow(victim, local, &mut search))
+                {
                     break;
                 }
             }
@@ -200,14 +282,105 @@ impl Queues for Stealing {
     }
 
     fn has_work(&self) -> bool {
-        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+        !self.injector.is_empty()
+            || self.stealers.iter().any(|s| !s.is_empty())
+            || self.overflows.iter().any(|o| !o.is_empty())
     }
 
     fn publish_target_is_empty(&self, local: &Local) -> bool {
-        local.deque.is_empty()
+        self.local_is_empty(local)
     }
 
     fn local_lens(&self) -> Vec<usize> {
-        self.stealers.iter().map(Stealer::len).collect()
+        self.stealers
+            .iter()
+            .zip(&self.overflows)
+            .map(|(s, o)| s.len() + o.len())
+            .collect()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::job::job_ref::Payload;
+    use crate::job::{Header, Kind};
+
+    unsafe fn never(_: *const Header, _: Payload) {
+        unreachable!("these tests only queue jobs");
+    }
+
+    /// A full deque and 100 jobs in the overflow behind it; the headers the jobs point to.
+    fn past_the_bound() -> (Stealing, Vec<Local>, Vec<Header>) {
+        let headers: Vec<Header> = (0..DEQUE_BOUND + 100)
+            .map(|_| Header::new(std::ptr::null(), Kind::Stack))
+            .collect();
+        let (q, locals) = Stealing::new(2, Tuning::default());
+        for h in &headers {
+            // SAFETY: never executed; `headers` outlives every queued job in these tests.
+            q.push_local(&locals[0], unsafe { JobRef::new(h, never) });
+        }
+        (q, locals, headers)
+    }
+
+    /// The position in `headers` of the job's header.
+    fn index(headers: &[Header], job: Option<JobRef>) -> usize {
+        let job = job.expect("a job");
+        headers
+            .iter()
+            .position(|h| std::ptr::eq(h, job.header()))
+            .expect("one of ours")
+    }
+
+    #[test]
+    fn past_the_bound_pushes_overflow_and_the_owner_pops_newest_first() {
+        let (q, locals, headers) = past_the_bound();
+        let n = headers.len();
+        assert_eq!(locals[0].deque.len(), DEQUE_BOUND);
+        assert_eq!(locals[0].overflow.len(), 100);
+        assert_eq!(q.local_lens(), [n, 0]);
+        // Newest first, through the overflow and on into the deque.
+        let popped: Vec<usize> = (0..150)
+            .map(|_| index(&headers, q.pop_local(&locals[0])))
+            .collect();
+        assert_eq!(popped, (n - 150..n).rev().collect::<Vec<_>>());
+        // With the overflow empty and room in the deque, a push goes on top of the deque.
+        let newest = Header::new(std::ptr::null(), Kind::Stack);
+        // SAFETY: never executed; popped again below, before `newest` goes.
+        q.push_local(&locals[0], unsafe { JobRef::new(&newest, never) });
+        assert_eq!(locals[0].overflow.len(), 0);
+        let top = q.pop_local(&locals[0]).expect("the new job");
+        assert!(std::ptr::eq(top.header(), &newest));
+        while q.pop_local(&locals[0]).is_some() {}
+        assert!(q.local_is_empty(&locals[0]) && !q.has_work());
+    }
+
+    #[test]
+    fn thieves_take_the_deque_first_then_the_overflow_oldest_first() {
+        let (q, locals, headers) = past_the_bound();
+        // Single steals: the deque's jobs in order, then the overflow's oldest.
+        let stolen: Vec<usize> = (0..DEQUE_BOUND + 1)
+            .map(|_| index(&headers, q.steal_one(0)))
+            .collect();
+        assert_eq!(stolen, (0..=DEQUE_BOUND).collect::<Vec<_>>());
+        // A thief's search: the oldest half of the 99 left (50), at most 33, under one
+        // lock; it runs the oldest and pops the rest oldest first.
+        let search = q.find_work(&locals[1], 1);
+        assert_eq!(search.stolen, INJECTOR_BATCH);
+        assert_eq!(index(&headers, search.job), DEQUE_BOUND + 1);
+        let next: Vec<usize> = (0..INJECTOR_BATCH - 1)
+            .map(|_| index(&headers, q.pop_local(&locals[1])))
+            .collect();
+        assert_eq!(
+            next,
+            (DEQUE_BOUND + 2..DEQUE_BOUND + 1 + INJECTOR_BATCH).collect::<Vec<_>>()
+        );
+        assert!(q.local_is_empty(&locals[1]));
+        assert_eq!(
+            q.local_lens(),
+            [headers.len() - DEQUE_BOUND - 1 - INJECTOR_BATCH, 0]
+        );
+        while q.pop_local(&locals[0]).is_some() {}
+        assert!(!q.has_work());
     }
 }
