@@ -175,7 +175,8 @@ pub struct WorkerMetrics {
     /// Queued jobs this worker ran (join halves that never left their caller are not jobs).
     pub jobs_executed: u64,
     /// Jobs this worker queued for its own work: published join halves and scope spawns.
-    /// **Stealing**: pushed onto its own deque. **Channel**: sent into the shared channel
+    /// **Stealing**: pushed onto its own queue (its deque, or past 2 048 jobs the overflow
+    /// behind it). **Channel**: sent into the shared channel
     /// (there is no per-worker queue), and counted here, not in `injected`.
     pub local_pushes: u64,
     /// Detached jobs this worker spawned into the shared queue: the injector (stealing)
@@ -203,7 +204,8 @@ pub struct WorkerMetrics {
     /// them; a busy-spinning search counts as busy). Booked when the worker parks, exits,
     /// and every 4096 jobs it takes from its own deque.
     pub busy_ns: u64,
-    /// **Stealing**: the deepest this worker's own deque has been. **Channel**: always 0.
+    /// **Stealing**: the deepest this worker's own queue (deque and overflow) has been.
+    /// **Channel**: always 0.
     pub max_local_depth: u64,
 }
 
@@ -310,7 +312,8 @@ impl std::fmt::Display for Metrics {
         match self.backend {
             Backend::Stealing => write!(
                 f,
-                "queued {by_workers} onto own deques (deepest {}), {others} into the injector; \
+                "queued {by_workers} onto own deques and overflows (deepest {}), {others} into the \
+                 injector; \
                  {} steals took {} jobs, {} steal attempts found nothing; ",
                 t.max_local_depth, t.steal_ops, t.jobs_stolen, t.failed_steals
             )?,

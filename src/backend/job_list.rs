@@ -19,12 +19,17 @@
 //! shared queue"). tokio's injection queue and Go's global run queue are locked queues too.
 //!
 //! The length is written under the lock and read without it. A stale read is never relied
-//! on. Whoever pushes into the shared or the relocation queue then issues a SeqCst fence
-//! before it looks for sleepers or waiters (`Sleep::notify_work`), and a sleeper or waiter
+//! on, with one exception: only its owner pushes to a worker's overflow, so once a thief
+//! has stored 0 nobody else changes it and the owner's read of 0 is exact; a stale
+//! non-zero read only sends the owner through the lock. Whoever pushes
+//! into the shared or the relocation queue then issues a SeqCst fence before it looks for
+//! sleepers or waiters (`Sleep::notify_work`), and a sleeper or waiter
 //! issues one before its last look, so one of the two sees the other (the loom model
 //! `loom_sleep_*` runs this queue). An inbox has its own hand-off: the broadcaster counts
 //! the job in `Registry::inboxed` before it wakes every worker, and a job put back into an
-//! inbox is put back by the one worker that reads it.
+//! inbox is put back by the one worker that reads it. A push into an overflow is a local
+//! push: its wake-up is best effort (`Sleep::notify_local_work`), since the owner comes
+//! back for it.
 
 use std::collections::VecDeque;
 
