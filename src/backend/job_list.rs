@@ -103,22 +103,23 @@ impl JobList {
     /// Takes the oldest job, if any.
     #[inline]
     pub(crate) fn pop(&self) -> Option<JobRef> {
-        if self.is_empty() {
-            return None;
-        }
-        let mut queue = self.queue.lock();
-        let job = queue.jobs.pop_front();
-        self.len.store(queue.jobs.len(), Ordering::Relaxed);
-        job
+        self.take(VecDeque::pop_front)
     }
 
     /// Takes the newest job, if any (the owner's end of a worker's overflow).
+    #[inline]
     pub(crate) fn pop_newest(&self) -> Option<JobRef> {
+        self.take(VecDeque::pop_back)
+    }
+
+    /// Takes one job from the end `end` picks, skipping the lock when the list looks empty.
+    #[inline]
+    fn take(&self, end: fn(&mut VecDeque<JobRef>) -> Option<JobRef>) -> Option<JobRef> {
         if self.is_empty() {
             return None;
         }
         let mut queue = self.queue.lock();
-        let job = queue.jobs.pop_back();
+        let job = end(&mut queue.jobs);
         self.len.store(queue.jobs.len(), Ordering::Relaxed);
         job
     }

@@ -135,25 +135,33 @@ impl Stealing {
     /// its oldest job alone with `Tuning::steal_batch` off.
     fn steal_overflow(&self, victim: usize, local: &Local, search: &mut Search) -> bool {
         let overflow = &self.overflows[victim];
-        if overflow.is_empty() {
-            return false;
+        if self.tuning.steal_batch || overflow.is_empty() {
+            return take_batch(overflow, local, search);
         }
-        if !self.tuning.steal_batch {
-            search.job = overflow.pop();
-            search.stolen = usize::from(search.job.is_some());
-            return search.job.is_some();
-        }
-        let mut rest = [None; INJECTOR_BATCH - 1];
-        let Some((job, n)) = overflow.pop_batch(&mut rest) else {
-            return false;
-        };
-        for extra in rest[..n].iter().rev().flatten() {
-            local.deque.push(*extra);
-        }
-        search.job = Some(job);
-        search.stolen = 1 + n;
-        true
+        search.job = overflow.pop();
+        search.stolen = usize::from(search.job.is_some());
+        search.job.is_some()
     }
+}
+
+/// Takes the oldest half of `list` (at most `INJECTOR_BATCH` jobs), copied out under its
+/// lock: the oldest is the job to run, the others go onto `local`'s deque after the lock,
+/// newest first as crossbeam's batch does, so that the owner pops the oldest of them first
+/// and a thief takes the newest. Whether it found a job.
+fn take_batch(list: &JobList, local: &Local, search: &mut Search) -> bool {
+    if list.is_empty() {
+        return false;
+    }
+    let mut rest = [None; INJECTOR_BATCH - 1];
+    let Some((job, n)) = list.pop_batch(&mut rest) else {
+        return false;
+    };
+    for extra in rest[..n].iter().rev().flatten() {
+        local.deque.push(*extra);
+    }
+    search.job = Some(job);
+    search.stolen = 1 + n;
+    true
 }
 
 impl Queues for Stealing {
@@ -253,19 +261,8 @@ impl Queues for Stealing {
         let mut search = Search::default();
         // 1. The injector, in batches: one producer feeding many workers must not pay one
         //    contended operation per job.
-        //    The batch is copied out under the injector's lock and pushed after it.
-        if !self.injector.is_empty() {
-            let mut rest = [None; INJECTOR_BATCH - 1];
-            if let Some((job, n)) = self.injector.pop_batch(&mut rest) {
-                // Newest first, as crossbeam's batch does: the owner pops the oldest of
-                // them first, and a thief takes the newest.
-                for extra in rest[..n].iter().rev().flatten() {
-                    local.deque.push(*extra);
-                }
-                search.job = Some(job);
-                search.stolen = 1 + n;
-                return search;
-            }
+        if take_batch(&self.injector, local, &mut search) {
+            return search;
         }
         // 2. The peers, from a random first victim, each once.
         let n = self.stealers.len();
