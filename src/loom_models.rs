@@ -78,8 +78,10 @@ fn loom_count_latch() {
 /// its lock, as `has_work` does), `workers` workers that each take one job, run it and
 /// leave, and a producer that pushes `workers` jobs as `Registry::push_global` does. Every
 /// worker must get its job: a lost wake-up leaves a worker parked forever, which loom
-/// reports as a deadlock.
-fn run_sleep_model(workers: usize) {
+/// reports as a deadlock. With `timed`, each worker's first park has a timeout (S5, as
+/// when a queue holds spare room); loom has no clock, so the time is up at once and the
+/// model runs the timeout against every ordering of the producer's wake-ups.
+fn run_sleep_model(workers: usize, timed: bool) {
     use crate::backend::job_list::JobList;
     use crate::job::JobRef;
     use crate::job::inline::{InlineJob, detached_header};
@@ -93,6 +95,7 @@ fn run_sleep_model(workers: usize) {
                 let queue = queue.clone();
                 let sleep = sleep.clone();
                 thread::spawn(move || {
+                    let mut timeout = timed.then_some(Duration::from_secs(1));
                     loop {
                         if let Some(job) = queue.pop() {
                             sleep.found_work(|| !queue.is_empty());
@@ -101,7 +104,7 @@ fn run_sleep_model(workers: usize) {
                             return;
                         }
                         let recheck = || !queue.is_empty();
-                        let _ = sleep.try_sleep(index, recheck);
+                        let _ = sleep.try_sleep(index, recheck, timeout.take());
                     }
                 })
             })
@@ -126,17 +129,27 @@ fn run_sleep_model(workers: usize) {
 
 #[test]
 fn loom_sleep_one_worker_no_lost_wakeup() {
-    run_sleep_model(1);
+    run_sleep_model(1, false);
 }
 
 #[test]
 fn loom_sleep_two_workers_deferred_wake() {
-    run_sleep_model(2);
+    run_sleep_model(2, false);
 }
 
 #[test]
 fn loom_sleep_three_workers() {
-    run_sleep_model(3);
+    run_sleep_model(3, false);
+}
+
+#[test]
+fn loom_sleep_timed_park_one_worker() {
+    run_sleep_model(1, true);
+}
+
+#[test]
+fn loom_sleep_timed_park_two_workers() {
+    run_sleep_model(2, true);
 }
 
 /// A job pushed while a waiter decides to block on its latch pokes it awake (or the

@@ -123,6 +123,8 @@ impl PoolCounters {
             max_injector_depth: self.max_injector_depth.get(),
             live_workers,
             spares_started: self.spares_started.get(),
+            // The registry's caller (`Registry::metrics`) adds up the rings.
+            queue_room: 0,
         }
     }
 }
@@ -196,7 +198,8 @@ pub struct WorkerMetrics {
     pub failed_steals: u64,
     /// Times the worker parked because it found no work.
     pub parks: u64,
-    /// Times the worker was unparked.
+    /// Times the worker was unparked (by work or shutdown; a park that ended after a quiet
+    /// second, to free spare queue room, is counted in `parks` only).
     pub wakeups: u64,
     /// Detached jobs that panicked on this worker.
     pub panics: u64,
@@ -262,6 +265,28 @@ pub struct Metrics {
     /// Spare threads started so far: each ran the pool's queued work while every worker
     /// was waiting on another pool (see [`Pool::install`](crate::Pool::install)).
     pub spares_started: u64,
+    /// Jobs the pool's locked queues have room for right now without allocating, at five
+    /// words a job: the shared queue (stealing), the workers' overflows (stealing), the
+    /// relocation queue and the `broadcast` inboxes. A queue grows by doubling and keeps
+    /// its room while the pool is busy; once every worker has been idle for a second, room
+    /// beyond 2 048 jobs per queue is freed. Not counted: a stealing worker's deque (at
+    /// most 2 048 jobs) and the channel backend's channel, which frees its blocks as they
+    /// empty.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let pool = skewer::Pool::builder().num_threads(1).build().unwrap();
+    /// // One scope body queues 50 000 jobs before its worker runs one.
+    /// pool.install(|| skewer::scope(|s| for _ in 0..50_000 { s.spawn(|_| {}); }));
+    /// assert!(pool.metrics().queue_room >= 40_000);
+    /// // Quiet for a second: the room is given back.
+    /// let deadline = Instant::now() + Duration::from_secs(30);
+    /// while pool.metrics().queue_room > 16_384 {
+    ///     assert!(Instant::now() < deadline, "room not freed: {}", pool.metrics());
+    ///     std::thread::sleep(Duration::from_millis(50));
+    /// }
+    /// ```
+    pub queue_room: usize,
 }
 
 impl Metrics {

@@ -132,6 +132,30 @@ impl Parker {
         *notified = false;
     }
 
+    /// Blocks until a token is available or `timeout` has passed. Returns whether a token
+    /// came (and was consumed). Loom has no clock: there the time is up at once, which
+    /// lets a model explore a timeout against every ordering of the wake-ups around it.
+    #[cfg(not(loom))]
+    pub(crate) fn park_timeout(&self, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut notified = self.notified.lock();
+        while !*notified {
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            notified = self.cvar.wait_timeout(notified, deadline - now);
+        }
+        *notified = false;
+        true
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn park_timeout(&self, _timeout: std::time::Duration) -> bool {
+        let mut notified = self.notified.lock();
+        std::mem::replace(&mut *notified, false)
+    }
+
     /// Makes a token available and wakes the parked thread, if any.
     pub(crate) fn unpark(&self) {
         let mut notified = self.notified.lock();

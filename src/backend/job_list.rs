@@ -1,6 +1,6 @@
 //! A locked FIFO of jobs with a relaxed length: a look costs one relaxed load, a push or a
 //! take one short critical section, and in steady state nothing is allocated (the ring
-//! grows by doubling and keeps its capacity).
+//! grows by doubling and keeps its room while the pool is busy).
 //!
 //! Four uses: the stealing backend's shared queue (outside submissions, detached spawns;
 //! `backend/stealing.rs`), the relocation queue (jobs a waiter stole while their worker's
@@ -17,6 +17,13 @@
 //! free the one before, and the arena's top is trimmed and faulted back in: 20% of all
 //! samples of 1M outside spawns of 100 ns jobs on 2 workers (`docs/work-stealing.md`, "The
 //! shared queue"). tokio's injection queue and Go's global run queue are locked queues too.
+//!
+//! A ring that grew in a burst keeps its room until its pool is quiet: a worker that parks
+//! while some ring holds more than [`RING_KEEP`] jobs' room parks for at most
+//! `pacing::TRIM_AFTER`, and if nothing woke it by then it trims every empty ring back to
+//! `RING_KEEP` (`Registry::trim_rings`). A pool fed in bursts keeps its room between them;
+//! one that went quiet gives it back (`docs/work-stealing.md`, "A quiet pool gives back its
+//! queues' memory").
 //!
 //! The length is written under the lock and read without it. A stale read is never relied
 //! on, with one exception: only its owner pushes to a worker's overflow, so once a thief
@@ -35,6 +42,11 @@ use std::collections::VecDeque;
 
 use crate::job::JobRef;
 use crate::sync::{AtomicUsize, Mutex, Ordering};
+
+/// The room, in jobs, that a ring keeps when it is trimmed: 80 KiB, under glibc's first
+/// threshold for serving an allocation with its own mapping, and the stealing backend's
+/// deque bound. Under Miri 8, so that its test reaches it in a few pushes.
+pub(crate) const RING_KEEP: usize = if cfg!(miri) { 8 } else { 2048 };
 
 /// See the module docs.
 #[derive(Default)]
@@ -143,6 +155,28 @@ impl JobList {
         }
         self.len.store(jobs.len(), Ordering::Relaxed);
         Some((first, extra))
+    }
+
+    /// The jobs the ring has room for without growing (takes the lock).
+    pub(crate) fn capacity(&self) -> usize {
+        self.queue.lock().jobs.capacity()
+    }
+
+    /// Whether the ring has more room than [`RING_KEEP`] (takes the lock).
+    pub(crate) fn holds_spare_room(&self) -> bool {
+        self.capacity() > RING_KEEP
+    }
+
+    /// If the list is empty, frees the ring's room beyond [`RING_KEEP`] jobs. A list that
+    /// holds jobs is left as it is: somebody is about to take them.
+    pub(crate) fn trim(&self) {
+        if !self.is_empty() {
+            return;
+        }
+        let mut queue = self.queue.lock();
+        if queue.jobs.is_empty() && queue.jobs.capacity() > RING_KEEP {
+            queue.jobs.shrink_to(RING_KEEP);
+        }
     }
 
     /// The number of jobs as of the last change (one relaxed load).
@@ -259,6 +293,44 @@ mod tests {
             assert_eq!(run(runs, list.pop().expect("four jobs")), i);
         }
         assert_eq!(list.counted_pushes(), 2, "taking jobs counts nothing");
+    }
+
+    #[test]
+    fn trimming_frees_the_room_of_an_empty_ring_beyond_the_keep_and_nothing_else() {
+        let runs = counters(3 * RING_KEEP);
+        let list = JobList::default();
+        for i in 0..3 * RING_KEEP {
+            list.push(job(runs, i));
+        }
+        assert!(list.holds_spare_room());
+        // A list that holds jobs is not trimmed.
+        list.trim();
+        assert!(list.capacity() >= 3 * RING_KEEP);
+        let mut ran = 0;
+        while let Some(j) = list.pop() {
+            run(runs, j);
+            ran += 1;
+        }
+        assert_eq!(ran, 3 * RING_KEEP);
+        assert!(list.holds_spare_room(), "taking jobs frees no room");
+        list.trim();
+        assert!(!list.holds_spare_room());
+        assert!(
+            list.capacity() >= RING_KEEP,
+            "the keep stays: {}",
+            list.capacity()
+        );
+        // The trimmed ring works as before.
+        let more = counters(2);
+        list.push(job(more, 0));
+        list.push(job(more, 1));
+        assert_eq!(run(more, list.pop().expect("two jobs")), 0);
+        assert_eq!(run(more, list.pop().expect("one job")), 1);
+        // A small ring is left alone.
+        let small = JobList::with_capacity(4);
+        let before = small.capacity();
+        small.trim();
+        assert_eq!(small.capacity(), before);
     }
 
     #[test]

@@ -129,6 +129,20 @@ pub(crate) trait Queues: Send + Sync + Sized + 'static {
         self.global_is_empty()
     }
 
+    /// Jobs the backend's locked rings (`job_list.rs`) have room for. Without any (the
+    /// channel, which frees its blocks as they empty): 0.
+    fn queue_room(&self) -> usize {
+        0
+    }
+
+    /// Whether one of those rings holds more room than it keeps when trimmed.
+    fn holds_spare_room(&self) -> bool {
+        false
+    }
+
+    /// Frees the spare room of every empty ring (`JobList::trim`).
+    fn trim_rings(&self) {}
+
     /// Jobs in each worker's own queue right now (empty without local queues).
     fn local_lens(&self) -> Vec<usize> {
         Vec::new()

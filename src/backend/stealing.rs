@@ -28,8 +28,9 @@
 //! quarter full, copying the jobs each time: a loop spawning 200 000 jobs churned through
 //! buffers of up to 10 MB, page faults included, every round (`docs/work-stealing.md`, "A
 //! deep deque overflows into a list"). At 2 048 jobs the largest buffer is 80 KiB, under
-//! glibc's first mmap threshold. The overflow's ring keeps the capacity of its deepest
-//! moment for the pool's lifetime (40 bytes a job: 8 MB after 200 000 queued jobs).
+//! glibc's first mmap threshold. The overflow's ring keeps the room of its deepest moment
+//! (40 bytes a job: 8 MB after 200 000 queued jobs) until the pool has been quiet for
+//! `TRIM_AFTER`, then shrinks back to 2 048 jobs (`job_list.rs`).
 
 use std::cell::Cell;
 
@@ -164,6 +165,13 @@ fn take_batch(list: &JobList, local: &Local, search: &mut Search) -> bool {
     true
 }
 
+impl Stealing {
+    /// The shared queue and every overflow.
+    fn rings(&self) -> impl Iterator<Item = &JobList> {
+        std::iter::once(&*self.injector).chain(self.overflows.iter().map(|o| &***o))
+    }
+}
+
 impl Queues for Stealing {
     type Local = Local;
     const HAS_LOCAL_QUEUES: bool = true;
@@ -194,6 +202,18 @@ impl Queues for Stealing {
             },
             locals,
         )
+    }
+
+    fn queue_room(&self) -> usize {
+        self.rings().map(JobList::capacity).sum()
+    }
+
+    fn holds_spare_room(&self) -> bool {
+        self.rings().any(JobList::holds_spare_room)
+    }
+
+    fn trim_rings(&self) {
+        self.rings().for_each(JobList::trim);
     }
 
     fn push_global(&self, job: JobRef) {

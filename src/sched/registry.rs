@@ -322,6 +322,25 @@ impl<Q: Queues> Registry<Q> {
         self.closed.load(Ordering::Relaxed)
     }
 
+    /// The registry's own locked rings: the relocation queue and the inboxes.
+    fn own_rings(&self) -> impl Iterator<Item = &JobList> {
+        std::iter::once(&self.relocated).chain(self.inboxes.iter().map(|i| &**i))
+    }
+
+    /// Whether some ring holds more room than it keeps when trimmed: a worker about to
+    /// park then parks for at most `TRIM_AFTER` (`sched/worker.rs`). Takes each ring's
+    /// lock once; called only on the way to a park.
+    pub(crate) fn holds_spare_room(&self) -> bool {
+        self.queues.holds_spare_room() || self.own_rings().any(JobList::holds_spare_room)
+    }
+
+    /// Frees the spare room of every empty ring (`JobList::trim`): the pool has been quiet
+    /// for `TRIM_AFTER`.
+    pub(crate) fn trim_rings(&self) {
+        self.queues.trim_rings();
+        self.own_rings().for_each(JobList::trim);
+    }
+
     /// A snapshot of the counters and queue depths. Takes the shared queue's lock once, for
     /// the outside pushes counted under it.
     pub(crate) fn metrics(&self) -> Metrics {
@@ -334,6 +353,8 @@ impl<Q: Queues> Registry<Q> {
         let counted = self.queues.counted_global_pushes();
         metrics.outside.injected += counted;
         metrics.total.injected += counted;
+        metrics.queue_room =
+            self.queues.queue_room() + self.own_rings().map(JobList::capacity).sum::<usize>();
         metrics
     }
 

@@ -10,7 +10,7 @@ use crate::sched::member::Membership;
 use crate::sched::registry::Registry;
 use crate::sched::role::{Role, Worker};
 use crate::sched::sleep::Woke;
-use crate::sched::sleep::pacing::{BUSY_FLUSH_EVERY, Idle, Next, SHARED_QUEUE_EVERY};
+use crate::sched::sleep::pacing::{BUSY_FLUSH_EVERY, Idle, Next, SHARED_QUEUE_EVERY, TRIM_AFTER};
 use crate::sync::{Arc, Ordering};
 
 /// The body of worker thread `index`, which owns `local`.
@@ -131,17 +131,37 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                 if idle.pause_or_linger(|| reg.has_work(), peer_busy) == Next::Search {
                     continue;
                 }
-                let recheck = || reg.has_work() || reg.terminate.load(Ordering::SeqCst);
-                // The busy clock runs from wake-up to park (searching included): two clock
-                // reads per park, none per job or per search.
-                self.busy.stop(self.counters);
-                if reg.sleep.try_sleep(self.worker.index, recheck) == Woke::Unparked {
-                    self.counters.parks.add_owned(1);
-                    self.counters.wakeups.add_owned(1);
-                }
-                self.busy.start();
+                self.sleep();
             }
         }
+    }
+
+    /// The worker found nothing for its whole idle budget: it parks (S1-S5 of the sleep
+    /// protocol) and comes back a searcher. Out of line: a park costs microseconds, and
+    /// the main loop stays small.
+    #[cold]
+    #[inline(never)]
+    fn sleep(&mut self) {
+        let reg = &**self.worker.registry;
+        let recheck = || reg.has_work() || reg.terminate.load(Ordering::SeqCst);
+        // The busy clock runs from wake-up to park (searching included): two clock reads
+        // per park, none per job or per search.
+        self.busy.stop(self.counters);
+        // A queue that grew in a burst keeps its room while work comes back within
+        // `TRIM_AFTER`; a pool quiet that long gives it back (`job_list.rs`).
+        let timeout = reg.holds_spare_room().then_some(TRIM_AFTER);
+        match reg.sleep.try_sleep(self.worker.index, recheck, timeout) {
+            Woke::FoundWork => {}
+            Woke::Unparked => {
+                self.counters.parks.add_owned(1);
+                self.counters.wakeups.add_owned(1);
+            }
+            Woke::TimedOut => {
+                self.counters.parks.add_owned(1);
+                reg.trim_rings();
+            }
+        }
+        self.busy.start();
     }
 
     /// The anchor to announce while a job whose own anchor is `own` runs, and to keep for

@@ -4,6 +4,8 @@
 
 pub(crate) mod pacing;
 
+use std::time::Duration;
+
 use crossbeam_utils::CachePadded;
 
 use crate::sync::{AtomicU64, Mutex, Ordering, Parker, fence};
@@ -71,6 +73,9 @@ pub(crate) enum Woke {
     FoundWork,
     /// The worker parked and was woken (by new work or by shutdown).
     Unparked,
+    /// The worker parked with a timeout, nobody woke it before the time was up, and it
+    /// took itself off the list of sleepers: it is a searcher again.
+    TimedOut,
 }
 
 /// Sleep state shared by all workers of a pool.
@@ -174,10 +179,16 @@ impl Sleep {
         self.state.fetch_sub(SEARCH_ONE, Ordering::SeqCst);
     }
 
-    /// Steps S1-S4 of the README. `recheck` looks at every queue (and the shutdown flag)
+    /// Steps S1-S5 of the README. `recheck` looks at every queue (and the shutdown flag)
     /// once more *after* the worker is listed as sleeping; if it finds something the worker
-    /// stays a searcher.
-    pub(crate) fn try_sleep(&self, index: usize, recheck: impl FnOnce() -> bool) -> Woke {
+    /// stays a searcher. With a `timeout`, the park ends after it if nobody wakes the worker
+    /// first (S5).
+    pub(crate) fn try_sleep(
+        &self,
+        index: usize,
+        recheck: impl FnOnce() -> bool,
+        timeout: Option<Duration>,
+    ) -> Woke {
         {
             // S1: list ourselves, then turn from searcher into sleeper.
             let mut idle = self.idle.lock();
@@ -187,21 +198,38 @@ impl Sleep {
         }
         // S2: our announcement is ordered before the re-check (pairs with N2).
         fence(Ordering::SeqCst);
-        if recheck() {
-            let mut idle = self.idle.lock();
-            if let Some(pos) = idle.iter().rposition(|&i| i == index) {
-                idle.remove(pos);
-                self.state
-                    .fetch_add(SEARCH_ONE.wrapping_sub(SLEEP_ONE), Ordering::SeqCst);
-                return Woke::FoundWork;
-            }
-            // A waker already took us off the list and counted us as a searcher; its
-            // unpark token is on its way. Consume it so it cannot cut a later sleep short.
-            drop(idle);
+        // S3: the re-check. Still listed: back to searching. No longer listed: a waker already took us off
+        // the list and counted us as a searcher; its unpark token is on its way, and the
+        // park below consumes it so it cannot cut a later sleep short.
+        if recheck() && self.unlist(index) {
+            return Woke::FoundWork;
         }
         // S4: park until a waker hands us a token (it also did the accounting).
+        if let Some(timeout) = timeout {
+            if self.parkers[index].park_timeout(timeout) {
+                return Woke::Unparked;
+            }
+            // S5: the time is up. Still listed: nobody will wake us, take ourselves off as
+            // S3 does. Not listed: a waker took us and its token is on its way.
+            if self.unlist(index) {
+                return Woke::TimedOut;
+            }
+        }
         self.parkers[index].park();
         Woke::Unparked
+    }
+
+    /// Takes worker `index` off the list of sleepers and counts it as a searcher again, if
+    /// it is still listed; false if a waker took it off first (and counted it).
+    fn unlist(&self, index: usize) -> bool {
+        let mut idle = self.idle.lock();
+        let Some(pos) = idle.iter().rposition(|&i| i == index) else {
+            return false;
+        };
+        idle.remove(pos);
+        self.state
+            .fetch_add(SEARCH_ONE.wrapping_sub(SLEEP_ONE), Ordering::SeqCst);
+        true
     }
 
     /// A thread starts spinning in `join`/`scope`, hungry for work its wait depends on.
@@ -281,10 +309,48 @@ mod tests {
     #[test]
     fn recheck_that_finds_work_keeps_the_worker_awake() {
         let sleep = Sleep::new(1);
-        assert_eq!(sleep.try_sleep(0, || true), Woke::FoundWork);
+        assert_eq!(sleep.try_sleep(0, || true, None), Woke::FoundWork);
         assert_eq!(sleep.peek().searching(), 1);
         assert_eq!(sleep.peek().sleeping(), 0);
         assert!(sleep.idle.lock().is_empty());
+    }
+
+    #[test]
+    fn a_timed_park_nobody_ends_leaves_the_worker_a_searcher() {
+        let sleep = Sleep::new(1);
+        let t = std::time::Instant::now();
+        let woke = sleep.try_sleep(0, || false, Some(Duration::from_millis(20)));
+        assert_eq!(woke, Woke::TimedOut);
+        assert!(
+            t.elapsed() >= Duration::from_millis(20),
+            "parked the whole timeout"
+        );
+        assert_eq!(sleep.peek().searching(), 1);
+        assert_eq!(sleep.peek().sleeping(), 0);
+        assert!(sleep.idle.lock().is_empty());
+        // Nothing is left behind: a wake-up now finds nobody to wake.
+        assert!(!sleep.wake_one());
+    }
+
+    #[test]
+    fn a_wake_up_ends_a_timed_park_early() {
+        let sleep = Sleep::new(1);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                // Wait until the worker is listed, then wake it.
+                while !sleep.wake_one() {
+                    std::thread::yield_now();
+                }
+            });
+            let woke = sleep.try_sleep(0, || false, Some(Duration::from_secs(60)));
+            assert_eq!(woke, Woke::Unparked);
+        });
+        // The waker did the accounting, once.
+        assert_eq!(sleep.peek().searching(), 1);
+        assert_eq!(sleep.peek().sleeping(), 0);
+        // No token is left over to cut the next park short.
+        let woke = sleep.try_sleep(0, || false, Some(Duration::from_millis(5)));
+        assert_eq!(woke, Woke::TimedOut);
     }
 
     #[test]

@@ -85,6 +85,10 @@ pub(crate) const SPARE_LINGER: Duration = Duration::from_millis(2);
 /// ...sleeping this long between two looks.
 pub(crate) const SPARE_POLL: Duration = Duration::from_micros(50);
 
+/// How long a worker about to park while a queue holds spare room (`job_list.rs`) parks at
+/// most; if nothing woke it by then, it frees that room and parks again without a limit.
+pub(crate) const TRIM_AFTER: Duration = Duration::from_secs(1);
+
 /// What an idle thread does next, after a search that found nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Next {

@@ -1,0 +1,146 @@
+//! A queue that grew in a burst keeps its room while work keeps coming and gives it back
+//! once the pool has been quiet for a second (`backend/job_list.rs`; `docs/work-stealing.md`,
+//! "A quiet pool gives back its queues' memory"). `Metrics::queue_room` reports the room.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{Watchdog, wait_until};
+use skewer::{Backend, Pool};
+
+/// Jobs per burst: ten times the room a queue keeps (2 048).
+const BURST: usize = 20_000;
+/// Room a quiet stealing pool of two workers may keep: 2 048 for each of its four rings
+/// that can grow in these tests (the shared queue, two overflows, the relocation queue).
+const QUIET_ROOM: usize = 4 * 2048;
+/// How long the room may take to come back: the trim comes a second after the last park.
+const TRIM_LIMIT: Duration = Duration::from_secs(30);
+
+fn pool(threads: usize, backend: Backend) -> Pool {
+    Pool::builder()
+        .num_threads(threads)
+        .backend(backend)
+        .build()
+        .expect("pool")
+}
+
+/// Queues `BURST` outside submissions while every worker is held in a blocking job, so that
+/// they pile up in the shared queue; returns once all of them ran.
+fn burst_from_outside(pool: &Pool) {
+    let threads = pool.metrics().workers.len();
+    let (release, held) = mpsc::channel::<()>();
+    let held = Arc::new(std::sync::Mutex::new(held));
+    let started = Arc::new(AtomicUsize::new(0));
+    for _ in 0..threads {
+        let (held, started) = (Arc::clone(&held), Arc::clone(&started));
+        pool.spawn(move || {
+            started.fetch_add(1, Ordering::SeqCst);
+            let _ = held.lock().unwrap().recv();
+        })
+        .expect("open pool");
+    }
+    assert!(
+        wait_until(Duration::from_secs(20), || started.load(Ordering::SeqCst)
+            == threads),
+        "the workers never took the holding jobs"
+    );
+    let ran = Arc::new(AtomicUsize::new(0));
+    for _ in 0..BURST {
+        let ran = Arc::clone(&ran);
+        pool.spawn(move || {
+            ran.fetch_add(1, Ordering::Relaxed);
+        })
+        .expect("open pool");
+    }
+    for _ in 0..threads {
+        release.send(()).expect("a held job waits");
+    }
+    assert!(
+        wait_until(Duration::from_secs(20), || ran.load(Ordering::Relaxed)
+            == BURST),
+        "the burst did not run"
+    );
+}
+
+/// Waits, polling the metrics, until the pool's queue room is at most `room`.
+fn room_falls_to(pool: &Pool, room: usize) -> bool {
+    wait_until(TRIM_LIMIT, || pool.metrics().queue_room <= room)
+}
+
+#[test]
+fn the_shared_queue_gives_back_its_room_once_the_pool_is_quiet() {
+    let _dog = Watchdog::arm("the shared queue's room", Duration::from_secs(60));
+    let pool = pool(2, Backend::Stealing);
+    burst_from_outside(&pool);
+    let m = pool.metrics();
+    assert!(
+        m.max_injector_depth as usize >= BURST - 1 && m.queue_room >= BURST,
+        "the burst never queued up, so this tests nothing: {m:?}"
+    );
+    assert!(
+        room_falls_to(&pool, QUIET_ROOM),
+        "room kept after {TRIM_LIMIT:?} of quiet: {}",
+        pool.metrics().queue_room
+    );
+    // The timed park that freed it leaves the pool working: a job queued now runs.
+    let (tx, rx) = mpsc::channel();
+    pool.spawn(move || tx.send(()).unwrap()).expect("open pool");
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("a job after the trim never ran");
+}
+
+#[test]
+fn an_overflow_gives_back_its_room_once_the_pool_is_quiet() {
+    let _dog = Watchdog::arm("an overflow's room", Duration::from_secs(60));
+    let pool = pool(1, Backend::Stealing);
+    // One scope body on the only worker queues every job before the worker runs one: past
+    // 2 048 they go to its overflow.
+    pool.install(|| {
+        skewer::scope(|s| {
+            for _ in 0..BURST {
+                s.spawn(|_| {});
+            }
+        })
+    });
+    let room = pool.metrics().queue_room;
+    assert!(room >= BURST - 2048, "the overflow never grew: {room}");
+    assert!(
+        room_falls_to(&pool, QUIET_ROOM),
+        "room kept after {TRIM_LIMIT:?} of quiet: {}",
+        pool.metrics().queue_room
+    );
+    assert!(
+        pool.metrics().total.parks > pool.metrics().total.wakeups,
+        "the room was freed by a park that ran out"
+    );
+}
+
+#[test]
+fn bursts_closer_than_a_second_keep_the_room() {
+    let _dog = Watchdog::arm("bursts keep their room", Duration::from_secs(60));
+    let pool = pool(2, Backend::Stealing);
+    for _ in 0..3 {
+        let start = Instant::now();
+        burst_from_outside(&pool);
+        let room = pool.metrics().queue_room;
+        // The room can only have gone if a worker parked for a whole second since the
+        // burst ended; a burst that itself took that long proves nothing either way.
+        if start.elapsed() < Duration::from_millis(500) {
+            assert!(room >= BURST, "room freed right after a burst: {room}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_channel_backend_keeps_no_room() {
+    let pool = pool(2, Backend::Channel);
+    burst_from_outside(&pool);
+    // Its queue is the channel, which frees its blocks as they empty; the rings it shares
+    // with the stealing backend (relocation queue, inboxes) never grew.
+    assert_eq!(pool.metrics().queue_room, 0);
+}
