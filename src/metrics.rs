@@ -268,17 +268,24 @@ pub struct Metrics {
     /// Jobs the pool's locked queues have room for right now without allocating, at five
     /// words a job: the shared queue (stealing), the workers' overflows (stealing), the
     /// relocation queue and the `broadcast` inboxes. A queue grows by doubling and keeps
-    /// its room while the pool is busy; once every worker has been idle for a second, room
-    /// beyond 2 048 jobs per queue is freed. Not counted: a stealing worker's deque (at
-    /// most 2 048 jobs) and the channel backend's channel, which frees its blocks as they
-    /// empty.
+    /// its room while work keeps coming; once a worker has found nothing to do for a
+    /// second, every empty queue's room beyond 2 048 jobs is freed. Not counted: a stealing
+    /// worker's deque (at most 2 048 jobs) and the channel backend's channel, which frees
+    /// its blocks as they empty.
     ///
     /// ```
     /// use std::time::{Duration, Instant};
     /// let pool = skewer::Pool::builder().num_threads(1).build().unwrap();
     /// // One scope body queues 50 000 jobs before its worker runs one.
-    /// pool.install(|| skewer::scope(|s| for _ in 0..50_000 { s.spawn(|_| {}); }));
-    /// assert!(pool.metrics().queue_room >= 40_000);
+    /// let room = pool.install(|| {
+    ///     skewer::scope(|s| {
+    ///         for _ in 0..50_000 {
+    ///             s.spawn(|_| {});
+    ///         }
+    ///         pool.metrics().queue_room
+    ///     })
+    /// });
+    /// assert!(room >= 40_000);
     /// // Quiet for a second: the room is given back.
     /// let deadline = Instant::now() + Duration::from_secs(30);
     /// while pool.metrics().queue_room > 16_384 {

@@ -29,8 +29,9 @@ fn pool(threads: usize, backend: Backend) -> Pool {
 }
 
 /// Queues `BURST` outside submissions while every worker is held in a blocking job, so that
-/// they pile up in the shared queue; returns once all of them ran.
-fn burst_from_outside(pool: &Pool) {
+/// they pile up in the shared queue; returns once all of them ran, with the queue room
+/// seen while they were queued.
+fn burst_from_outside(pool: &Pool) -> usize {
     let threads = pool.metrics().workers.len();
     let (release, held) = mpsc::channel::<()>();
     let held = Arc::new(std::sync::Mutex::new(held));
@@ -56,6 +57,7 @@ fn burst_from_outside(pool: &Pool) {
         })
         .expect("open pool");
     }
+    let room = pool.metrics().queue_room;
     for _ in 0..threads {
         release.send(()).expect("a held job waits");
     }
@@ -64,6 +66,7 @@ fn burst_from_outside(pool: &Pool) {
             == BURST),
         "the burst did not run"
     );
+    room
 }
 
 /// Waits, polling the metrics, until the pool's queue room is at most `room`.
@@ -75,11 +78,11 @@ fn room_falls_to(pool: &Pool, room: usize) -> bool {
 fn the_shared_queue_gives_back_its_room_once_the_pool_is_quiet() {
     let _dog = Watchdog::arm("the shared queue's room", Duration::from_secs(60));
     let pool = pool(2, Backend::Stealing);
-    burst_from_outside(&pool);
+    let room = burst_from_outside(&pool);
     let m = pool.metrics();
     assert!(
-        m.max_injector_depth as usize >= BURST - 1 && m.queue_room >= BURST,
-        "the burst never queued up, so this tests nothing: {m:?}"
+        m.max_injector_depth as usize >= BURST - 1 && room >= BURST,
+        "the burst never queued up (room {room}), so this tests nothing: {m:?}"
     );
     assert!(
         room_falls_to(&pool, QUIET_ROOM),
@@ -99,14 +102,14 @@ fn an_overflow_gives_back_its_room_once_the_pool_is_quiet() {
     let pool = pool(1, Backend::Stealing);
     // One scope body on the only worker queues every job before the worker runs one: past
     // 2 048 they go to its overflow.
-    pool.install(|| {
+    let room = pool.install(|| {
         skewer::scope(|s| {
             for _ in 0..BURST {
                 s.spawn(|_| {});
             }
+            pool.metrics().queue_room
         })
     });
-    let room = pool.metrics().queue_room;
     assert!(room >= BURST - 2048, "the overflow never grew: {room}");
     assert!(
         room_falls_to(&pool, QUIET_ROOM),
@@ -123,21 +126,26 @@ fn an_overflow_gives_back_its_room_once_the_pool_is_quiet() {
 fn bursts_closer_than_a_second_keep_the_room() {
     let _dog = Watchdog::arm("bursts keep their room", Duration::from_secs(60));
     let pool = pool(2, Backend::Stealing);
+    let mut checked = 0;
     for _ in 0..3 {
-        let start = Instant::now();
-        burst_from_outside(&pool);
-        let room = pool.metrics().queue_room;
-        // The room can only have gone if a worker parked for a whole second since the
-        // burst ended; a burst that itself took that long proves nothing either way.
-        if start.elapsed() < Duration::from_millis(500) {
-            assert!(room >= BURST, "room freed right after a burst: {room}");
-        }
+        let grown = burst_from_outside(&pool);
+        assert!(grown >= BURST, "the burst never queued up: {grown}");
+        let ended = Instant::now();
         std::thread::sleep(Duration::from_millis(100));
+        let room = pool.metrics().queue_room;
+        // The room may go only once a worker has parked for a whole second since the burst
+        // ended; a test thread that slept far longer than asked proves nothing either way.
+        if ended.elapsed() < Duration::from_millis(900) {
+            assert!(room >= BURST, "room freed 100 ms after a burst: {room}");
+            checked += 1;
+        }
     }
+    assert!(checked > 0, "every pause overslept; nothing was checked");
 }
 
 #[test]
 fn the_channel_backend_keeps_no_room() {
+    let _dog = Watchdog::arm("the channel backend's room", Duration::from_secs(60));
     let pool = pool(2, Backend::Channel);
     burst_from_outside(&pool);
     // Its queue is the channel, which frees its blocks as they empty; the rings it shares

@@ -41,7 +41,7 @@
 use std::collections::VecDeque;
 
 use crate::job::JobRef;
-use crate::sync::{AtomicUsize, Mutex, Ordering};
+use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
 
 /// The room, in jobs, that a ring keeps when it is trimmed: 80 KiB, under glibc's first
 /// threshold for serving an allocation with its own mapping, and the stealing backend's
@@ -53,6 +53,10 @@ pub(crate) const RING_KEEP: usize = if cfg!(miri) { 8 } else { 2048 };
 pub(crate) struct JobList {
     /// Jobs in `queue`; read without the lock to skip it when empty.
     len: AtomicUsize,
+    /// Whether the ring may have more room than [`RING_KEEP`]: set under the lock by the
+    /// push that takes the length past it (the only way the room grows past it), cleared
+    /// by `trim`; read without the lock.
+    spare: AtomicBool,
     queue: Mutex<Locked>,
 }
 
@@ -79,6 +83,7 @@ impl JobList {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         JobList {
             len: AtomicUsize::new(0),
+            spare: AtomicBool::new(capacity > RING_KEEP),
             queue: Mutex::new(Locked {
                 jobs: VecDeque::with_capacity(capacity),
                 counted: 0,
@@ -103,7 +108,11 @@ impl JobList {
         let mut queue = self.queue.lock();
         queue.jobs.push_back(job);
         queue.counted += count;
-        self.len.store(queue.jobs.len(), Ordering::Relaxed);
+        let len = queue.jobs.len();
+        self.len.store(len, Ordering::Relaxed);
+        if len == RING_KEEP + 1 {
+            self.spare.store(true, Ordering::Relaxed);
+        }
         queue.counted
     }
 
@@ -162,20 +171,23 @@ impl JobList {
         self.queue.lock().jobs.capacity()
     }
 
-    /// Whether the ring has more room than [`RING_KEEP`] (takes the lock).
+    /// Whether the ring may have more room than [`RING_KEEP`] (one relaxed load; a stale
+    /// answer only moves a trim to a later park).
+    #[inline]
     pub(crate) fn holds_spare_room(&self) -> bool {
-        self.capacity() > RING_KEEP
+        self.spare.load(Ordering::Relaxed)
     }
 
     /// If the list is empty, frees the ring's room beyond [`RING_KEEP`] jobs. A list that
     /// holds jobs is left as it is: somebody is about to take them.
     pub(crate) fn trim(&self) {
-        if !self.is_empty() {
+        if !self.holds_spare_room() || !self.is_empty() {
             return;
         }
         let mut queue = self.queue.lock();
-        if queue.jobs.is_empty() && queue.jobs.capacity() > RING_KEEP {
+        if queue.jobs.is_empty() {
             queue.jobs.shrink_to(RING_KEEP);
+            self.spare.store(false, Ordering::Relaxed);
         }
     }
 

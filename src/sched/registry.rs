@@ -328,8 +328,8 @@ impl<Q: Queues> Registry<Q> {
     }
 
     /// Whether some ring holds more room than it keeps when trimmed: a worker about to
-    /// park then parks for at most `TRIM_AFTER` (`sched/worker.rs`). Takes each ring's
-    /// lock once; called only on the way to a park.
+    /// park then parks for at most `TRIM_AFTER` (`sched/worker.rs`). One relaxed load per
+    /// ring, no lock.
     pub(crate) fn holds_spare_room(&self) -> bool {
         self.queues.holds_spare_room() || self.own_rings().any(JobList::holds_spare_room)
     }
@@ -341,8 +341,8 @@ impl<Q: Queues> Registry<Q> {
         self.own_rings().for_each(JobList::trim);
     }
 
-    /// A snapshot of the counters and queue depths. Takes the shared queue's lock once, for
-    /// the outside pushes counted under it.
+    /// A snapshot of the counters and queue depths. Takes the shared queue's lock for the
+    /// outside pushes counted under it, and every ring's lock once for its room.
     pub(crate) fn metrics(&self) -> Metrics {
         let mut metrics = self.counters.snapshot(
             self.queues.global_len(),

@@ -198,9 +198,9 @@ impl Sleep {
         }
         // S2: our announcement is ordered before the re-check (pairs with N2).
         fence(Ordering::SeqCst);
-        // S3: the re-check. Still listed: back to searching. No longer listed: a waker already took us off
-        // the list and counted us as a searcher; its unpark token is on its way, and the
-        // park below consumes it so it cannot cut a later sleep short.
+        // S3: the re-check. Still listed: back to searching. No longer listed: a waker
+        // already took us off the list and counted us as a searcher; its unpark token is on
+        // its way, and the park below consumes it so it cannot cut a later sleep short.
         if recheck() && self.unlist(index) {
             return Woke::FoundWork;
         }
