@@ -198,8 +198,8 @@ pub struct WorkerMetrics {
     pub failed_steals: u64,
     /// Times the worker parked because it found no work.
     pub parks: u64,
-    /// Times the worker was unparked (by work or shutdown; a park that ended after a quiet
-    /// second, to free spare queue room, is counted in `parks` only).
+    /// Times the worker was unparked (by work or shutdown; a park that ended on its own, to
+    /// free spare queue room, is counted in `parks` only).
     pub wakeups: u64,
     /// Detached jobs that panicked on this worker.
     pub panics: u64,
@@ -268,10 +268,11 @@ pub struct Metrics {
     /// Jobs the pool's locked queues have room for right now without allocating, at five
     /// words a job: the shared queue (stealing), the workers' overflows (stealing), the
     /// relocation queue and the `broadcast` inboxes. A queue grows by doubling and keeps
-    /// its room while work keeps coming; once a worker has found nothing to do for a
-    /// second, every empty queue's room beyond 2 048 jobs is freed. Not counted: a stealing
-    /// worker's deque (at most 2 048 jobs) and the channel backend's channel, which frees
-    /// its blocks as they empty.
+    /// its room while bursts keep coming; once no queue has grown past 2 048 jobs for a
+    /// second, the next worker to run out of work frees every empty queue's room beyond
+    /// that (a parked worker wakes by then to do it). Not counted: a stealing worker's deque
+    /// (at most 2 048 jobs) and the channel backend's channel, which frees its blocks as
+    /// they empty.
     ///
     /// ```
     /// use std::time::{Duration, Instant};
@@ -286,7 +287,7 @@ pub struct Metrics {
     ///     })
     /// });
     /// assert!(room >= 40_000);
-    /// // Quiet for a second: the room is given back.
+    /// // No queue grows for a second: the room is given back.
     /// let deadline = Instant::now() + Duration::from_secs(30);
     /// while pool.metrics().queue_room > 16_384 {
     ///     assert!(Instant::now() < deadline, "room not freed: {}", pool.metrics());

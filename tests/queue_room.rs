@@ -1,5 +1,5 @@
-//! A queue that grew in a burst keeps its room while work keeps coming and gives it back
-//! once the pool has been quiet for a second (`backend/job_list.rs`; `docs/work-stealing.md`,
+//! A queue that grew in a burst keeps its room while bursts keep coming and gives it back
+//! once none has grown for a second (`backend/job_list.rs`; `docs/work-stealing.md`,
 //! "A quiet pool gives back its queues' memory"). `Metrics::queue_room` reports the room.
 
 mod common;
@@ -119,6 +119,45 @@ fn an_overflow_gives_back_its_room_once_the_pool_is_quiet() {
     assert!(
         pool.metrics().total.parks > pool.metrics().total.wakeups,
         "the room was freed by a park that ran out"
+    );
+}
+
+#[test]
+fn a_trickle_of_jobs_does_not_keep_the_room() {
+    let _dog = Watchdog::arm("room under a trickle", Duration::from_secs(60));
+    let pool = pool(1, Backend::Stealing);
+    let room = pool.install(|| {
+        skewer::scope(|s| {
+            for _ in 0..BURST {
+                s.spawn(|_| {});
+            }
+            pool.metrics().queue_room
+        })
+    });
+    assert!(room >= BURST - 2048, "the overflow never grew: {room}");
+    // One job every 100 ms wakes the only worker before any park of a second could run
+    // out: the room must still be freed, at a park a second after the burst.
+    let deadline = Instant::now() + TRIM_LIMIT;
+    let ran = Arc::new(AtomicUsize::new(0));
+    let mut sent = 0;
+    while pool.metrics().queue_room > QUIET_ROOM {
+        assert!(
+            Instant::now() < deadline,
+            "room kept under a trickle: {}",
+            pool.metrics()
+        );
+        let ran = Arc::clone(&ran);
+        pool.spawn(move || {
+            ran.fetch_add(1, Ordering::Relaxed);
+        })
+        .expect("open pool");
+        sent += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        wait_until(Duration::from_secs(20), || ran.load(Ordering::Relaxed)
+            == sent),
+        "the trickle's jobs did not all run"
     );
 }
 

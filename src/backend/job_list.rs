@@ -18,12 +18,12 @@
 //! samples of 1M outside spawns of 100 ns jobs on 2 workers (`docs/work-stealing.md`, "The
 //! shared queue"). tokio's injection queue and Go's global run queue are locked queues too.
 //!
-//! A ring that grew in a burst keeps its room until its pool is quiet: a worker that parks
-//! while some ring holds more than [`RING_KEEP`] jobs' room parks for at most
-//! `pacing::TRIM_AFTER`, and if nothing woke it by then it trims every empty ring back to
-//! `RING_KEEP` (`Registry::trim_rings`). A pool fed in bursts keeps its room between them;
-//! one that went quiet gives it back (`docs/work-stealing.md`, "A quiet pool gives back its
-//! queues' memory").
+//! A ring that grew in a burst keeps its room until no ring has grown past [`RING_KEEP`]
+//! for `pacing::TRIM_AFTER`; then a worker about to park trims every empty ring back to
+//! `RING_KEEP` (`Registry::before_park`, `sched/sleep/trim.rs`), and a parked worker wakes
+//! by then to do it. A pool fed in bursts keeps its room between them; one that went quiet,
+//! or sees only a trickle of work, gives it back (`docs/work-stealing.md`, "A quiet pool
+//! gives back its queues' memory").
 //!
 //! The length is written under the lock and read without it. A stale read is never relied
 //! on, with one exception: only its owner pushes to a worker's overflow, so once a thief
@@ -40,6 +40,7 @@
 
 use std::collections::VecDeque;
 
+use super::RingLook;
 use crate::job::JobRef;
 use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
 
@@ -57,6 +58,9 @@ pub(crate) struct JobList {
     /// push that takes the length past it (the only way the room grows past it), cleared
     /// by `trim`; read without the lock.
     spare: AtomicBool,
+    /// Set with `spare` by every push that takes the length past [`RING_KEEP`]; cleared by
+    /// the look that reports it (`look`).
+    grew: AtomicBool,
     queue: Mutex<Locked>,
 }
 
@@ -84,6 +88,7 @@ impl JobList {
         JobList {
             len: AtomicUsize::new(0),
             spare: AtomicBool::new(capacity > RING_KEEP),
+            grew: AtomicBool::new(false),
             queue: Mutex::new(Locked {
                 jobs: VecDeque::with_capacity(capacity),
                 counted: 0,
@@ -112,6 +117,7 @@ impl JobList {
         self.len.store(len, Ordering::Relaxed);
         if len == RING_KEEP + 1 {
             self.spare.store(true, Ordering::Relaxed);
+            self.grew.store(true, Ordering::Relaxed);
         }
         queue.counted
     }
@@ -176,6 +182,19 @@ impl JobList {
     #[inline]
     pub(crate) fn holds_spare_room(&self) -> bool {
         self.spare.load(Ordering::Relaxed)
+    }
+
+    /// Whether the ring may hold spare room, and whether it grew past [`RING_KEEP`] since
+    /// the previous look, which this look clears (relaxed; a stale answer only moves a
+    /// trim).
+    pub(crate) fn look(&self) -> RingLook {
+        let spare = self.holds_spare_room();
+        RingLook {
+            spare,
+            grew: spare
+                && self.grew.load(Ordering::Relaxed)
+                && self.grew.swap(false, Ordering::Relaxed),
+        }
     }
 
     /// If the list is empty, frees the ring's room beyond [`RING_KEEP`] jobs. A list that
@@ -315,6 +334,21 @@ mod tests {
             list.push(job(runs, i));
         }
         assert!(list.holds_spare_room());
+        // The first look reports the growth, the next one does not.
+        assert_eq!(
+            list.look(),
+            RingLook {
+                spare: true,
+                grew: true
+            }
+        );
+        assert_eq!(
+            list.look(),
+            RingLook {
+                spare: true,
+                grew: false
+            }
+        );
         // A list that holds jobs is not trimmed.
         list.trim();
         assert!(list.capacity() >= 3 * RING_KEEP);
@@ -332,6 +366,7 @@ mod tests {
             "the keep stays: {}",
             list.capacity()
         );
+        assert_eq!(list.look(), RingLook::default());
         // The trimmed ring works as before.
         let more = counters(2);
         list.push(job(more, 0));

@@ -45,6 +45,25 @@ pub(crate) struct Search {
     pub(crate) failed_steals: u32,
 }
 
+/// What a look at locked rings (`job_list.rs`) before a park found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RingLook {
+    /// Some ring may hold more room than it keeps when trimmed.
+    pub(crate) spare: bool,
+    /// Some ring grew past what it keeps since the previous look.
+    pub(crate) grew: bool,
+}
+
+impl RingLook {
+    /// Both looks together.
+    pub(crate) fn and(self, other: RingLook) -> RingLook {
+        RingLook {
+            spare: self.spare || other.spare,
+            grew: self.grew || other.grew,
+        }
+    }
+}
+
 /// The queues of a scheduling discipline.
 ///
 /// `Local` is the part a worker owns (its deque, and whatever else its search keeps, such
@@ -135,9 +154,10 @@ pub(crate) trait Queues: Send + Sync + Sized + 'static {
         0
     }
 
-    /// Whether one of those rings holds more room than it keeps when trimmed.
-    fn holds_spare_room(&self) -> bool {
-        false
+    /// What the backend's rings say before a park (`RingLook`); each ring's growth is
+    /// reported once.
+    fn look_at_rings(&self) -> RingLook {
+        RingLook::default()
     }
 
     /// Frees the spare room of every empty ring (`JobList::trim`).

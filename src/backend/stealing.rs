@@ -29,7 +29,7 @@
 //! buffers of up to 10 MB, page faults included, every round (`docs/work-stealing.md`, "A
 //! deep deque overflows into a list"). At 2 048 jobs the largest buffer is 80 KiB, under
 //! glibc's first mmap threshold. The overflow's ring keeps the room of its deepest moment
-//! (40 bytes a job: 8 MB after 200 000 queued jobs) until the pool has been quiet for
+//! (40 bytes a job: 8 MB after 200 000 queued jobs) until no queue has grown for
 //! `TRIM_AFTER`, then shrinks back to 2 048 jobs (`job_list.rs`).
 
 use std::cell::Cell;
@@ -38,7 +38,7 @@ use crossbeam_utils::CachePadded;
 
 use super::job_list::JobList;
 use super::queue::{Steal, Stealer, Worker};
-use super::{Queues, Search, Tuning};
+use super::{Queues, RingLook, Search, Tuning};
 use crate::job::JobRef;
 use crate::sync::Arc;
 
@@ -208,8 +208,10 @@ impl Queues for Stealing {
         self.rings().map(JobList::capacity).sum()
     }
 
-    fn holds_spare_room(&self) -> bool {
-        self.rings().any(JobList::holds_spare_room)
+    fn look_at_rings(&self) -> RingLook {
+        self.rings()
+            .map(JobList::look)
+            .fold(RingLook::default(), RingLook::and)
     }
 
     fn trim_rings(&self) {

@@ -10,7 +10,7 @@ use crate::sched::member::Membership;
 use crate::sched::registry::Registry;
 use crate::sched::role::{Role, Worker};
 use crate::sched::sleep::Woke;
-use crate::sched::sleep::pacing::{BUSY_FLUSH_EVERY, Idle, Next, SHARED_QUEUE_EVERY, TRIM_AFTER};
+use crate::sched::sleep::pacing::{BUSY_FLUSH_EVERY, Idle, Next, SHARED_QUEUE_EVERY};
 use crate::sync::{Arc, Ordering};
 
 /// The body of worker thread `index`, which owns `local`.
@@ -147,19 +147,18 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
         // The busy clock runs from wake-up to park (searching included): two clock reads
         // per park, none per job or per search.
         self.busy.stop(self.counters);
-        // A queue that grew in a burst keeps its room while work comes back within
-        // `TRIM_AFTER`; a pool quiet that long gives it back (`job_list.rs`).
-        let timeout = reg.holds_spare_room().then_some(TRIM_AFTER);
-        match reg.sleep.try_sleep(self.worker.index, recheck, timeout) {
+        // A queue that grew in a burst keeps its room until no queue has grown for
+        // `TRIM_AFTER`; this look frees it once that is so, and while it is not yet, the
+        // park ends by then (`sched/sleep/trim.rs`).
+        let limit = reg.before_park();
+        match reg.sleep.try_sleep(self.worker.index, recheck, limit) {
             Woke::FoundWork => {}
             Woke::Unparked => {
                 self.counters.parks.add_owned(1);
                 self.counters.wakeups.add_owned(1);
             }
-            Woke::TimedOut => {
-                self.counters.parks.add_owned(1);
-                reg.trim_rings();
-            }
+            // Back to searching; the look before the next park frees the room.
+            Woke::TimedOut => self.counters.parks.add_owned(1),
         }
         self.busy.start();
     }

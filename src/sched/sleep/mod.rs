@@ -3,6 +3,7 @@
 //! `README.md` next to this file; the code below follows it step by step.
 
 pub(crate) mod pacing;
+pub(crate) mod trim;
 
 use std::time::Duration;
 

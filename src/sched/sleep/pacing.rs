@@ -85,8 +85,9 @@ pub(crate) const SPARE_LINGER: Duration = Duration::from_millis(2);
 /// ...sleeping this long between two looks.
 pub(crate) const SPARE_POLL: Duration = Duration::from_micros(50);
 
-/// How long a worker about to park while a queue holds spare room (`job_list.rs`) parks at
-/// most; if nothing woke it by then, it frees that room and parks again without a limit.
+/// How long no queue may have grown past the room it keeps before a worker about to park
+/// frees their spare room (`job_list.rs`, `trim.rs`); a worker parks for no longer than
+/// what is left of it while there is spare room.
 pub(crate) const TRIM_AFTER: Duration = Duration::from_secs(1);
 
 /// What an idle thread does next, after a search that found nothing.
