@@ -40,7 +40,6 @@
 
 use std::collections::VecDeque;
 
-use super::RingLook;
 use crate::job::JobRef;
 use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
 
@@ -55,11 +54,12 @@ pub(crate) struct JobList {
     /// Jobs in `queue`; read without the lock to skip it when empty.
     len: AtomicUsize,
     /// Whether the ring may have more room than [`RING_KEEP`]: set under the lock by the
-    /// push that takes the length past it (the only way the room grows past it), cleared
-    /// by `trim`; read without the lock.
+    /// push that takes the length past it, cleared by `trim`; read without the lock. The
+    /// ring's room doubles from a power of two no larger than `RING_KEEP` (`with_capacity`),
+    /// so that push is the only way its room grows past `RING_KEEP`.
     spare: AtomicBool,
     /// Set with `spare` by every push that takes the length past [`RING_KEEP`]; cleared by
-    /// the look that reports it (`look`).
+    /// `take_growth`.
     grew: AtomicBool,
     queue: Mutex<Locked>,
 }
@@ -83,11 +83,13 @@ impl std::fmt::Debug for JobList {
 }
 
 impl JobList {
-    /// An empty list with room for `capacity` jobs before its ring first grows.
+    /// An empty list with room for `capacity` jobs before its ring first grows: a power of
+    /// two no larger than [`RING_KEEP`] (see `spare`).
     pub(crate) fn with_capacity(capacity: usize) -> Self {
+        debug_assert!(capacity.is_power_of_two() && capacity <= RING_KEEP);
         JobList {
             len: AtomicUsize::new(0),
-            spare: AtomicBool::new(capacity > RING_KEEP),
+            spare: AtomicBool::new(false),
             grew: AtomicBool::new(false),
             queue: Mutex::new(Locked {
                 jobs: VecDeque::with_capacity(capacity),
@@ -184,30 +186,26 @@ impl JobList {
         self.spare.load(Ordering::Relaxed)
     }
 
-    /// Whether the ring may hold spare room, and whether it grew past [`RING_KEEP`] since
-    /// the previous look, which this look clears (relaxed; a stale answer only moves a
-    /// trim).
-    pub(crate) fn look(&self) -> RingLook {
-        let spare = self.holds_spare_room();
-        RingLook {
-            spare,
-            grew: spare
-                && self.grew.load(Ordering::Relaxed)
-                && self.grew.swap(false, Ordering::Relaxed),
-        }
+    /// Whether the ring grew past [`RING_KEEP`] since the last call; clears that. A relaxed
+    /// load, and a swap when it did (a stale answer only moves a trim).
+    pub(crate) fn take_growth(&self) -> bool {
+        self.grew.load(Ordering::Relaxed) && self.grew.swap(false, Ordering::Relaxed)
     }
 
     /// If the list is empty, frees the ring's room beyond [`RING_KEEP`] jobs. A list that
-    /// holds jobs is left as it is: somebody is about to take them.
-    pub(crate) fn trim(&self) {
-        if !self.holds_spare_room() || !self.is_empty() {
-            return;
+    /// holds jobs is left as it is: somebody is about to take them. Returns whether the
+    /// ring still holds spare room.
+    pub(crate) fn trim(&self) -> bool {
+        if !self.holds_spare_room() {
+            return false;
         }
         let mut queue = self.queue.lock();
-        if queue.jobs.is_empty() {
-            queue.jobs.shrink_to(RING_KEEP);
-            self.spare.store(false, Ordering::Relaxed);
+        if !queue.jobs.is_empty() {
+            return true;
         }
+        queue.jobs.shrink_to(RING_KEEP);
+        self.spare.store(false, Ordering::Relaxed);
+        false
     }
 
     /// The number of jobs as of the last change (one relaxed load).
@@ -334,23 +332,11 @@ mod tests {
             list.push(job(runs, i));
         }
         assert!(list.holds_spare_room());
-        // The first look reports the growth, the next one does not.
-        assert_eq!(
-            list.look(),
-            RingLook {
-                spare: true,
-                grew: true
-            }
-        );
-        assert_eq!(
-            list.look(),
-            RingLook {
-                spare: true,
-                grew: false
-            }
-        );
-        // A list that holds jobs is not trimmed.
-        list.trim();
+        // The growth is reported once.
+        assert!(list.take_growth());
+        assert!(!list.take_growth());
+        // A list that holds jobs is not trimmed, and says it kept its room.
+        assert!(list.trim());
         assert!(list.capacity() >= 3 * RING_KEEP);
         let mut ran = 0;
         while let Some(j) = list.pop() {
@@ -359,24 +345,33 @@ mod tests {
         }
         assert_eq!(ran, 3 * RING_KEEP);
         assert!(list.holds_spare_room(), "taking jobs frees no room");
-        list.trim();
+        assert!(!list.trim(), "an empty list gives its room back");
         assert!(!list.holds_spare_room());
+        let room = list.capacity();
         assert!(
-            list.capacity() >= RING_KEEP,
-            "the keep stays: {}",
-            list.capacity()
+            (RING_KEEP..3 * RING_KEEP).contains(&room),
+            "the keep stays, the rest goes: {room}"
         );
-        assert_eq!(list.look(), RingLook::default());
+        assert!(!list.take_growth());
         // The trimmed ring works as before.
         let more = counters(2);
         list.push(job(more, 0));
         list.push(job(more, 1));
         assert_eq!(run(more, list.pop().expect("two jobs")), 0);
         assert_eq!(run(more, list.pop().expect("one job")), 1);
+        // Grown again past the keep, it says so again.
+        let again = counters(RING_KEEP + 1);
+        for i in 0..=RING_KEEP {
+            list.push(job(again, i));
+        }
+        assert!(list.holds_spare_room() && list.take_growth());
+        while let Some(j) = list.pop() {
+            run(again, j);
+        }
         // A small ring is left alone.
         let small = JobList::with_capacity(4);
         let before = small.capacity();
-        small.trim();
+        assert!(!small.trim());
         assert_eq!(small.capacity(), before);
     }
 

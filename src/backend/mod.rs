@@ -45,25 +45,6 @@ pub(crate) struct Search {
     pub(crate) failed_steals: u32,
 }
 
-/// What a look at locked rings (`job_list.rs`) before a park found.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct RingLook {
-    /// Some ring may hold more room than it keeps when trimmed.
-    pub(crate) spare: bool,
-    /// Some ring grew past what it keeps since the previous look.
-    pub(crate) grew: bool,
-}
-
-impl RingLook {
-    /// Both looks together.
-    pub(crate) fn and(self, other: RingLook) -> RingLook {
-        RingLook {
-            spare: self.spare || other.spare,
-            grew: self.grew || other.grew,
-        }
-    }
-}
-
 /// The queues of a scheduling discipline.
 ///
 /// `Local` is the part a worker owns (its deque, and whatever else its search keeps, such
@@ -154,14 +135,22 @@ pub(crate) trait Queues: Send + Sync + Sized + 'static {
         0
     }
 
-    /// What the backend's rings say before a park (`RingLook`); each ring's growth is
-    /// reported once.
-    fn look_at_rings(&self) -> RingLook {
-        RingLook::default()
+    /// Whether one of those rings may hold more room than it keeps when trimmed.
+    fn holds_spare_room(&self) -> bool {
+        false
     }
 
-    /// Frees the spare room of every empty ring (`JobList::trim`).
-    fn trim_rings(&self) {}
+    /// Whether one of those rings grew past the room it keeps since the last call; clears
+    /// that for every ring (`JobList::take_growth`).
+    fn take_growth(&self) -> bool {
+        false
+    }
+
+    /// Frees the spare room of every empty ring (`JobList::trim`); returns whether some
+    /// ring, not empty, kept it.
+    fn trim_rings(&self) -> bool {
+        false
+    }
 
     /// Jobs in each worker's own queue right now (empty without local queues).
     fn local_lens(&self) -> Vec<usize> {

@@ -38,7 +38,7 @@ use crossbeam_utils::CachePadded;
 
 use super::job_list::JobList;
 use super::queue::{Steal, Stealer, Worker};
-use super::{Queues, RingLook, Search, Tuning};
+use super::{Queues, Search, Tuning};
 use crate::job::JobRef;
 use crate::sync::Arc;
 
@@ -208,14 +208,18 @@ impl Queues for Stealing {
         self.rings().map(JobList::capacity).sum()
     }
 
-    fn look_at_rings(&self) -> RingLook {
-        self.rings()
-            .map(JobList::look)
-            .fold(RingLook::default(), RingLook::and)
+    fn holds_spare_room(&self) -> bool {
+        self.rings().any(JobList::holds_spare_room)
     }
 
-    fn trim_rings(&self) {
-        self.rings().for_each(JobList::trim);
+    fn take_growth(&self) -> bool {
+        // `|`, not `||`: every ring's flag is taken.
+        self.rings()
+            .fold(false, |grew, ring| ring.take_growth() | grew)
+    }
+
+    fn trim_rings(&self) -> bool {
+        self.rings().fold(false, |left, ring| ring.trim() | left)
     }
 
     fn push_global(&self, job: JobRef) {

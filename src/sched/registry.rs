@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 
 use crate::backend::job_list::JobList;
-use crate::backend::{Queues, RingLook, Tuning};
+use crate::backend::{Queues, Tuning};
 use crate::job::JobRef;
 use crate::job::unwind::JobPanic;
 use crate::metrics::{Metrics, PoolCounters};
@@ -48,9 +48,9 @@ pub(crate) struct Registry<Q: Queues> {
     /// Jobs in all inboxes together (one load for `has_work`).
     inboxed: AtomicUsize,
     /// Since when no locked ring has grown: when their spare room is freed. On a line of
-    /// its own: its lock is written at parks, and unpadded the new field moved the hot
-    /// fields around it enough for bursts of outside spawns to run about 5% slower (four
-    /// alternating pairs; level with the padding in eight).
+    /// its own: its lock is written at parks, and unpadded, among the registry's hot
+    /// fields, bursts of outside spawns ran about 5% slower (four alternating pairs; level
+    /// with the padding in eight).
     trim_clock: CachePadded<TrimClock>,
     /// Threads blocked in a wait that want a poke when work arrives (see `watchers.rs`).
     pub(crate) watchers: Watchers,
@@ -337,22 +337,39 @@ impl<Q: Queues> Registry<Q> {
 
     /// A worker is about to park: how long it may park for, if a ring holds spare room
     /// (`sched/sleep/trim.rs`). If no ring grew for `TRIM_AFTER`, frees their spare room
-    /// first and returns `None`, as it does when there is none. A relaxed load or two per
-    /// ring, and while some ring holds spare room a clock read and the clock's lock.
+    /// first and returns `None`, as it does when there is none. A relaxed load per ring;
+    /// while some ring holds spare room, a clock read, the clock's lock, and another load
+    /// per ring (a swap for a ring that grew).
     pub(crate) fn before_park(&self) -> Option<Duration> {
-        let look = self
-            .own_rings()
-            .map(JobList::look)
-            .fold(self.queues.look_at_rings(), RingLook::and);
-        if !look.spare {
+        let spare =
+            self.queues.holds_spare_room() || self.own_rings().any(JobList::holds_spare_room);
+        if !spare {
             return None;
         }
-        match self.trim_clock.at_park(look.grew, Instant::now()) {
+        // `|`, not `||`: every ring's growth is taken.
+        let grew = || {
+            self.own_rings()
+                .fold(self.queues.take_growth(), |grew, ring| {
+                    ring.take_growth() | grew
+                })
+        };
+        let now = Instant::now();
+        match self.trim_clock.at_park(grew, now) {
             TrimDue::After(limit) => Some(limit),
             TrimDue::Now => {
-                self.queues.trim_rings();
-                self.own_rings().for_each(JobList::trim);
-                None
+                let kept = self.queues.trim_rings()
+                    | self
+                        .own_rings()
+                        .fold(false, |kept, ring| ring.trim() | kept);
+                if !kept {
+                    return None;
+                }
+                // A ring that held jobs kept its room: the clock starts over, and this
+                // park ends in time to look again.
+                match self.trim_clock.at_park(|| true, now) {
+                    TrimDue::After(limit) => Some(limit),
+                    TrimDue::Now => None,
+                }
             }
         }
     }

@@ -1,12 +1,13 @@
 //! When a pool's queues give back the room a burst grew them to (`backend/job_list.rs`).
 //!
 //! Each ring says whether it may hold spare room and whether it grew past `RING_KEEP`
-//! since the last look (`RingLook`). A worker about to park looks at every ring and asks
-//! the pool's [`TrimClock`]: the room is freed once no ring has grown for `TRIM_AFTER`.
-//! The clock runs from the first look that found spare room with no growth since the look
-//! before it, so a pool whose workers keep parking and waking (a trickle of jobs) frees
-//! the room at its first park a second after the burst, and a pool gone quiet frees it
-//! when a worker's park, limited to the time left, runs out and that worker looks again.
+//! since it was last asked. A worker about to park while some ring holds spare room asks
+//! the pool's [`TrimClock`], which takes the rings' growth under its lock: the clock
+//! starts over at every look that finds growth (or finds it stopped), and once it has
+//! run for `TRIM_AFTER` the worker frees the room. So a pool whose workers keep parking
+//! and waking (a trickle of jobs) frees the room at its first park a second after the
+//! last growth, and a pool gone quiet frees it when a worker's park, limited to the time
+//! left, runs out and that worker looks again.
 
 use std::time::{Duration, Instant};
 
@@ -29,12 +30,13 @@ pub(crate) struct TrimClock {
 }
 
 impl TrimClock {
-    /// A look at `now` that found spare room, and a ring grown since the previous look if
-    /// `grew`. Called only while some ring holds spare room.
-    pub(crate) fn at_park(&self, grew: bool, now: Instant) -> TrimDue {
+    /// A look at `now` that found spare room; `grew` takes the rings' growth since the
+    /// previous look, under the clock's lock, so that no two looks split one growth.
+    /// Called only while some ring holds spare room.
+    pub(crate) fn at_park(&self, grew: impl FnOnce() -> bool, now: Instant) -> TrimDue {
         let mut since = self.quiet_since.lock();
         let start = match *since {
-            Some(start) if !grew => start,
+            Some(start) if !grew() => start,
             _ => *since.insert(now),
         };
         let quiet = now.saturating_duration_since(start);
@@ -57,31 +59,31 @@ mod tests {
     fn the_room_is_freed_a_quiet_second_after_the_first_look() {
         let clock = TrimClock::default();
         let t0 = Instant::now();
-        assert_eq!(clock.at_park(true, t0), TrimDue::After(TRIM_AFTER));
+        assert_eq!(clock.at_park(|| true, t0), TrimDue::After(TRIM_AFTER));
         // Parks of a trickle: the wait left shrinks, then the trim is due.
         assert_eq!(
-            clock.at_park(false, t0 + 300 * MS),
+            clock.at_park(|| false, t0 + 300 * MS),
             TrimDue::After(TRIM_AFTER - 300 * MS)
         );
-        assert_eq!(clock.at_park(false, t0 + TRIM_AFTER), TrimDue::Now);
+        assert_eq!(clock.at_park(|| false, t0 + TRIM_AFTER), TrimDue::Now);
         // After a trim the clock starts over at the next look.
         let t1 = t0 + 5 * TRIM_AFTER;
-        assert_eq!(clock.at_park(false, t1), TrimDue::After(TRIM_AFTER));
+        assert_eq!(clock.at_park(|| false, t1), TrimDue::After(TRIM_AFTER));
     }
 
     #[test]
     fn growth_restarts_the_clock() {
         let clock = TrimClock::default();
         let t0 = Instant::now();
-        clock.at_park(true, t0);
+        clock.at_park(|| true, t0);
         assert_eq!(
-            clock.at_park(true, t0 + 900 * MS),
+            clock.at_park(|| true, t0 + 900 * MS),
             TrimDue::After(TRIM_AFTER)
         );
         assert_eq!(
-            clock.at_park(false, t0 + 1500 * MS),
+            clock.at_park(|| false, t0 + 1500 * MS),
             TrimDue::After(TRIM_AFTER - 600 * MS)
         );
-        assert_eq!(clock.at_park(false, t0 + 1900 * MS), TrimDue::Now);
+        assert_eq!(clock.at_park(|| false, t0 + 1900 * MS), TrimDue::Now);
     }
 }
