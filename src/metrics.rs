@@ -269,8 +269,9 @@ pub struct Metrics {
     /// words a job: the shared queue (stealing), the workers' overflows (stealing), the
     /// relocation queue and the `broadcast` inboxes. A queue grows by doubling and keeps
     /// its room while bursts keep coming; once no queue has grown past 2 048 jobs for a
-    /// second, the next worker to park frees the room beyond that of every empty queue (a
-    /// parked worker wakes by then to do it). Not counted: a stealing worker's deque
+    /// second ([`Builder::trim_queues_after`](crate::Builder::trim_queues_after)), the next
+    /// worker to park frees the room beyond that of every empty queue (a parked worker
+    /// wakes by then to do it). Not counted: a stealing worker's deque
     /// (at most 2 048 jobs) and the channel backend's channel, which frees its blocks as
     /// they empty.
     ///

@@ -186,6 +186,32 @@ fn bursts_closer_than_a_second_keep_the_room() {
 }
 
 #[test]
+fn the_builder_sets_when_the_room_goes_or_keeps_it() {
+    let _dog = Watchdog::arm("the trim setting", Duration::from_secs(60));
+    for (after, kept) in [(Some(Duration::from_millis(20)), false), (None, true)] {
+        let pool = Pool::builder()
+            .num_threads(2)
+            .trim_queues_after(after)
+            .build()
+            .expect("pool");
+        let (room, _) = burst_from_outside(&pool);
+        assert!(room >= BURST, "the burst never queued up: {room}");
+        if kept {
+            // Longer than the default second: nothing may go.
+            std::thread::sleep(Duration::from_millis(1500));
+            let room = pool.metrics().queue_room;
+            assert!(room >= BURST, "room freed with trimming off: {room}");
+        } else {
+            assert!(
+                room_falls_to(&pool, QUIET_ROOM),
+                "room kept with a 20 ms setting: {}",
+                pool.metrics().queue_room
+            );
+        }
+    }
+}
+
+#[test]
 fn the_channel_backend_keeps_no_room() {
     let _dog = Watchdog::arm("the channel backend's room", Duration::from_secs(60));
     let pool = pool(2, Backend::Channel);

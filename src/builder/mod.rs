@@ -1,6 +1,7 @@
 //! `Builder`: configuring and starting a pool, with rayon's names.
 
 use std::fmt;
+use std::time::Duration;
 
 mod backend;
 
@@ -14,6 +15,7 @@ use crate::error::BuildError;
 use crate::job::unwind::JobPanic;
 use crate::sched::registry::{Config, PanicHandler, ThreadHandler};
 use crate::sched::running;
+use crate::sched::sleep::pacing::TRIM_AFTER;
 
 /// The environment variable that sets the default number of worker threads.
 pub const ENV_NUM_THREADS: &str = "SKEWER_NUM_THREADS";
@@ -54,6 +56,7 @@ pub struct Builder {
     start_handler: Option<Box<ThreadHandler>>,
     exit_handler: Option<Box<ThreadHandler>>,
     queue_capacity: Option<usize>,
+    trim_after: Option<Duration>,
 }
 
 impl Default for Builder {
@@ -74,6 +77,7 @@ impl fmt::Debug for Builder {
             .field("start_handler", &self.start_handler.is_some())
             .field("exit_handler", &self.exit_handler.is_some())
             .field("queue_capacity", &self.queue_capacity)
+            .field("trim_queues_after", &self.trim_after)
             .finish()
     }
 }
@@ -91,6 +95,7 @@ impl Builder {
             start_handler: None,
             exit_handler: None,
             queue_capacity: None,
+            trim_after: Some(TRIM_AFTER),
         }
     }
 
@@ -249,6 +254,33 @@ impl Builder {
         self
     }
 
+    /// How long no queue may grow past 2 048 jobs before a worker about to park frees the
+    /// room queues grew to beyond that ([`Metrics::queue_room`](crate::Metrics::queue_room));
+    /// `None` keeps it for the pool's lifetime. Default: one second.
+    ///
+    /// A pool fed large bursts further apart than this pays for the room again at each
+    /// burst: a million queued jobs need 40 MB, which the first burst after a trim faults
+    /// back in (about 15-25 ms on the project's 2-core VMs). Such a pool can keep the room
+    /// with a longer time, or `None`; one that must hold little memory between bursts can
+    /// take a shorter one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = skewer::Pool::builder()
+    ///     .num_threads(1)
+    ///     .trim_queues_after(None)
+    ///     .build()
+    ///     .unwrap();
+    /// pool.install(|| skewer::scope(|s| for _ in 0..50_000 { s.spawn(|_| {}); }));
+    /// std::thread::sleep(Duration::from_millis(1500));
+    /// // Kept: the next burst of that size allocates nothing.
+    /// assert!(pool.metrics().queue_room >= 40_000);
+    /// ```
+    pub fn trim_queues_after(mut self, after: Option<Duration>) -> Self {
+        self.trim_after = after;
+        self
+    }
+
     /// Starts the pool's threads.
     ///
     /// # Errors
@@ -301,6 +333,7 @@ impl Builder {
             panic_handler: self.panic_handler,
             start_handler: self.start_handler,
             exit_handler: self.exit_handler,
+            trim_after: self.trim_after,
         };
         let started = match backend {
             Backend::Stealing => running::start::<Stealing>(config),

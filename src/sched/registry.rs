@@ -34,6 +34,9 @@ pub(crate) struct Config {
     pub(crate) panic_handler: Option<Box<PanicHandler>>,
     pub(crate) start_handler: Option<Box<ThreadHandler>>,
     pub(crate) exit_handler: Option<Box<ThreadHandler>>,
+    /// How long no queue may grow before their spare room is freed; `None`: never
+    /// (`Builder::trim_queues_after`).
+    pub(crate) trim_after: Option<Duration>,
 }
 
 /// The shared state of one pool.
@@ -47,6 +50,8 @@ pub(crate) struct Registry<Q: Queues> {
     inboxes: Vec<CachePadded<JobList>>,
     /// Jobs in all inboxes together (one load for `has_work`).
     inboxed: AtomicUsize,
+    /// How long no locked ring may grow before their spare room is freed; `None`: never.
+    trim_after: Option<Duration>,
     /// Since when no locked ring has grown: when their spare room is freed. On a line of
     /// its own: its lock is written at parks, and unpadded, among the registry's hot
     /// fields, bursts of outside spawns ran about 5% slower (four alternating pairs; level
@@ -97,6 +102,7 @@ pub(crate) fn for_tests<Q: Queues>(num_threads: usize) -> (Arc<Registry<Q>>, Vec
         panic_handler: None,
         start_handler: None,
         exit_handler: None,
+        trim_after: Some(crate::sched::sleep::pacing::TRIM_AFTER),
     };
     let (reg, locals, _) = Registry::new(config, |_| {});
     (Arc::new(reg), locals)
@@ -118,6 +124,7 @@ impl<Q: Queues> Registry<Q> {
             relocated: JobList::default(),
             inboxes: (0..n).map(|_| CachePadded::default()).collect(),
             inboxed: AtomicUsize::new(0),
+            trim_after: config.trim_after,
             trim_clock: CachePadded::default(),
             watchers: Watchers::default(),
             counters: PoolCounters::new(n),
@@ -336,11 +343,12 @@ impl<Q: Queues> Registry<Q> {
     }
 
     /// A worker is about to park: how long it may park for, if a ring holds spare room
-    /// (`sched/sleep/trim.rs`). If no ring grew for `TRIM_AFTER`, frees their spare room
-    /// first and returns `None`, as it does when there is none. A relaxed load per ring;
+    /// (`sched/sleep/trim.rs`). If no ring grew for `trim_after`, frees their spare room
+    /// first and returns `None`, as it does when there is none or the pool never trims. A relaxed load per ring;
     /// while some ring holds spare room, a clock read, the clock's lock, and another load
     /// per ring (a swap for a ring that grew).
     pub(crate) fn before_park(&self) -> Option<Duration> {
+        let after = self.trim_after?;
         let spare =
             self.queues.holds_spare_room() || self.own_rings().any(JobList::holds_spare_room);
         if !spare {
@@ -354,7 +362,7 @@ impl<Q: Queues> Registry<Q> {
                 })
         };
         let now = Instant::now();
-        match self.trim_clock.at_park(grew, now) {
+        match self.trim_clock.at_park(grew, now, after) {
             TrimDue::After(limit) => Some(limit),
             TrimDue::Now => {
                 let kept = self.queues.trim_rings()
@@ -366,7 +374,7 @@ impl<Q: Queues> Registry<Q> {
                 }
                 // A ring that held jobs kept its room: the clock starts over, and this
                 // park ends in time to look again.
-                match self.trim_clock.at_park(|| true, now) {
+                match self.trim_clock.at_park(|| true, now, after) {
                     TrimDue::After(limit) => Some(limit),
                     TrimDue::Now => None,
                 }

@@ -87,7 +87,8 @@ pub(crate) const SPARE_POLL: Duration = Duration::from_micros(50);
 
 /// How long no queue may have grown past the room it keeps before a worker about to park
 /// frees their spare room (`job_list.rs`, `trim.rs`); a worker parks for no longer than
-/// what is left of it while there is spare room.
+/// what is left of it while there is spare room. The default of
+/// `Builder::trim_queues_after`.
 pub(crate) const TRIM_AFTER: Duration = Duration::from_secs(1);
 
 /// What an idle thread does next, after a search that found nothing.
