@@ -344,9 +344,9 @@ impl<Q: Queues> Registry<Q> {
 
     /// A worker is about to park: how long it may park for, if a ring holds spare room
     /// (`sched/sleep/trim.rs`). If no ring grew for `trim_after`, frees their spare room
-    /// first and returns `None`, as it does when there is none or the pool never trims. A relaxed load per ring;
-    /// while some ring holds spare room, a clock read, the clock's lock, and another load
-    /// per ring (a swap for a ring that grew).
+    /// first and returns `None`, as it does when there is none or the pool never trims.
+    /// A relaxed load per ring; while some ring holds spare room, a clock read, the
+    /// clock's lock, and another load per ring (a swap for a ring that grew).
     pub(crate) fn before_park(&self) -> Option<Duration> {
         let after = self.trim_after?;
         let spare =

@@ -2,13 +2,13 @@
 //!
 //! Each ring says whether it may hold spare room and whether it grew past `RING_KEEP`
 //! since it was last asked. A worker about to park while some ring holds spare room asks
-//! the pool's [`TrimClock`], which takes the rings' growth under its lock: the clock
-//! starts over at every look that finds growth (or finds it stopped), and once it has
-//! run for the pool's `trim_after` (`pacing::TRIM_AFTER` unless the builder set another)
-//! the worker frees the room. So a pool whose workers keep parking
-//! and waking (a trickle of jobs) frees the room at its first park a second after the
-//! last growth, and a pool gone quiet frees it when a worker's park, limited to the time
-//! left, runs out and that worker looks again.
+//! the pool's [`TrimClock`], which takes the rings' growth under its lock. The clock
+//! starts at a look that finds it stopped (at first, and after a trim) and starts over at
+//! every look that finds growth; once it has run for the pool's `trim_after`
+//! (`pacing::TRIM_AFTER` unless the builder set another), the worker frees the room. So a
+//! pool whose workers keep parking and waking (a trickle of jobs) frees the room at its
+//! first park a second after the last growth, and a pool gone quiet frees it when a
+//! worker's park, limited to the time left, runs out and that worker looks again.
 
 use std::time::{Duration, Instant};
 
