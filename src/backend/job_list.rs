@@ -55,8 +55,8 @@ pub(crate) struct JobList {
     len: AtomicUsize,
     /// Whether the ring may have more room than [`RING_KEEP`]: set under the lock by the
     /// push that takes the length past it, cleared by `trim`; read without the lock. The
-    /// ring's room doubles from a power of two no larger than `RING_KEEP` (`with_capacity`),
-    /// so that push is the only way its room grows past `RING_KEEP`.
+    /// ring's room doubles from a power of two (`with_capacity`), so past its start that
+    /// push is the only way its room grows past `RING_KEEP`.
     spare: AtomicBool,
     /// Set with `spare` by every push that takes the length past [`RING_KEEP`]; cleared by
     /// `take_growth`.
@@ -84,12 +84,12 @@ impl std::fmt::Debug for JobList {
 
 impl JobList {
     /// An empty list with room for `capacity` jobs before its ring first grows: a power of
-    /// two no larger than [`RING_KEEP`] (see `spare`).
+    /// two (see `spare`; a ring that starts with more than [`RING_KEEP`] starts spare).
     pub(crate) fn with_capacity(capacity: usize) -> Self {
-        debug_assert!(capacity.is_power_of_two() && capacity <= RING_KEEP);
+        debug_assert!(capacity.is_power_of_two());
         JobList {
             len: AtomicUsize::new(0),
-            spare: AtomicBool::new(false),
+            spare: AtomicBool::new(capacity > RING_KEEP),
             grew: AtomicBool::new(false),
             queue: Mutex::new(Locked {
                 jobs: VecDeque::with_capacity(capacity),
