@@ -72,6 +72,20 @@ fn burst_from_outside(pool: &Pool) -> (usize, Instant) {
     (room, released)
 }
 
+/// On a one-worker pool: one scope body on the worker queues `BURST` jobs before the worker
+/// runs one, so that past 2 048 they go to its overflow; returns once they all ran.
+fn burst_into_the_overflow(pool: &Pool) {
+    let room = pool.install(|| {
+        skewer::scope(|s| {
+            for _ in 0..BURST {
+                s.spawn(|_| {});
+            }
+            pool.metrics().queue_room
+        })
+    });
+    assert!(room >= BURST - 2048, "the overflow never grew: {room}");
+}
+
 /// Waits, polling the metrics, until the pool's queue room is at most `room`.
 fn room_falls_to(pool: &Pool, room: usize) -> bool {
     wait_until(TRIM_LIMIT, || pool.metrics().queue_room <= room)
@@ -103,17 +117,7 @@ fn the_shared_queue_gives_back_its_room_once_the_pool_is_quiet() {
 fn an_overflow_gives_back_its_room_once_the_pool_is_quiet() {
     let _dog = Watchdog::arm("an overflow's room", Duration::from_secs(60));
     let pool = pool(1, Backend::Stealing);
-    // One scope body on the only worker queues every job before the worker runs one: past
-    // 2 048 they go to its overflow.
-    let room = pool.install(|| {
-        skewer::scope(|s| {
-            for _ in 0..BURST {
-                s.spawn(|_| {});
-            }
-            pool.metrics().queue_room
-        })
-    });
-    assert!(room >= BURST - 2048, "the overflow never grew: {room}");
+    burst_into_the_overflow(&pool);
     assert!(
         room_falls_to(&pool, QUIET_ROOM),
         "room kept after {TRIM_LIMIT:?} of quiet: {}",
@@ -129,15 +133,7 @@ fn an_overflow_gives_back_its_room_once_the_pool_is_quiet() {
 fn a_trickle_of_jobs_does_not_keep_the_room() {
     let _dog = Watchdog::arm("room under a trickle", Duration::from_secs(60));
     let pool = pool(1, Backend::Stealing);
-    let room = pool.install(|| {
-        skewer::scope(|s| {
-            for _ in 0..BURST {
-                s.spawn(|_| {});
-            }
-            pool.metrics().queue_room
-        })
-    });
-    assert!(room >= BURST - 2048, "the overflow never grew: {room}");
+    burst_into_the_overflow(&pool);
     // One job every 100 ms wakes the only worker before any park of a second could run
     // out: the room must still be freed, at a park a second after the burst.
     let deadline = Instant::now() + TRIM_LIMIT;
