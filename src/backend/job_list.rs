@@ -221,6 +221,22 @@ impl JobList {
     }
 }
 
+/// Takes the growth of every ring in `rings` (none is skipped once one reports it);
+/// whether some ring grew.
+pub(crate) fn take_growth_of<'a>(rings: impl IntoIterator<Item = &'a JobList>) -> bool {
+    rings
+        .into_iter()
+        .fold(false, |grew, ring| ring.take_growth() | grew)
+}
+
+/// Trims every ring in `rings` (`JobList::trim`); whether some ring, not empty, kept its
+/// spare room.
+pub(crate) fn trim_all<'a>(rings: impl IntoIterator<Item = &'a JobList>) -> bool {
+    rings
+        .into_iter()
+        .fold(false, |kept, ring| ring.trim() | kept)
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use std::sync::atomic::{AtomicU8, AtomicUsize};

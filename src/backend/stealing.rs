@@ -36,7 +36,7 @@ use std::cell::Cell;
 
 use crossbeam_utils::CachePadded;
 
-use super::job_list::JobList;
+use super::job_list::{self, JobList};
 use super::queue::{Steal, Stealer, Worker};
 use super::{Queues, Search, Tuning};
 use crate::job::JobRef;
@@ -213,13 +213,11 @@ impl Queues for Stealing {
     }
 
     fn take_growth(&self) -> bool {
-        // `|`, not `||`: every ring's flag is taken.
-        self.rings()
-            .fold(false, |grew, ring| ring.take_growth() | grew)
+        job_list::take_growth_of(self.rings())
     }
 
     fn trim_rings(&self) -> bool {
-        self.rings().fold(false, |left, ring| ring.trim() | left)
+        job_list::trim_all(self.rings())
     }
 
     fn push_global(&self, job: JobRef) {

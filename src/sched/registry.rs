@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
-use crate::backend::job_list::JobList;
+use crate::backend::job_list::{self, JobList};
 use crate::backend::{Queues, Tuning};
 use crate::job::JobRef;
 use crate::job::unwind::JobPanic;
@@ -354,21 +354,12 @@ impl<Q: Queues> Registry<Q> {
         if !spare {
             return None;
         }
-        // `|`, not `||`: every ring's growth is taken.
-        let grew = || {
-            self.own_rings()
-                .fold(self.queues.take_growth(), |grew, ring| {
-                    ring.take_growth() | grew
-                })
-        };
+        let grew = || self.queues.take_growth() | job_list::take_growth_of(self.own_rings());
         let now = Instant::now();
         match self.trim_clock.at_park(grew, now, after) {
             TrimDue::After(limit) => Some(limit),
             TrimDue::Now => {
-                let kept = self.queues.trim_rings()
-                    | self
-                        .own_rings()
-                        .fold(false, |kept, ring| ring.trim() | kept);
+                let kept = self.queues.trim_rings() | job_list::trim_all(self.own_rings());
                 if !kept {
                     return None;
                 }
