@@ -258,6 +258,7 @@ impl Queues for Stealing {
         len + local.overflow.len()
     }
 
+    #[inline(always)]
     fn pop_local(&self, local: &Local) -> Option<JobRef> {
         // The overflow holds the newest jobs (thieves may have taken them all).
         if local.overflowing.get() {
@@ -266,7 +267,10 @@ impl Queues for Stealing {
             }
             local.overflowing.set(false);
         }
-        local.deque.pop()
+        // `pop` stores the job one word at a time; it is read back the same way
+        // (`JobRef::copied_by_words`). Inline, so that the words stay in registers up to
+        // the job's call on a worker's common paths (`search::pop_own`, `next_local`).
+        local.deque.pop().as_ref().map(JobRef::copied_by_words)
     }
 
     fn local_is_empty(&self, local: &Local) -> bool {
@@ -332,10 +336,10 @@ impl Queues for Stealing {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::job::job_ref::Payload;
+    use crate::job::job_ref::Word;
     use crate::job::{Header, Kind};
 
-    unsafe fn never(_: *const Header, _: Payload) {
+    unsafe fn never(_: *const Header, _: Word, _: Word, _: Word) {
         unreachable!("these tests only queue jobs");
     }
 

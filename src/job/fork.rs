@@ -54,9 +54,9 @@ impl Fork {
 mod tests {
     use super::*;
     use crate::job::header::Kind;
-    use crate::job::job_ref::Payload;
+    use crate::job::job_ref::Word;
 
-    unsafe fn never(_: *const Header, _: Payload) {
+    unsafe fn never(_: *const Header, _: Word, _: Word, _: Word) {
         unreachable!("a test fork is never executed");
     }
 

@@ -1,7 +1,7 @@
 //! Heap jobs: a boxed closure, freed after it ran.
 
 use super::header::{Header, Kind};
-use super::job_ref::{JobRef, Payload};
+use super::job_ref::{JobRef, Word};
 use super::unwind;
 
 /// A boxed job for `spawn` and `Scope::spawn`: freed after it ran.
@@ -32,7 +32,7 @@ where
         unsafe { JobRef::new(ptr as *const Header, Self::execute) }
     }
 
-    unsafe fn execute(this: *const Header, _: Payload) {
+    unsafe fn execute(this: *const Header, _: Word, _: Word, _: Word) {
         let this = this.cast::<Self>().cast_mut();
         // No `Box` while the closure runs: a `Box` asserts it is the only way to the job,
         // but jobs created by the closure name this header as their parent, and a waiter

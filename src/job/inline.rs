@@ -3,7 +3,7 @@
 use std::mem::{MaybeUninit, align_of, size_of};
 
 use super::header::{Header, Kind};
-use super::job_ref::{JobRef, Payload};
+use super::job_ref::{JobRef, Payload, Word};
 use super::unwind;
 
 /// A closure of at most three words, carried inside its `JobRef` (no allocation). It gets the
@@ -35,7 +35,8 @@ impl InlineJob {
         unsafe { JobRef::with_payload(header, Self::execute::<F>, payload) }
     }
 
-    unsafe fn execute<F: FnOnce(*const Header)>(header: *const Header, payload: Payload) {
+    unsafe fn execute<F: FnOnce(*const Header)>(header: *const Header, a: Word, b: Word, c: Word) {
+        let payload: Payload = [a, b, c];
         // SAFETY: `into_job_ref` wrote an `F` here, and exactly-once execution means it is
         // read (moved out) once.
         let func = unsafe { std::ptr::read(payload.as_ptr().cast::<F>()) };

@@ -4,11 +4,16 @@ use std::mem::MaybeUninit;
 
 use super::header::Header;
 
-/// The inline payload of a `JobRef`: room for a closure of three words.
-pub(crate) type Payload = [MaybeUninit<usize>; 3];
+/// One word of a `JobRef`'s inline payload.
+pub(crate) type Word = MaybeUninit<usize>;
 
-/// The function that runs a job, given its header and payload.
-pub(crate) type ExecuteFn = unsafe fn(*const Header, Payload);
+/// The inline payload of a `JobRef`: room for a closure of three words.
+pub(crate) type Payload = [Word; 3];
+
+/// The function that runs a job, given its header and its payload's three words, which
+/// travel as three arguments (in registers) and not as one array (through memory): see
+/// [`JobRef::execute`].
+pub(crate) type ExecuteFn = unsafe fn(*const Header, Word, Word, Word);
 
 /// A type-erased reference to a job that has not run yet.
 #[derive(Clone, Copy, Debug)]
@@ -55,12 +60,43 @@ impl JobRef {
         self.header
     }
 
+    /// A copy of `*self` made of five word-sized loads, which the compiler may not merge.
+    ///
+    /// For a `JobRef` just written with one store per word (crossbeam-deque's `pop` returns
+    /// its job that way). An ordinary copy of five words loads them sixteen bytes at a
+    /// time, and a load that spans two pending stores cannot take its bytes from them: it
+    /// waits until they have reached the cache. On the path from a worker's pop to the
+    /// job's call that wait, and the copies after it, held back the start of every scope
+    /// job (`docs/work-stealing.md`, "The scope walk's gap was a copy").
+    #[inline(always)]
+    pub(crate) fn copied_by_words(&self) -> JobRef {
+        // SAFETY: each read is of a field of `*self`, valid and aligned; volatile only keeps
+        // the five loads apart.
+        unsafe {
+            JobRef {
+                header: std::ptr::read_volatile(&self.header),
+                execute_fn: std::ptr::read_volatile(&self.execute_fn),
+                payload: [
+                    std::ptr::read_volatile(&self.payload[0]),
+                    std::ptr::read_volatile(&self.payload[1]),
+                    std::ptr::read_volatile(&self.payload[2]),
+                ],
+            }
+        }
+    }
+
     /// Runs the job. Consumes the reference: it must not be executed again.
+    ///
+    /// The payload goes to the job's function as three words, not as the array: an
+    /// argument of three words would be passed through memory, another copy between the
+    /// queue and the closure.
     ///
     /// # Safety
     /// The job must not have been executed before (the exactly-once contract).
+    #[inline(always)]
     pub(crate) unsafe fn execute(self) {
+        let [a, b, c] = self.payload;
         // SAFETY: forwarded from the caller; `new` made `header` valid until this call.
-        unsafe { (self.execute_fn)(self.header, self.payload) }
+        unsafe { (self.execute_fn)(self.header, a, b, c) }
     }
 }

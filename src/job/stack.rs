@@ -6,7 +6,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use super::fork::Fork;
 use super::header::{Header, Kind};
-use super::job_ref::{JobRef, Payload};
+use super::job_ref::{JobRef, Word};
 use super::latch::Latch;
 use super::unwind;
 
@@ -97,7 +97,7 @@ where
     }
 
     /// The execute function behind the `JobRef`.
-    pub(crate) unsafe fn execute(this: *const Header, _: Payload) {
+    pub(crate) unsafe fn execute(this: *const Header, _: Word, _: Word, _: Word) {
         let this = this.cast::<Self>();
         // SAFETY: `this` points at a live `StackJob<F, R>`: `header()` derived it from the
         // whole job (the header is the first field of a `repr(C)` struct). Exactly-once

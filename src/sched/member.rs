@@ -36,7 +36,9 @@ impl<'a, Q: Queues> Membership<'a, Q> {
 }
 
 impl<Q: Queues> Membership<'_, Q> {
-    /// Runs a job a search found for this thread, counting it in the right row.
+    /// Runs a job a search found for this thread, counting it in the right row. Always
+    /// inline: see `search::pop_own`.
+    #[inline(always)]
     fn run(&self, ctx: &Ctx, found: Found) {
         let reg = self.registry;
         match (&self.role, found) {
@@ -205,14 +207,14 @@ impl<Q: Queues> Member for Membership<'_, Q> {
 mod tests {
     use super::*;
     use crate::backend::channel::Channel;
-    use crate::job::job_ref::Payload;
+    use crate::job::job_ref::Word;
     use crate::job::{Header, Kind};
     use crate::sched::role::Worker;
     use std::sync::atomic::AtomicUsize;
 
     static RAN: AtomicUsize = AtomicUsize::new(0);
 
-    unsafe fn count(_: *const Header, _: Payload) {
+    unsafe fn count(_: *const Header, _: Word, _: Word, _: Word) {
         RAN.fetch_add(1, Ordering::SeqCst);
     }
 

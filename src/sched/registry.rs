@@ -432,9 +432,9 @@ mod tests {
     use crate::backend::channel::Channel;
     use crate::backend::stealing::Stealing;
     use crate::job::Header;
-    use crate::job::job_ref::Payload;
+    use crate::job::job_ref::Word;
 
-    unsafe fn never(_: *const Header, _: Payload) {
+    unsafe fn never(_: *const Header, _: Word, _: Word, _: Word) {
         unreachable!("these tests only queue jobs; they run none");
     }
 

@@ -53,6 +53,7 @@ impl<Q: Queues> Worker<'_, Q> {
     /// Runs a job taken out of a queue with `anchor` announced (null: none), then restores
     /// the previous announcement. `anchor` must be an ancestor of `job` and of every job in
     /// this worker's deque (see `anchor.rs`): a waiter for it may steal any of them.
+    #[inline(always)]
     pub(crate) fn run_announcing(&self, ctx: &Ctx, job: JobRef, anchor: *const Header) {
         let registry = &**self.registry;
         let slot = &registry.anchors[self.index];

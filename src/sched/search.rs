@@ -77,7 +77,9 @@ pub(crate) fn find_own<Q: Queues>(
 }
 
 /// Step 1 alone: the top of `w`'s own deque if it belongs to `target`; put back if not.
-#[inline]
+/// Always inline, as the member's `run` after it: the job then stays in registers from the
+/// pop to its call (`JobRef::copied_by_words`).
+#[inline(always)]
 pub(crate) fn pop_own<Q: Queues>(
     reg: &Registry<Q>,
     role: &Role<'_, Q>,
@@ -243,11 +245,11 @@ fn count_steal<Q: Queues>(reg: &Registry<Q>, me: Option<usize>) {
 mod tests {
     use super::*;
     use crate::backend::stealing::Stealing;
-    use crate::job::job_ref::Payload;
+    use crate::job::job_ref::Word;
     use crate::sched::role::Worker;
     use crate::sync::Arc;
 
-    unsafe fn never(_: *const Header, _: Payload) {
+    unsafe fn never(_: *const Header, _: Word, _: Word, _: Word) {
         unreachable!("the search only finds jobs; this test runs none");
     }
 

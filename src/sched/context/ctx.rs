@@ -159,7 +159,7 @@ impl Ctx {
     }
 
     /// Runs `f` with `header` as the current frame.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn in_frame<R>(&self, header: *const Header, f: impl FnOnce() -> R) -> R {
         let _restore = RestoreFrame(&self.frame, self.frame.replace(header));
         f()
@@ -169,6 +169,7 @@ impl Ctx {
     ///
     /// # Safety
     /// The job must not have been executed before.
+    #[inline(always)]
     pub(crate) unsafe fn execute(&self, job: JobRef) {
         // SAFETY: forwarded exactly-once promise.
         self.in_frame(job.header(), || unsafe { job.execute() })

@@ -201,10 +201,10 @@ impl Drop for ForkStack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::job_ref::Payload;
+    use crate::job::job_ref::Word;
     use crate::job::{Header, Kind};
 
-    unsafe fn never(_: *const Header, _: Payload) {
+    unsafe fn never(_: *const Header, _: Word, _: Word, _: Word) {
         unreachable!("a test fork is never executed");
     }
 
