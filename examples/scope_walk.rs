@@ -1,12 +1,13 @@
-//! A tree walked with one scope task per node on one thread: where the scope's extra time
-//! per node goes (`docs/work-stealing.md`, "The scope walk's gap is overlap, not
-//! instructions").
+//! A tree walked with one scope task per node: what the scope costs per node next to the
+//! sequential walk, a `join` walk and rayon's scope (`docs/work-stealing.md`, "The scope
+//! walk's gap was a copy").
 //!
 //! The tree is UTS-like (geometric branching, mean 4, depth limit 7, 60 root children:
-//! 294 730 nodes); each node's work is a chain of `STEPS` dependent splitmix steps (about
-//! 180 ns on the machines of the docs) whose result goes into the thread's tally. Each case
-//! walks it `ROUNDS` times on a 1-thread pool and checks the tally's count and sum against
-//! the sequential walk's before its time counts:
+//! 294 730 nodes); each node's work is a chain of `steps` dependent splitmix steps (60 by
+//! default: about 180 ns on the machines of the docs) whose result goes into the tally of
+//! the thread that ran it. Each case walks it `ROUNDS` times on pools of `threads` threads
+//! (1 by default) and checks the tallies' count and sum against the sequential walk's
+//! before its time counts:
 //! - `seq`: depth first with an explicit stack, on the calling thread;
 //! - `skewer`: `pool.install(|| scope(..))`, one `Scope::spawn` per child;
 //! - `rayon`: the same, written with rayon's scope;
@@ -20,7 +21,7 @@
 //!
 //! Prints the median time per node of each case.
 //!
-//! Run: `cargo run --release --example scope_walk_overlap [steps] [fence]`.
+//! Run: `cargo run --release --example scope_walk [steps] [threads] [fence]`.
 
 use std::cell::Cell;
 use std::hint::black_box;
@@ -119,6 +120,13 @@ fn take_tally() -> (u64, u64) {
     TALLY.with(|t| t.replace((0, 0)))
 }
 
+/// The tallies of several threads, added up.
+fn sum(tallies: Vec<(u64, u64)>) -> (u64, u64) {
+    tallies.into_iter().fold((0, 0), |(c, s), (count, total)| {
+        (c + count, s.wrapping_add(total))
+    })
+}
+
 fn walk_seq(t: &Tree) {
     let mut stack = vec![t.root()];
     while let Some(n) = stack.pop() {
@@ -166,13 +174,20 @@ fn flat_node(i: u64) -> Node {
 fn main() {
     let mut args = std::env::args().skip(1);
     let steps = args.next().map_or(STEPS, |s| s.parse().expect("steps"));
+    let threads = args.next().map_or(1, |s| s.parse().expect("threads"));
     let fence = args.next().is_some_and(|a| a == "fence");
     let tree: &'static Tree = Box::leak(Box::new(Tree { steps, fence }));
-    let skewer_pool = skewer::Pool::builder().num_threads(1).build().unwrap();
-    let rayon_pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
+    let skewer_pool = skewer::Pool::builder()
+        .num_threads(threads)
         .build()
         .unwrap();
+    let rayon_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    // Every thread's tally, summed: what a walk on a pool did.
+    let skewer_tally = || sum(skewer_pool.broadcast(|_| take_tally()));
+    let rayon_tally = || sum(rayon_pool.broadcast(|_| take_tally()));
 
     walk_seq(tree);
     let expected = take_tally();
@@ -184,7 +199,7 @@ fn main() {
         take_tally()
     };
     println!(
-        "{nodes} nodes, {steps} steps of work each{}; 1-thread pools, median of {ROUNDS} rounds",
+        "{nodes} nodes, {steps} steps of work each{}; {threads}-thread pools, median of {ROUNDS} rounds",
         if fence { ", lfence before each" } else { "" }
     );
 
@@ -202,20 +217,16 @@ fn main() {
             "skewer",
             expected,
             Box::new(|| {
-                skewer_pool.install(|| {
-                    skewer::scope(|s| walk_skewer(s, tree, tree.root()));
-                    take_tally()
-                })
+                skewer_pool.install(|| skewer::scope(|s| walk_skewer(s, tree, tree.root())));
+                skewer_tally()
             }),
         ),
         (
             "rayon",
             expected,
             Box::new(|| {
-                rayon_pool.install(|| {
-                    rayon::scope(|s| walk_rayon(s, tree, tree.root()));
-                    take_tally()
-                })
+                rayon_pool.install(|| rayon::scope(|s| walk_rayon(s, tree, tree.root())));
+                rayon_tally()
             }),
         ),
         (
@@ -226,8 +237,8 @@ fn main() {
                     let root = tree.root();
                     let k = tree.visit(root);
                     walk_join(tree, root, 0, k);
-                    take_tally()
-                })
+                });
+                skewer_tally()
             }),
         ),
         (
@@ -241,9 +252,9 @@ fn main() {
                                 tree.visit(flat_node(i));
                             });
                         }
-                    });
-                    take_tally()
-                })
+                    })
+                });
+                skewer_tally()
             }),
         ),
         (
@@ -257,9 +268,9 @@ fn main() {
                                 tree.visit(flat_node(i));
                             });
                         }
-                    });
-                    take_tally()
-                })
+                    })
+                });
+                rayon_tally()
             }),
         ),
     ];
