@@ -267,9 +267,9 @@ impl Queues for Stealing {
             }
             local.overflowing.set(false);
         }
-        // `pop` stores the job one word at a time; it is read back the same way
-        // (`JobRef::copied_by_words`). Inline, so that the words stay in registers up to
-        // the job's call on a worker's common paths (`search::pop_own`, `next_local`).
+        // Read back one word at a time (`JobRef::copied_by_words`). Always inline, as the
+        // path from here to the job's call (`search::pop_own`), so the words stay in
+        // registers.
         local.deque.pop().as_ref().map(JobRef::copied_by_words)
     }
 

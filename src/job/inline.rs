@@ -37,8 +37,8 @@ impl InlineJob {
 
     unsafe fn execute<F: FnOnce(*const Header)>(header: *const Header, a: Word, b: Word, c: Word) {
         let payload: Payload = [a, b, c];
-        // SAFETY: `into_job_ref` wrote an `F` here, and exactly-once execution means it is
-        // read (moved out) once.
+        // SAFETY: `into_job_ref` wrote an `F` into these three words (`fits` checked its
+        // size and alignment), and exactly-once execution means it is read (moved out) once.
         let func = unsafe { std::ptr::read(payload.as_ptr().cast::<F>()) };
         let abort = unwind::AbortIfPanic;
         func(header);

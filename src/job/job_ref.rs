@@ -10,9 +10,9 @@ pub(crate) type Word = MaybeUninit<usize>;
 /// The inline payload of a `JobRef`: room for a closure of three words.
 pub(crate) type Payload = [Word; 3];
 
-/// The function that runs a job, given its header and its payload's three words, which
-/// travel as three arguments (in registers) and not as one array (through memory): see
-/// [`JobRef::execute`].
+/// The function that runs a job, given its header and its payload's three words. They
+/// travel as three arguments, in registers: an array argument of three words is passed
+/// through memory, one more copy between the queue and the closure.
 pub(crate) type ExecuteFn = unsafe fn(*const Header, Word, Word, Word);
 
 /// A type-erased reference to a job that has not run yet.
@@ -63,15 +63,16 @@ impl JobRef {
     /// A copy of `*self` made of five word-sized loads, which the compiler may not merge.
     ///
     /// For a `JobRef` just written with one store per word (crossbeam-deque's `pop` returns
-    /// its job that way). An ordinary copy of five words loads them sixteen bytes at a
-    /// time, and a load that spans two pending stores cannot take its bytes from them: it
-    /// waits until they have reached the cache. On the path from a worker's pop to the
-    /// job's call that wait, and the copies after it, held back the start of every scope
-    /// job (`docs/work-stealing.md`, "The scope walk's gap was a copy").
+    /// its job that way). On x86-64 the compiler copies five words sixteen bytes at a time,
+    /// and a load that spans two stores still in flight cannot take its bytes from them: it
+    /// waits until they have reached the cache. On a worker's path from its pop to the
+    /// job's call, such copies most likely held back the start of every job run right
+    /// after its push (`docs/work-stealing.md`, "The scope walk's gap was a copy").
     #[inline(always)]
     pub(crate) fn copied_by_words(&self) -> JobRef {
-        // SAFETY: each read is of a field of `*self`, valid and aligned; volatile only keeps
-        // the five loads apart.
+        // SAFETY: each read is of a field of `*self`, valid and aligned; a payload word may
+        // hold uninitialized bytes, which a `MaybeUninit<usize>` may hold. Volatile only
+        // keeps the five loads apart.
         unsafe {
             JobRef {
                 header: std::ptr::read_volatile(&self.header),
@@ -85,11 +86,8 @@ impl JobRef {
         }
     }
 
-    /// Runs the job. Consumes the reference: it must not be executed again.
-    ///
-    /// The payload goes to the job's function as three words, not as the array: an
-    /// argument of three words would be passed through memory, another copy between the
-    /// queue and the closure.
+    /// Runs the job, its payload as three word arguments (see [`ExecuteFn`]). Consumes the
+    /// reference: it must not be executed again.
     ///
     /// # Safety
     /// The job must not have been executed before (the exactly-once contract).
