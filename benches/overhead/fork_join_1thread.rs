@@ -1,4 +1,5 @@
-//! Group `fork_join_1thread`: fib(30) with one `join` per call (no cutoff) and the sum of a
+//! Group `fork_join_1thread`: fib(30) with one `join` per call (no cutoff), fib(25) with the
+//! same and a little work per call (8 dependent hash steps), and the sum of a
 //! complete binary tree of about 8M nodes with one `join` per inner node, on 1-thread pools
 //! entered with `install` (chili: a 1-thread pool entered with `scope()`, the bench thread
 //! being its one thread), against plain recursion. Also home of the fib rows that
@@ -16,8 +17,8 @@ use crate::samples::{diag, metrics_delta, time_loop};
 use crate::support::peers::pools;
 use crate::support::workloads::fork::{RayonJoin, SkewerJoin};
 use crate::workloads::{
-    BIG_TREE_LEVELS, FIB_EXPECTED, FIB_N, fib, fib_calls, fib_chili, fib_seq, sum, sum_chili,
-    sum_seq, tree,
+    BIG_TREE_LEVELS, FIB_EXPECTED, FIB_N, FIB_WORK_N, fib, fib_calls, fib_chili, fib_seq, fib_work,
+    fib_work_chili, fib_work_seq, sum, sum_chili, sum_seq, tree,
 };
 
 /// The fib(30) contenders, side by side in `g`: sequential (two shapes), skewer through
@@ -76,6 +77,27 @@ pub fn fork_join_1thread(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(3));
 
     bench_fib(&mut g, G, SAMPLES, &skewer1, &rayon1, &chili1);
+
+    let w = "fib25_work";
+    let work_expected = fib_work_seq(FIB_WORK_N);
+    let contenders: [(&str, &dyn Fn() -> u64); 4] = [
+        ("sequential", &|| fib_work_seq(black_box(FIB_WORK_N))),
+        ("skewer_stealing", &|| {
+            skewer1.install(|| fib_work::<SkewerJoin>(black_box(FIB_WORK_N)))
+        }),
+        ("rayon_join", &|| {
+            rayon1.install(|| fib_work::<RayonJoin>(black_box(FIB_WORK_N)))
+        }),
+        ("chili_join", &|| {
+            fib_work_chili(&mut chili1.scope(), black_box(FIB_WORK_N))
+        }),
+    ];
+    for (name, run) in contenders {
+        assert_eq!(run(), work_expected, "{G}: {w}: {name}");
+        g.bench_function(BenchmarkId::new(name, w), |b| {
+            b.iter_custom(|iters| time_loop(G, w, name, SAMPLES, iters, run))
+        });
+    }
 
     let w = "treesum8M";
     let contenders: [(&str, &dyn Fn() -> u64); 4] = [

@@ -2,7 +2,8 @@
 //!
 //! Groups (criterion, one `BenchmarkId` per contender), one file each:
 //! 1. `fork_join_1thread` (`fork_join_1thread.rs`): fib(30) with one `join` per call (no
-//!    cutoff) and the sum of a Box-based complete binary tree of 2^23 - 1 (about 8M) nodes
+//!    cutoff), fib(25) with the same and a little work per call (`fib25_work`), and the
+//!    sum of a Box-based complete binary tree of 2^23 - 1 (about 8M) nodes
 //!    with one `join` per inner node, on a 1-thread pool entered with `install`; against
 //!    plain recursion and `rayon::join` on a 1-thread rayon pool.
 //! 2. `fib_all_threads` (`fib_all_threads.rs`): fib(30) on all threads (skewer Stealing via

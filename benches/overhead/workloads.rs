@@ -1,4 +1,5 @@
-//! The fork-join workloads of the overhead bench: fib with one `join` per call, the sum of a
+//! The fork-join workloads of the overhead bench: fib with one `join` per call (bare, and
+//! with a little work per call), the sum of a
 //! stored complete binary tree with one `join` per inner node, and a recursive halving over
 //! the leaves of a probe (`halves`, for the wake-latency and end-idle tables). skewer and
 //! rayon share one generic version of each (`Join`); chili's `join` takes its scope as an
@@ -12,6 +13,7 @@ use skewer::Pool;
 use crate::support::workloads::binary_tree::{self, Node};
 use crate::support::workloads::fork::{Join, SkewerJoin};
 use crate::support::workloads::rng::mix;
+use crate::support::workloads::spin::spin;
 
 /// fib's argument in every fib row.
 pub const FIB_N: u64 = 30;
@@ -56,6 +58,48 @@ pub fn fib_chili(s: &mut chili::Scope<'_>, n: u64) -> u64 {
     }
     let (a, b) = s.join(|s| fib_chili(s, n - 1), |s| fib_chili(s, n - 2));
     a + b
+}
+
+/// fib's argument in the rows with a little work per call.
+pub const FIB_WORK_N: u64 = 25;
+/// The work each call of `fib_work` does: this many dependent splitmix steps (a few tens of
+/// nanoseconds), whose result joins the call's return value.
+pub const FIB_WORK_STEPS: u64 = 8;
+
+/// A call's own work in the `fib_work` rows.
+fn call_work(n: u64) -> u64 {
+    spin(FIB_WORK_STEPS, n)
+}
+
+/// fib with a little work per call, by plain recursion: each call adds its own work's
+/// result to its children's.
+pub fn fib_work_seq(n: u64) -> u64 {
+    let own = call_work(n);
+    if n < 2 {
+        return own.wrapping_add(n);
+    }
+    own.wrapping_add(fib_work_seq(n - 1))
+        .wrapping_add(fib_work_seq(n - 2))
+}
+
+/// `fib_work_seq` with one `J::join` per call, no cutoff.
+pub fn fib_work<J: Join>(n: u64) -> u64 {
+    let own = call_work(n);
+    if n < 2 {
+        return own.wrapping_add(n);
+    }
+    let (a, b) = J::join(|| fib_work::<J>(n - 1), || fib_work::<J>(n - 2));
+    own.wrapping_add(a).wrapping_add(b)
+}
+
+/// `fib_work_seq` with one chili `join` per call, no cutoff.
+pub fn fib_work_chili(s: &mut chili::Scope<'_>, n: u64) -> u64 {
+    let own = call_work(n);
+    if n < 2 {
+        return own.wrapping_add(n);
+    }
+    let (a, b) = s.join(|s| fib_work_chili(s, n - 1), |s| fib_work_chili(s, n - 2));
+    own.wrapping_add(a).wrapping_add(b)
 }
 
 /// A complete binary tree of `levels` levels whose values are `mix(1), mix(2), ...` shifted
