@@ -9,11 +9,11 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode};
+use criterion::{BenchmarkGroup, Criterion, SamplingMode};
 use skewer::{Backend, Pool};
 
 use crate::install_latency::install_latency;
-use crate::samples::{diag, metrics_delta, time_loop};
+use crate::samples::{bench_checked, diag, metrics_delta};
 use crate::support::peers::pools;
 use crate::support::workloads::fork::{RayonJoin, SkewerJoin};
 use crate::workloads::{
@@ -32,7 +32,6 @@ pub fn bench_fib(
     rayon: &rayon::ThreadPool,
     chili: &chili::ThreadPool,
 ) {
-    let w = "fib30";
     let contenders: [(&str, &dyn Fn() -> u64); 5] = [
         ("sequential", &|| fib_seq(black_box(FIB_N))),
         ("sequential_calls", &|| fib_calls(black_box(FIB_N))),
@@ -46,12 +45,7 @@ pub fn bench_fib(
             fib_chili(&mut chili.scope(), black_box(FIB_N))
         }),
     ];
-    for (name, run) in contenders {
-        assert_eq!(run(), FIB_EXPECTED, "{group}: {name}");
-        g.bench_function(BenchmarkId::new(name, w), |b| {
-            b.iter_custom(|iters| time_loop(group, w, name, samples, iters, run))
-        });
-    }
+    bench_checked(g, group, "fib30", samples, FIB_EXPECTED, &contenders);
 }
 
 /// The group.
@@ -66,9 +60,6 @@ pub fn fork_join_1thread(c: &mut Criterion) {
     let tree = tree(BIG_TREE_LEVELS);
     let t = &*tree;
     let tree_expected = sum_seq(t);
-    assert_eq!(skewer1.install(|| sum::<SkewerJoin>(t)), tree_expected);
-    assert_eq!(rayon1.install(|| sum::<RayonJoin>(t)), tree_expected);
-    assert_eq!(sum_chili(&mut chili1.scope(), t), tree_expected);
 
     let mut g = c.benchmark_group(G);
     g.sample_size(SAMPLES)
@@ -78,8 +69,6 @@ pub fn fork_join_1thread(c: &mut Criterion) {
 
     bench_fib(&mut g, G, SAMPLES, &skewer1, &rayon1, &chili1);
 
-    let w = "fib25_work";
-    let work_expected = fib_work_seq(FIB_WORK_N);
     let contenders: [(&str, &dyn Fn() -> u64); 4] = [
         ("sequential", &|| fib_work_seq(black_box(FIB_WORK_N))),
         ("skewer_stealing", &|| {
@@ -92,14 +81,9 @@ pub fn fork_join_1thread(c: &mut Criterion) {
             fib_work_chili(&mut chili1.scope(), black_box(FIB_WORK_N))
         }),
     ];
-    for (name, run) in contenders {
-        assert_eq!(run(), work_expected, "{G}: {w}: {name}");
-        g.bench_function(BenchmarkId::new(name, w), |b| {
-            b.iter_custom(|iters| time_loop(G, w, name, SAMPLES, iters, run))
-        });
-    }
+    let expected = fib_work_seq(FIB_WORK_N);
+    bench_checked(&mut g, G, "fib25_work", SAMPLES, expected, &contenders);
 
-    let w = "treesum8M";
     let contenders: [(&str, &dyn Fn() -> u64); 4] = [
         ("sequential", &|| sum_seq(black_box(t))),
         ("skewer_stealing", &|| {
@@ -112,11 +96,7 @@ pub fn fork_join_1thread(c: &mut Criterion) {
             sum_chili(&mut chili1.scope(), black_box(t))
         }),
     ];
-    for (name, run) in contenders {
-        g.bench_function(BenchmarkId::new(name, w), |b| {
-            b.iter_custom(|iters| time_loop(G, w, name, SAMPLES, iters, run))
-        });
-    }
+    bench_checked(&mut g, G, "treesum8M", SAMPLES, tree_expected, &contenders);
     g.finish();
 
     let m0 = skewer1.metrics();

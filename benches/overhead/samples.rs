@@ -5,6 +5,8 @@ use std::hint::black_box;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId};
 use skewer::Metrics;
 
 /// One contender of one workload: the per-iteration times of every `iter_custom` call, in
@@ -56,6 +58,24 @@ pub fn record(
 }
 
 /// Times `iters` calls of `f` and records the result.
+/// Benches each of `contenders` (a name and one call of workload `w`) in `g`, timed by
+/// `time_loop`, after checking that one call of it returns `expected`.
+pub fn bench_checked(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    group: &'static str,
+    w: &'static str,
+    samples: usize,
+    expected: u64,
+    contenders: &[(&'static str, &dyn Fn() -> u64)],
+) {
+    for &(name, run) in contenders {
+        assert_eq!(run(), expected, "{group}: {w}: {name}");
+        g.bench_function(BenchmarkId::new(name, w), |b| {
+            b.iter_custom(|iters| time_loop(group, w, name, samples, iters, run))
+        });
+    }
+}
+
 pub fn time_loop<R>(
     group: &'static str,
     workload: &'static str,

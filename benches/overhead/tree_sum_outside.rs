@@ -7,10 +7,10 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, SamplingMode};
+use criterion::{Criterion, SamplingMode};
 use skewer::Backend;
 
-use crate::samples::{diag, metrics_delta, time_loop};
+use crate::samples::{bench_checked, diag, metrics_delta};
 use crate::support::measurement::machine::available_threads;
 use crate::support::peers::pools;
 use crate::support::workloads::fork::{RayonJoin, SkewerJoin};
@@ -52,12 +52,7 @@ pub fn tree_sum_1023_outside(c: &mut Criterion) {
             sum_chili(&mut chili_p.scope(), black_box(t))
         }),
     ];
-    for (name, run) in contenders {
-        assert_eq!(run(), expected, "{G}: {name}");
-        g.bench_function(BenchmarkId::new(name, w), |b| {
-            b.iter_custom(|iters| time_loop(G, w, name, SAMPLES, iters, run))
-        });
-    }
+    bench_checked(&mut g, G, w, SAMPLES, expected, &contenders);
     g.finish();
 
     let m0 = skewer_p.metrics();

@@ -66,6 +66,25 @@ mod tests {
     }
 
     #[test]
+    fn a_job_copied_by_words_runs_its_closure_once_with_its_captures() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let seen = AtomicU64::new(0);
+        let (seen_ref, wide, narrow) = (&seen, 7u64, 3u32);
+        // Three words: a reference, a `u64`, and a `u32` whose word is half padding.
+        let body = move |_: *const Header| {
+            seen_ref.fetch_add(wide * 10 + u64::from(narrow), Ordering::Relaxed);
+        };
+        assert!(fits_of(&body));
+        // SAFETY: the header is static, `seen` outlives the job, and only the copy runs.
+        let job = unsafe { InlineJob::into_job_ref(detached_header(), body) };
+        let copy = job.copied_by_words();
+        assert_eq!(copy.header(), job.header());
+        // SAFETY: the copy is executed once; the original never is.
+        unsafe { copy.execute() };
+        assert_eq!(seen.load(Ordering::Relaxed), 73);
+    }
+
+    #[test]
     fn closures_of_up_to_three_words_travel_inline() {
         let nodes = vec![1u8, 2, 3];
         let (tree, node) = (&nodes, (7u64, 3u32));
