@@ -194,8 +194,8 @@ common::for_each_backend! {
 
     /// The stack size: 1.5 times what the chain's own frames need (measured where nothing
     /// ever waits) plus 256 KiB. A `join` frame is bigger than a plain call (in a debug
-    /// build about 770 bytes per level against 225 for the sequential recursion; 207
-    /// against 48 in release), so "fits the plain recursion" means the recursion's frames,
+    /// build about 830 bytes per level against 240 for the sequential recursion; 128
+    /// against 80 in release), so "fits the plain recursion" means the recursion's frames,
     /// `join`'s included. Two chains stacked on one thread (what a waiter that ran an
     /// unrelated queued job would do) need twice that and overflow it.
     #[test]
@@ -249,8 +249,13 @@ common::for_each_backend! {
         });
         assert_eq!(two, (u64::from(DEPTH), u64::from(DEPTH)));
         let max = max.load(Ordering::SeqCst);
+        // Waiting must not start a chain on top of a waiting one (that adds a whole
+        // `need`). A chain here may still run a little deeper than on the one-worker pool:
+        // there every `join` past the first three finds its fork stack full and runs in the
+        // chain's own frame, while here forks that thieves took leave room, and a `join`
+        // that forks takes a frame of its own (`join.rs`, `join_forked`).
         assert!(
-            max <= need + (128 << 10),
+            max <= need + need / 8 + (128 << 10),
             "waiting added stack: {max} B used below a chain's root, {need} B without waiting"
         );
     }
