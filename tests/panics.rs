@@ -139,6 +139,39 @@ common::for_each_backend! {
     }
 
     #[test]
+    fn a_panic_of_a_deep_a_still_runs_every_b_once() {
+        // A left spine eight `join`s deep on one worker: past the third, a `join` whose
+        // older forks nobody took finds its fork stack full and runs both halves in its
+        // caller (`join.rs`, `join_unforked`); the others fork. Either way the panic of
+        // the deepest `a` runs every `b` on its way up, once, and reaches the caller.
+        quiet_boom();
+        fn spine(depth: u32, ran: &AtomicUsize) -> u64 {
+            if depth == 0 {
+                boom(4242);
+            }
+            let (a, b) = skewer::join(
+                || spine(depth - 1, ran),
+                || {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    1
+                },
+            );
+            a + b
+        }
+        let pool = pool(1);
+        for from_worker in [true, false] {
+            let ran = AtomicUsize::new(0);
+            let id = if from_worker {
+                boom_of(|| pool.install(|| spine(8, &ran)))
+            } else {
+                boom_of(|| pool.join(|| spine(8, &ran), || 0))
+            };
+            assert_eq!(id, 4242);
+            assert_eq!(ran.load(Ordering::SeqCst), 8, "every b ran, once");
+        }
+    }
+
+    #[test]
     fn scope_reraises_after_all_jobs_finished() {
         quiet_boom();
         let pool = pool(2);
