@@ -9,7 +9,6 @@
 
 use crate::job::StackJob;
 use crate::sched::context::Ctx;
-use crate::sched::sleep::Snapshot;
 use crate::sched::target::Target;
 use crate::sched::wait;
 
@@ -30,9 +29,8 @@ where
     RA: Send,
     RB: Send,
 {
-    let s = ctx.sleep().peek();
-    if ctx.forks_are_full(s) {
-        return join_unforked(ctx, s, a, b);
+    if ctx.forks_are_full() {
+        return join_unforked(ctx, a, b);
     }
     join_forked(ctx, a, b)
 }
@@ -93,12 +91,12 @@ where
 /// fork and return of `a` stay decision points, so a heartbeat or a hungry thread still
 /// gets the oldest fork. Always inline, as `join_in` is.
 #[inline(always)]
-fn join_unforked<A, B, RA, RB>(ctx: &Ctx, s: Snapshot, a: A, b: B) -> (RA, RB)
+fn join_unforked<A, B, RA, RB>(ctx: &Ctx, a: A, b: B) -> (RA, RB)
 where
     A: FnOnce() -> RA,
     B: FnOnce() -> RB,
 {
-    ctx.poll_seen(s);
+    ctx.poll();
     let ra = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(a)) {
         Ok(ra) => ra,
         Err(payload) => {

@@ -21,7 +21,7 @@ use crate::job::latch::Latch;
 use crate::job::unwind::JobPanic;
 use crate::job::{Fork, Header, JobRef};
 use crate::sched::pool_id::PoolId;
-use crate::sched::sleep::{Sleep, Snapshot};
+use crate::sched::sleep::Sleep;
 use crate::sched::target::{Helped, Target};
 
 /// What a context needs from the pool it belongs to, as the thread takes part in it: a
@@ -183,12 +183,11 @@ impl Ctx {
         unsafe { &mut *self.forks.get() }
     }
 
-    /// Whether this thread already keeps as many publishable forks as it may with the
-    /// pool's idle threads as `s` shows them (`forks.rs`): a `join` then runs both halves
-    /// itself, without forking.
+    /// Whether this thread already keeps as many publishable forks as it may
+    /// (`forks.rs`): a `join` then runs both halves itself, without forking.
     #[inline]
-    pub(crate) fn forks_are_full(&self, s: Snapshot) -> bool {
-        self.forks().is_full(s.only_sleepers())
+    pub(crate) fn forks_are_full(&self) -> bool {
+        self.forks().is_full()
     }
 
     /// Pushes a private fork; publishes the oldest one if somebody could use it.
@@ -208,13 +207,7 @@ impl Ctx {
     /// publish for, nothing to look at.
     #[inline]
     pub(crate) fn poll(&self) {
-        self.poll_seen(self.sleep().peek());
-    }
-
-    /// `poll` with the sleep state already read.
-    #[inline]
-    pub(crate) fn poll_seen(&self, s: Snapshot) {
-        self.carry_out(self.policy.on_fork(s, Instant::now));
+        self.carry_out(self.policy.on_fork(self.sleep().peek(), Instant::now));
     }
 
     /// The other point where publication is decided: a `join`'s `a` returned. Counted as a

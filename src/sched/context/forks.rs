@@ -16,27 +16,12 @@
 //! stack has room again and the `join`s that start from there on fork. What a full stack
 //! saves is the push and the take-back on every deep `join` of a fine tree, nearly all
 //! of them (chili elides forks the same way).
-//!
-//! While the other threads of the pool only sleep (nobody searches or waits), the bound
-//! is [`DROWSY_FORKS`], one fork. Only the heartbeat (or a coarse root job's eager start,
-//! `publish.rs`) publishes then, one oldest fork at a time, and the sleeper it wakes
-//! searches, which makes the bound three again. A second private fork would be shared only
-//! after that, by which time the thread has forked again. A shallow tree run in a short call
-//! (the 1023-node tree from outside, `docs/work-stealing.md`) forked 129 of its 511
-//! `join`s under the bound of three, since every take-back let the next three fork; under
-//! one it forks 9, down its rightmost path. The price: a `join` at the second level of a tree
-//! begun on a sleeping pool keeps its `b` until it starts it, as a fourth-level one does
-//! under three.
 
 use crate::job::{Fork, JobRef};
 
 /// The most publishable (private, at or above the floor) forks a thread keeps; see the
 /// module docs.
 pub(crate) const PUBLISHABLE_FORKS: usize = 3;
-
-/// The most publishable forks a thread keeps while every idle thread of its pool sleeps
-/// (nobody searches or waits): see the module docs.
-pub(crate) const DROWSY_FORKS: usize = 1;
 
 /// See the module docs.
 #[derive(Debug)]
@@ -48,11 +33,6 @@ pub(crate) struct ForkStack {
     /// publication only raises `cursor`, and a take-back lowers it at most to the length,
     /// which stays at or above the floor while the scope is open).
     cursor: usize,
-    /// The stack's length when the outermost `join` that did not fork under the drowsy
-    /// bound alone (fewer than [`PUBLISHABLE_FORKS`] publishable forks) and may still be
-    /// running started; 0 if there is none. Such a `join`'s ancestors keep their forks on
-    /// the stack until it returned, so once a take-back leaves fewer, it has returned.
-    unforked_at: usize,
 }
 
 /// What `enter_scope` saved, for `exit_scope`.
@@ -99,30 +79,14 @@ impl ForkStack {
             forks: storage(),
             floor: 0,
             cursor: 0,
-            unforked_at: 0,
         }
     }
 
-    /// Whether the stack holds [`PUBLISHABLE_FORKS`] publishable forks, or
-    /// [`DROWSY_FORKS`] when `drowsy` (the pool's idle threads all sleep): a `join` then
-    /// runs both halves itself instead of forking. Full under the drowsy bound alone, it
-    /// notes the stack's length for [`Self::may_hide_unforked`].
+    /// Whether the stack holds [`PUBLISHABLE_FORKS`] publishable forks: a `join` then
+    /// runs both halves itself instead of forking.
     #[inline]
-    pub(crate) fn is_full(&mut self, drowsy: bool) -> bool {
-        let publishable = self.forks.len() - self.cursor;
-        if publishable >= PUBLISHABLE_FORKS {
-            return true;
-        }
-        if drowsy && publishable >= DROWSY_FORKS {
-            // A note already made is at or below the length: a take-back to below it
-            // would have cleared it.
-            debug_assert!(self.unforked_at <= self.forks.len());
-            if self.unforked_at == 0 {
-                self.unforked_at = self.forks.len();
-            }
-            return true;
-        }
-        false
+    pub(crate) fn is_full(&self) -> bool {
+        self.forks.len() - self.cursor >= PUBLISHABLE_FORKS
     }
 
     #[inline]
@@ -143,9 +107,6 @@ impl ForkStack {
         );
         if self.cursor > self.forks.len() {
             self.cursor = self.forks.len();
-        }
-        if self.forks.len() < self.unforked_at {
-            self.unforked_at = 0;
         }
         !last.is_published()
     }
@@ -179,16 +140,13 @@ impl ForkStack {
     }
 
     /// Whether a `join` that did not fork (its `b` still to run) may be running below these
-    /// forks. Under the bound of [`PUBLISHABLE_FORKS`], such a `join` started on a full
-    /// stack, and the forks that filled it are its ancestors, on the stack until it
-    /// returns: so it is running only if the stack holds at least that many forks. Under
-    /// the drowsy bound alone, `is_full` noted the length it started at. The converse does
-    /// not hold (the forks may all have been published, and no such `join` be running): a
-    /// count of those `join`s would be exact, and cost two memory increments around every
-    /// `a` that does not fork.
+    /// forks. Such a `join` started on a full stack, and the forks that filled it are its
+    /// ancestors, on the stack until it returns: so it is running only if the stack holds
+    /// at least [`PUBLISHABLE_FORKS`] forks. The converse does not hold (they may all have
+    /// been published, and no such `join` be running): a count of those `join`s would be
+    /// exact, and cost two memory increments around every `a` that does not fork.
     pub(crate) fn may_hide_unforked(&self) -> bool {
-        let len = self.forks.len();
-        len >= PUBLISHABLE_FORKS || (self.unforked_at != 0 && len >= self.unforked_at)
+        self.forks.len() >= PUBLISHABLE_FORKS
     }
 
     /// Whether any fork, below the floor or not, is still private.
@@ -409,111 +367,25 @@ mod tests {
     fn the_stack_is_full_at_the_bound_of_publishable_forks() {
         let hs = headers(PUBLISHABLE_FORKS + 2);
         let mut stack = ForkStack::new();
-        assert!(!stack.is_full(true) && !stack.is_full(false));
         for h in &hs[..PUBLISHABLE_FORKS - 1] {
             stack.push(fork(h));
-            assert!(!stack.is_full(false));
-            // While the pool only sleeps, one publishable fork fills it.
-            assert!(stack.is_full(true));
+            assert!(!stack.is_full());
         }
         stack.push(fork(&hs[PUBLISHABLE_FORKS - 1]));
-        assert!(stack.is_full(false));
+        assert!(stack.is_full());
         // A published fork no longer counts...
         assert_eq!(publish(&mut stack), Some(&hs[0] as *const Header));
-        assert!(!stack.is_full(false));
+        assert!(!stack.is_full());
         stack.push(fork(&hs[PUBLISHABLE_FORKS]));
-        assert!(stack.is_full(false));
+        assert!(stack.is_full());
         // ...nor does one below an open scope's floor.
         let saved = stack.enter_scope();
-        assert!(!stack.is_full(false) && !stack.is_full(true));
+        assert!(!stack.is_full());
         stack.push(fork(&hs[PUBLISHABLE_FORKS + 1]));
-        assert!(stack.is_full(true));
-        assert!(!stack.is_full(false));
+        assert!(!stack.is_full());
         assert!(stack.take_back(fork(&hs[PUBLISHABLE_FORKS + 1])));
         stack.exit_scope(saved);
-        assert!(stack.is_full(false));
-    }
-
-    #[test]
-    fn a_join_unforked_under_the_drowsy_bound_is_seen_until_its_ancestor_is_taken_back() {
-        let hs = headers(3);
-        let mut stack = ForkStack::new();
-        stack.push(fork(&hs[0]));
-        // Under the bound of three, one fork hides nothing.
-        assert!(!stack.is_full(false));
-        assert!(!stack.may_hide_unforked());
-        // A join that finds it full under the drowsy bound runs below that fork: its `b`
-        // stays pending after the fork is published, and after forks of its own `a`
-        // come and go.
-        assert!(stack.is_full(true));
-        assert!(stack.may_hide_unforked());
-        assert_eq!(publish(&mut stack), Some(&hs[0] as *const Header));
-        stack.push(fork(&hs[1]));
-        assert!(stack.may_hide_unforked());
-        assert!(stack.take_back(fork(&hs[1])));
-        assert!(stack.may_hide_unforked());
-        // The ancestor's take-back means that join returned.
-        assert!(!stack.take_back(fork(&hs[0])));
-        assert!(!stack.may_hide_unforked());
-        stack.push(fork(&hs[2]));
-        assert!(!stack.may_hide_unforked());
-        assert!(stack.take_back(fork(&hs[2])));
-    }
-
-    /// A thread's `join`s as a complete binary tree walked depth first: at each one the
-    /// pool is drowsy or not and a fork may get published, as `choices` say in walk order.
-    struct Walk<'h> {
-        stack: ForkStack,
-        headers: &'h [Header],
-        choices: std::vec::IntoIter<(bool, bool)>,
-        /// `join`s that did not fork and are still running.
-        unforked: usize,
-    }
-
-    impl Walk<'_> {
-        fn join(&mut self, depth: usize) {
-            let (drowsy, publish_one) = self.choices.next().unwrap_or((false, false));
-            if publish_one {
-                publish(&mut self.stack);
-            }
-            // What `current_thread_has_pending_tasks` relies on: never `false` while a
-            // `b` of a `join` that did not fork waits.
-            assert!(self.unforked == 0 || self.stack.may_hide_unforked());
-            if depth == 0 {
-                return;
-            }
-            if self.stack.is_full(drowsy) {
-                self.unforked += 1;
-                self.join(depth - 1);
-                assert!(self.stack.may_hide_unforked());
-                self.unforked -= 1;
-                self.join(depth - 1);
-            } else {
-                self.stack.push(fork(&self.headers[depth]));
-                self.join(depth - 1);
-                self.stack.take_back(fork(&self.headers[depth]));
-                self.join(depth - 1);
-            }
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn a_join_that_did_not_fork_is_always_seen(
-            depth in 1usize..9,
-            choices in proptest::collection::vec(proptest::prelude::any::<(bool, bool)>(), 0..600),
-        ) {
-            let headers = headers(depth + 1);
-            let mut walk = Walk {
-                stack: ForkStack::new(),
-                headers: &headers,
-                choices: choices.into_iter(),
-                unforked: 0,
-            };
-            walk.join(depth);
-            proptest::prop_assert_eq!(walk.stack.forks.len(), 0);
-            proptest::prop_assert!(!walk.stack.may_hide_unforked());
-        }
+        assert!(stack.is_full());
     }
 
     #[test]
