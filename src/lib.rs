@@ -463,6 +463,11 @@ pub fn yield_local() -> Option<Yield> {
 /// On a worker thread: whether it has jobs of its own waiting (queued in its own deque or
 /// inbox, or forks it has not shared); `None` on any other thread.
 ///
+/// It errs towards `true`, never towards `false`: the second half of a [`join`] that did
+/// not fork (a thread keeps only a few forks, `docs/work-stealing.md`) is not tracked one
+/// by one, and inside the first halves of forked `join`s, where such a second half may be
+/// waiting, the answer can be `true` after all of them ran.
+///
 /// # Examples
 /// ```
 /// assert_eq!(skewer::current_thread_has_pending_tasks(), None);

@@ -86,7 +86,9 @@ impl Pool {
     /// Whether the current thread, a worker of this pool, has jobs of its own waiting
     /// (queued in its own deque or inbox, or forks it has not shared); `None` unless it is
     /// one of this pool's workers. On the channel backend workers have no deque: a job a
-    /// worker queues goes to the shared queue and is not its own.
+    /// worker queues goes to the shared queue and is not its own. Like
+    /// [`current_thread_has_pending_tasks`](crate::current_thread_has_pending_tasks), it
+    /// errs towards `true`.
     ///
     /// # Examples
     /// ```

@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::within;
 use skewer::{Backend, Pool, Yield};
@@ -206,9 +206,10 @@ common::for_each_backend! {
 
     #[test]
     fn the_b_of_a_join_that_did_not_fork_is_pending_while_a_runs() {
-        // Three joins deep, a thread keeps three private forks and the fourth join does not
-        // fork. Once the three forks were published and run by the other worker, the
-        // fourth join's `b` is still pending inside its `a`.
+        // A thread keeps at most three private forks (one while the other workers only
+        // sleep), so the fourth nested join does not fork. Once the other worker ran some
+        // of the forked marks and every fork had time to be published, the fourth join's
+        // `b` is still pending inside its `a`.
         let pool = Arc::new(pool(2));
         let p = Arc::clone(&pool);
         let pending = within(PATIENCE, "an unforked join's pending b", move || {
@@ -221,9 +222,14 @@ common::for_each_backend! {
                     }
                 };
                 let innermost = || {
-                    // Decision points (plain joins) until the other worker ran all three
-                    // forks: each one publishes the oldest private fork for a hungry worker.
-                    while elsewhere.load(Ordering::SeqCst) < 3 {
+                    // Decision points (plain joins): each one publishes the oldest private
+                    // fork for a hungry worker or on a heartbeat. Keep making them until
+                    // the other worker ran a mark, then a while longer for the rest.
+                    while elsewhere.load(Ordering::SeqCst) < 1 {
+                        skewer::join(|| {}, || {});
+                    }
+                    let settle = Instant::now();
+                    while settle.elapsed() < Duration::from_millis(20) {
                         skewer::join(|| {}, || {});
                     }
                     skewer::current_thread_has_pending_tasks()

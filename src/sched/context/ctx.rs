@@ -183,11 +183,12 @@ impl Ctx {
         unsafe { &mut *self.forks.get() }
     }
 
-    /// Whether this thread already keeps as many publishable forks as it may
-    /// (`forks.rs`): a `join` then runs both halves itself, without forking.
+    /// Whether this thread already keeps as many publishable forks as it may (`forks.rs`;
+    /// the drowsy bound while the policy's last look found only sleepers idle): a `join`
+    /// then runs both halves itself, without forking.
     #[inline]
     pub(crate) fn forks_are_full(&self) -> bool {
-        self.forks().is_full()
+        self.forks().is_full(self.policy.drowsy())
     }
 
     /// Pushes a private fork; publishes the oldest one if somebody could use it.
@@ -286,7 +287,12 @@ impl Ctx {
     /// done.
     #[inline]
     pub(crate) fn take_back(&self, job: Fork) -> bool {
-        self.forks().take_back(job)
+        let forks = self.forks();
+        let private = forks.take_back(job);
+        if forks.is_empty() {
+            self.policy.stack_emptied();
+        }
+        private
     }
 
     /// Publishes the oldest private fork at or above the floor, if there is one and the
@@ -309,7 +315,7 @@ impl Ctx {
     /// or a `join` that did not fork may have yet to run its `b` (`ForkStack::may_hide_unforked`).
     pub(crate) fn has_private_forks(&self) -> bool {
         let forks = self.forks();
-        forks.has_private() || forks.may_hide_unforked()
+        forks.has_private() || forks.may_hide_unforked(self.policy.lowered())
     }
 
     /// A scope opens on this thread: older forks stay private until it closes.

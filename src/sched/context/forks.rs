@@ -16,12 +16,28 @@
 //! stack has room again and the `join`s that start from there on fork. What a full stack
 //! saves is the push and the take-back on every deep `join` of a fine tree, nearly all
 //! of them (chili elides forks the same way).
+//!
+//! While the other threads of the pool only sleep (nobody searches or waits), the bound
+//! is [`DROWSY_FORKS`], one fork. Only the heartbeat (or a coarse root job's eager start,
+//! `publish.rs`) publishes then, one oldest fork at a time, and a second private fork would
+//! be shared only after a woken sleeper took the first, by which time the thread has forked
+//! again. The policy decides which bound holds at its looks at the clock (`Policy::drowsy`),
+//! so the `join` reads one flag, not the sleep state; a sleeper that wakes and searches is
+//! seen at the next look, which restores three. A shallow tree run in a short call (the
+//! 1023-node tree from outside, `docs/work-stealing.md`) forked 129 of its 511 `join`s under
+//! the bound of three, since every take-back let the next three fork. The price: a `join` at
+//! the second level of a tree begun on a sleeping pool keeps its `b` until it starts it, as
+//! a fourth-level one does under three.
 
 use crate::job::{Fork, JobRef};
 
 /// The most publishable (private, at or above the floor) forks a thread keeps; see the
 /// module docs.
 pub(crate) const PUBLISHABLE_FORKS: usize = 3;
+
+/// The most publishable forks a thread keeps while every idle thread of its pool sleeps
+/// (nobody searches or waits): see the module docs.
+pub(crate) const DROWSY_FORKS: usize = 1;
 
 /// See the module docs.
 #[derive(Debug)]
@@ -82,11 +98,17 @@ impl ForkStack {
         }
     }
 
-    /// Whether the stack holds [`PUBLISHABLE_FORKS`] publishable forks: a `join` then
-    /// runs both halves itself instead of forking.
+    /// Whether the stack holds [`PUBLISHABLE_FORKS`] publishable forks, or
+    /// [`DROWSY_FORKS`] when `drowsy` (the pool's idle threads all slept at the policy's
+    /// last look): a `join` then runs both halves itself instead of forking.
     #[inline]
-    pub(crate) fn is_full(&self) -> bool {
-        self.forks.len() - self.cursor >= PUBLISHABLE_FORKS
+    pub(crate) fn is_full(&self, drowsy: bool) -> bool {
+        let bound = if drowsy {
+            DROWSY_FORKS
+        } else {
+            PUBLISHABLE_FORKS
+        };
+        self.forks.len() - self.cursor >= bound
     }
 
     #[inline]
@@ -142,11 +164,19 @@ impl ForkStack {
     /// Whether a `join` that did not fork (its `b` still to run) may be running below these
     /// forks. Such a `join` started on a full stack, and the forks that filled it are its
     /// ancestors, on the stack until it returns: so it is running only if the stack holds
-    /// at least [`PUBLISHABLE_FORKS`] forks. The converse does not hold (they may all have
-    /// been published, and no such `join` be running): a count of those `join`s would be
-    /// exact, and cost two memory increments around every `a` that does not fork.
-    pub(crate) fn may_hide_unforked(&self) -> bool {
-        self.forks.len() >= PUBLISHABLE_FORKS
+    /// at least [`PUBLISHABLE_FORKS`] forks, or at least one if the drowsy bound may have
+    /// applied since the stack was last empty (`lowered`, kept by the policy). The converse
+    /// does not hold (the forks may all have been published, and no such `join` be
+    /// running): a count of those `join`s would be exact, and cost two memory increments
+    /// around every `a` that does not fork.
+    pub(crate) fn may_hide_unforked(&self, lowered: bool) -> bool {
+        let len = self.forks.len();
+        len >= PUBLISHABLE_FORKS || (lowered && len > 0)
+    }
+
+    /// Whether the stack holds no fork at all.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.forks.is_empty()
     }
 
     /// Whether any fork, below the floor or not, is still private.
@@ -367,25 +397,114 @@ mod tests {
     fn the_stack_is_full_at_the_bound_of_publishable_forks() {
         let hs = headers(PUBLISHABLE_FORKS + 2);
         let mut stack = ForkStack::new();
+        assert!(!stack.is_full(true) && !stack.is_full(false));
         for h in &hs[..PUBLISHABLE_FORKS - 1] {
             stack.push(fork(h));
-            assert!(!stack.is_full());
+            assert!(!stack.is_full(false));
+            // While the pool only sleeps, one publishable fork fills it.
+            assert!(stack.is_full(true));
         }
         stack.push(fork(&hs[PUBLISHABLE_FORKS - 1]));
-        assert!(stack.is_full());
+        assert!(stack.is_full(false));
         // A published fork no longer counts...
         assert_eq!(publish(&mut stack), Some(&hs[0] as *const Header));
-        assert!(!stack.is_full());
+        assert!(!stack.is_full(false));
         stack.push(fork(&hs[PUBLISHABLE_FORKS]));
-        assert!(stack.is_full());
+        assert!(stack.is_full(false));
         // ...nor does one below an open scope's floor.
         let saved = stack.enter_scope();
-        assert!(!stack.is_full());
+        assert!(!stack.is_full(false) && !stack.is_full(true));
         stack.push(fork(&hs[PUBLISHABLE_FORKS + 1]));
-        assert!(!stack.is_full());
+        assert!(stack.is_full(true));
+        assert!(!stack.is_full(false));
         assert!(stack.take_back(fork(&hs[PUBLISHABLE_FORKS + 1])));
         stack.exit_scope(saved);
-        assert!(stack.is_full());
+        assert!(stack.is_full(false));
+    }
+
+    /// A thread's `join`s as a complete binary tree walked depth first, with the policy's
+    /// side of the drowsy bound modelled (`publish.rs`): at each `join` a look may find the
+    /// pool drowsy or not, and a fork may get published, as `choices` say in walk order.
+    struct Walk<'h> {
+        stack: ForkStack,
+        headers: &'h [Header],
+        choices: std::vec::IntoIter<(Option<bool>, bool)>,
+        /// The policy's `drowsy` and `lowered`.
+        drowsy: bool,
+        lowered: bool,
+        /// `join`s that did not fork and are still running.
+        unforked: usize,
+    }
+
+    impl Walk<'_> {
+        fn join(&mut self, depth: usize) {
+            let (look, publish_one) = self.choices.next().unwrap_or((None, false));
+            if let Some(drowsy) = look {
+                self.drowsy = drowsy;
+                self.lowered |= drowsy;
+            }
+            if publish_one {
+                publish(&mut self.stack);
+            }
+            // What `current_thread_has_pending_tasks` relies on: never `false` while a
+            // `b` of a `join` that did not fork waits.
+            assert!(self.unforked == 0 || self.stack.may_hide_unforked(self.lowered));
+            if depth == 0 {
+                return;
+            }
+            if self.stack.is_full(self.drowsy) {
+                self.unforked += 1;
+                self.join(depth - 1);
+                self.unforked -= 1;
+                self.join(depth - 1);
+            } else {
+                self.stack.push(fork(&self.headers[depth]));
+                self.join(depth - 1);
+                self.stack.take_back(fork(&self.headers[depth]));
+                if self.stack.is_empty() {
+                    self.lowered = self.drowsy;
+                }
+                self.join(depth - 1);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_join_that_did_not_fork_is_always_seen(
+            depth in 1usize..9,
+            choices in proptest::collection::vec(
+                proptest::prelude::any::<(Option<bool>, bool)>(),
+                0..600,
+            ),
+        ) {
+            let headers = headers(depth + 1);
+            let mut walk = Walk {
+                stack: ForkStack::new(),
+                headers: &headers,
+                choices: choices.into_iter(),
+                drowsy: false,
+                lowered: false,
+                unforked: 0,
+            };
+            walk.join(depth);
+            proptest::prop_assert!(walk.stack.is_empty());
+            proptest::prop_assert!(!walk.stack.may_hide_unforked(true));
+        }
+    }
+
+    #[test]
+    fn one_fork_hides_an_unforked_join_only_once_the_bound_was_lowered() {
+        let hs = headers(1);
+        let mut stack = ForkStack::new();
+        stack.push(fork(&hs[0]));
+        assert_eq!(publish(&mut stack), Some(&hs[0] as *const Header));
+        // A forked `join` whose `b` was taken: nothing pending below it...
+        assert!(!stack.may_hide_unforked(false));
+        // ...unless the drowsy bound may have let a `join` run below it without forking.
+        assert!(stack.may_hide_unforked(true));
+        assert!(!stack.take_back(fork(&hs[0])));
+        assert!(!stack.may_hide_unforked(true));
     }
 
     #[test]

@@ -51,6 +51,12 @@
 //! from a stride of 1. The looks of the ahead mode may shrink the stride, never grow it:
 //! each covers one forked return, not `stride` forks.
 //!
+//! Each look also records whether the pool's idle threads all slept (`drowsy`): until the
+//! next look the thread keeps one publishable fork instead of three (`forks.rs`). Since a
+//! `join` that did not fork under that bound may run below a single fork, the policy also
+//! keeps `lowered` (the bound was low since the fork stack was last empty) for
+//! `current_thread_has_pending_tasks`.
+//!
 //! The policy only decides; the context publishes (if the queue it would go to holds no
 //! unclaimed fork) and reports back with `published_for_hungry`.
 
@@ -129,6 +135,12 @@ pub(crate) struct Policy {
     /// Looks in a row in a quiet pool that found the forked returns finer than
     /// `AHEAD_GAP`: `AHEAD_FINE_LOOKS` of them end the ahead mode.
     fine_looks: Cell<u8>,
+    /// Whether the last look found the pool's idle threads all asleep (nobody searching or
+    /// waiting): the fork stack's drowsy bound holds until the next look (`forks.rs`).
+    drowsy: Cell<bool>,
+    /// Whether `drowsy` was set since the thread's fork stack was last empty: a `join` that
+    /// did not fork under the drowsy bound may be running below any fork on it.
+    lowered: Cell<bool>,
 }
 
 impl Policy {
@@ -147,7 +159,27 @@ impl Policy {
             last_look_tick: Cell::new(0),
             quiet_returns: Cell::new(0),
             fine_looks: Cell::new(0),
+            drowsy: Cell::new(false),
+            lowered: Cell::new(false),
         }
+    }
+
+    /// Whether the last look at the clock found only sleepers idle (see `drowsy`).
+    #[inline]
+    pub(crate) fn drowsy(&self) -> bool {
+        self.drowsy.get()
+    }
+
+    /// Whether the drowsy bound may have applied since the fork stack was last empty.
+    pub(crate) fn lowered(&self) -> bool {
+        self.lowered.get()
+    }
+
+    /// The thread's fork stack became empty: no `join` that did not fork is running below
+    /// a fork any more, and one may start again only while the bound is low.
+    #[inline]
+    pub(crate) fn stack_emptied(&self) {
+        self.lowered.set(self.drowsy.get());
     }
 
     /// A fork was pushed while the pool looked like `s`; `now` reads the clock (called only
@@ -253,6 +285,11 @@ impl Policy {
 
     #[cold]
     fn look(&self, t: u32, s: Snapshot, now: Instant) -> Decision {
+        let drowsy = s.only_sleepers();
+        self.drowsy.set(drowsy);
+        if drowsy {
+            self.lowered.set(true);
+        }
         let stride = self.stride.get();
         // Whether the forks and returns counted since the last look came `AHEAD_GAP` or
         // more apart, on average.
@@ -333,7 +370,7 @@ impl Policy {
         match self.deadline.get() {
             Some(deadline) if now >= deadline => {
                 self.deadline.set(Some(now + HEARTBEAT));
-                Decision::Heartbeat
+                self.heartbeat()
             }
             Some(_) => Decision::Keep,
             None => {
@@ -345,12 +382,20 @@ impl Policy {
                 }
                 self.slept_since.set(Some(now));
                 if self.eager.get() {
-                    Decision::Heartbeat
+                    self.heartbeat()
                 } else {
                     Decision::Keep
                 }
             }
         }
+    }
+
+    /// A heartbeat publishes and wakes a sleeper, which searches and then works: the pool
+    /// is no longer drowsy, and a busy pool does not look again before a forked return is
+    /// sampled, so the bound goes back to three here rather than at the next look.
+    fn heartbeat(&self) -> Decision {
+        self.drowsy.set(false);
+        Decision::Heartbeat
     }
 
     /// Starts or ends the ahead mode after a look at a quiet pool that found the forked
@@ -520,6 +565,43 @@ mod tests {
         d.push(policy.on_return(s, now));
         d.extend(walk(policy, s, depth - 1, clock, leaf, reads));
         d
+    }
+
+    #[test]
+    fn a_look_at_a_pool_of_sleepers_lowers_the_bound_until_the_next_look() {
+        let policy = Policy::new();
+        let at = Instant::now();
+        assert!(!policy.drowsy() && !policy.lowered());
+        // The first fork looks: only sleepers idle.
+        policy.on_fork(Snapshot::of(0, 1, 0), || at);
+        assert!(policy.drowsy() && policy.lowered());
+        // A heartbeat wakes a sleeper: the bound is three again at once.
+        let mut d = Decision::Keep;
+        while d != Decision::Heartbeat {
+            d = policy.on_return(Snapshot::of(0, 1, 0), || at + HEARTBEAT);
+        }
+        assert!(!policy.drowsy() && policy.lowered());
+        // The next look that finds only sleepers lowers it again.
+        let look = |s: Snapshot| {
+            let mut read = false;
+            while !read {
+                policy.on_fork(s, || {
+                    read = true;
+                    at + HEARTBEAT
+                });
+            }
+        };
+        look(Snapshot::of(0, 1, 0));
+        assert!(policy.drowsy());
+        // The stack empties while the bound is low: it stays lowered.
+        policy.stack_emptied();
+        assert!(policy.lowered());
+        // A look at a hungry pool restores the bound; a `join` left unforked before may
+        // still run, until the stack empties.
+        look(Snapshot::of(1, 0, 0));
+        assert!(!policy.drowsy() && policy.lowered());
+        policy.stack_emptied();
+        assert!(!policy.lowered());
     }
 
     #[test]

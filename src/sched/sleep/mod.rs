@@ -59,6 +59,13 @@ impl Snapshot {
         (workers as u64) > self.searching() + self.sleeping()
     }
 
+    /// Some threads sleep and nobody else is idle: nobody takes a fork before the next
+    /// heartbeat.
+    #[inline]
+    pub(crate) fn only_sleepers(self) -> bool {
+        self.0 & (FIELD | (FIELD << 32)) == 0 && self.0 != 0
+    }
+
     /// Someone would take a job right now if it were published: a searcher, or a waiter
     /// spinning for work of its own. Busy threads publish their oldest private fork then.
     #[inline]
@@ -247,6 +254,21 @@ impl Sleep {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_sleepers_means_some_sleep_and_nobody_else_is_idle() {
+        assert!(Snapshot::of(0, 1, 0).only_sleepers());
+        assert!(Snapshot::of(0, 15, 0).only_sleepers());
+        assert!(!Snapshot::of(0, 0, 0).only_sleepers(), "quiet");
+        assert!(!Snapshot::of(1, 1, 0).only_sleepers(), "a searcher");
+        assert!(!Snapshot::of(0, 1, 1).only_sleepers(), "a waiter");
+        for s in [(0, 0, 0), (0, 3, 0), (2, 1, 0), (0, 2, 1), (1, 0, 0)] {
+            let s = Snapshot::of(s.0, s.1, s.2);
+            // Exactly one of: quiet, hungry, only sleepers.
+            let kinds = [s.is_quiet(), s.hungry(), s.only_sleepers()];
+            assert_eq!(kinds.iter().filter(|&&k| k).count(), 1, "{s:?}");
+        }
+    }
 
     #[test]
     fn packing_round_trips_and_fields_do_not_bleed() {
