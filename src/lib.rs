@@ -465,8 +465,8 @@ pub fn yield_local() -> Option<Yield> {
 ///
 /// It errs towards `true`, never towards `false`: the second half of a [`join`] that did
 /// not fork (a thread keeps only a few forks, `docs/work-stealing.md`) is not tracked one
-/// by one, and inside the first halves of forked `join`s, where such a second half may be
-/// waiting, the answer can be `true` after all of them ran.
+/// by one, so inside the first half of a forked `join`, where such a second half may be
+/// waiting, the answer can be `true` when no job of the thread is left.
 ///
 /// # Examples
 /// ```

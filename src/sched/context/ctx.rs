@@ -184,7 +184,8 @@ impl Ctx {
     }
 
     /// Whether this thread already keeps as many publishable forks as it may (`forks.rs`;
-    /// the drowsy bound while the policy's last look found only sleepers idle): a `join`
+    /// the drowsy bound while the policy's last look found only sleepers idle and no
+    /// heartbeat came since): a `join`
     /// then runs both halves itself, without forking.
     #[inline]
     pub(crate) fn forks_are_full(&self) -> bool {

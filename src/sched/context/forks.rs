@@ -23,9 +23,10 @@
 //! be shared only after a woken sleeper took the first, by which time the thread has forked
 //! again. The policy decides which bound holds at its looks at the clock (`Policy::drowsy`),
 //! so the `join` reads one flag, not the sleep state; a sleeper that wakes and searches is
-//! seen at the next look, which restores three. A shallow tree run in a short call (the
-//! 1023-node tree from outside, `docs/work-stealing.md`) forked 129 of its 511 `join`s under
-//! the bound of three, since every take-back let the next three fork. The price: a `join` at
+//! seen at the next look, which restores three, as does a heartbeat. A shallow tree run in
+//! a short call (the 1023-node tree from outside, `docs/work-stealing.md`) forked 129 of its
+//! 511 `join`s under the bound of three, since every take-back freed room and the `join`s
+//! after it forked until the stack was full again. The price: a `join` at
 //! the second level of a tree begun on a sleeping pool keeps its `b` until it starts it, as
 //! a fourth-level one does under three.
 
@@ -100,7 +101,8 @@ impl ForkStack {
 
     /// Whether the stack holds [`PUBLISHABLE_FORKS`] publishable forks, or
     /// [`DROWSY_FORKS`] when `drowsy` (the pool's idle threads all slept at the policy's
-    /// last look): a `join` then runs both halves itself instead of forking.
+    /// last look, and no heartbeat came since): a `join` then runs both halves itself
+    /// instead of forking.
     #[inline]
     pub(crate) fn is_full(&self, drowsy: bool) -> bool {
         let bound = if drowsy {
@@ -422,53 +424,90 @@ mod tests {
         assert!(stack.is_full(false));
     }
 
-    /// A thread's `join`s as a complete binary tree walked depth first, with the policy's
-    /// side of the drowsy bound modelled (`publish.rs`): at each `join` a look may find the
-    /// pool drowsy or not, and a fork may get published, as `choices` say in walk order.
+    /// A thread's `join`s as a complete binary tree walked depth first, in `join.rs`'s
+    /// order, with the real publication policy (`publish.rs`) deciding at each of its
+    /// decision points. `choices` say, in walk order, what each decision point sees: the
+    /// pool (busy, only sleepers, a searcher, a waiter), how far the clock moved (not at
+    /// all, 1 µs, a heartbeat's interval) and whether the context's publication, when the
+    /// policy asks for one, finds room in the queue.
+    #[cfg(not(loom))]
     struct Walk<'h> {
         stack: ForkStack,
+        policy: super::super::publish::Policy,
         headers: &'h [Header],
-        choices: std::vec::IntoIter<(Option<bool>, bool)>,
-        /// The policy's `drowsy` and `lowered`.
-        drowsy: bool,
-        lowered: bool,
+        choices: std::vec::IntoIter<(u8, u8, bool)>,
+        clock: std::time::Instant,
         /// `join`s that did not fork and are still running.
         unforked: usize,
     }
 
+    #[cfg(not(loom))]
     impl Walk<'_> {
-        fn join(&mut self, depth: usize) {
-            let (look, publish_one) = self.choices.next().unwrap_or((None, false));
-            if let Some(drowsy) = look {
-                self.drowsy = drowsy;
-                self.lowered |= drowsy;
-            }
-            if publish_one {
+        /// What `current_thread_has_pending_tasks` relies on: never `false` while a `b` of
+        /// a `join` that did not fork waits.
+        fn check(&self) {
+            assert!(self.unforked == 0 || self.stack.may_hide_unforked(self.policy.lowered()));
+        }
+
+        /// A decision point (`Ctx::poll`, `poll_return`, `poll_forked_return`) and what
+        /// the context does with its decision.
+        fn decide(&mut self, point: u8) {
+            use super::super::publish::Decision;
+            use crate::sched::sleep::Snapshot;
+            use crate::sched::sleep::pacing::HEARTBEAT;
+            let (pool, step, room) = self.choices.next().unwrap_or((0, 0, false));
+            let s = match pool % 4 {
+                0 => Snapshot::of(0, 0, 0),
+                1 => Snapshot::of(0, 1, 0),
+                2 => Snapshot::of(1, 1, 0),
+                _ => Snapshot::of(0, 0, 1),
+            };
+            self.clock += match step % 3 {
+                0 => std::time::Duration::ZERO,
+                1 => std::time::Duration::from_micros(1),
+                _ => HEARTBEAT,
+            };
+            let now = || self.clock;
+            let decision = match point {
+                0 => self.policy.on_fork(s, now),
+                1 => self.policy.on_return(s, now),
+                _ => self.policy.on_forked_return(s, now),
+            };
+            if decision != Decision::Keep && room && self.stack.has_publishable() {
                 publish(&mut self.stack);
             }
-            // What `current_thread_has_pending_tasks` relies on: never `false` while a
-            // `b` of a `join` that did not fork waits.
-            assert!(self.unforked == 0 || self.stack.may_hide_unforked(self.lowered));
+            self.check();
+        }
+
+        fn join(&mut self, depth: usize) {
+            self.check();
             if depth == 0 {
                 return;
             }
-            if self.stack.is_full(self.drowsy) {
+            if self.stack.is_full(self.policy.drowsy()) {
                 self.unforked += 1;
+                self.decide(0);
                 self.join(depth - 1);
+                self.decide(1);
                 self.unforked -= 1;
                 self.join(depth - 1);
             } else {
                 self.stack.push(fork(&self.headers[depth]));
+                self.decide(0);
                 self.join(depth - 1);
+                self.decide(2);
+                // `Ctx::take_back`.
                 self.stack.take_back(fork(&self.headers[depth]));
                 if self.stack.is_empty() {
-                    self.lowered = self.drowsy;
+                    self.policy.stack_emptied();
                 }
+                self.check();
                 self.join(depth - 1);
             }
         }
     }
 
+    #[cfg(not(loom))]
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig {
             cases: if cfg!(miri) { 4 } else { 256 },
@@ -479,17 +518,17 @@ mod tests {
         fn a_join_that_did_not_fork_is_always_seen(
             depth in 1usize..9,
             choices in proptest::collection::vec(
-                proptest::prelude::any::<(Option<bool>, bool)>(),
-                0..600,
+                proptest::prelude::any::<(u8, u8, bool)>(),
+                0..1600,
             ),
         ) {
             let headers = headers(depth + 1);
             let mut walk = Walk {
                 stack: ForkStack::new(),
+                policy: super::super::publish::Policy::new(),
                 headers: &headers,
                 choices: choices.into_iter(),
-                drowsy: false,
-                lowered: false,
+                clock: std::time::Instant::now(),
                 unforked: 0,
             };
             walk.join(depth);

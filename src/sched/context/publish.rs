@@ -52,7 +52,8 @@
 //! each covers one forked return, not `stride` forks.
 //!
 //! Each look also records whether the pool's idle threads all slept (`drowsy`): until the
-//! next look the thread keeps one publishable fork instead of three (`forks.rs`). Since a
+//! next look, or a heartbeat before it, the thread keeps one publishable fork instead of
+//! three (`forks.rs`). The flag is kept across root jobs (the first fork of each looks). Since a
 //! `join` that did not fork under that bound may run below a single fork, the policy also
 //! keeps `lowered` (the bound was low since the fork stack was last empty) for
 //! `current_thread_has_pending_tasks`.
@@ -136,7 +137,10 @@ pub(crate) struct Policy {
     /// `AHEAD_GAP`: `AHEAD_FINE_LOOKS` of them end the ahead mode.
     fine_looks: Cell<u8>,
     /// Whether the last look found the pool's idle threads all asleep (nobody searching or
-    /// waiting): the fork stack's drowsy bound holds until the next look (`forks.rs`).
+    /// waiting): the fork stack's drowsy bound holds until the next look or heartbeat
+    /// (`forks.rs`). A sleeper woken by other work is seen only at that next look, and a
+    /// busy pool looks only at sampled forked returns, so the bound of one may last a while
+    /// after the pool got busy: a cost in forks published, never in what is tracked.
     drowsy: Cell<bool>,
     /// Whether `drowsy` was set since the thread's fork stack was last empty: a `join` that
     /// did not fork under the drowsy bound may be running below any fork on it.
@@ -164,7 +168,8 @@ impl Policy {
         }
     }
 
-    /// Whether the last look at the clock found only sleepers idle (see `drowsy`).
+    /// Whether the last look at the clock found only sleepers idle and no heartbeat came
+    /// since (see `drowsy`).
     #[inline]
     pub(crate) fn drowsy(&self) -> bool {
         self.drowsy.get()
@@ -390,9 +395,11 @@ impl Policy {
         }
     }
 
-    /// A heartbeat publishes and wakes a sleeper, which searches and then works: the pool
-    /// is no longer drowsy, and a busy pool does not look again before a forked return is
-    /// sampled, so the bound goes back to three here rather than at the next look.
+    /// A heartbeat asks the context to publish and wake a sleeper (it does when the queue
+    /// holds no unclaimed fork and a publishable fork exists), which then searches and
+    /// works: the pool is no longer drowsy, and a busy pool does not look again before a
+    /// forked return is sampled, so the bound goes back to three here rather than at the
+    /// next look.
     fn heartbeat(&self) -> Decision {
         self.drowsy.set(false);
         Decision::Heartbeat
