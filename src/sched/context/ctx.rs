@@ -183,13 +183,14 @@ impl Ctx {
         unsafe { &mut *self.forks.get() }
     }
 
-    /// Whether this thread already keeps as many publishable forks as it may (`forks.rs`;
+    /// Whether this thread already keeps as many publishable forks as it may (`forks.rs`:
     /// the drowsy bound while the policy's last look found only sleepers idle and no
-    /// heartbeat came since): a `join`
+    /// heartbeat came since, the hungry bound while it found somebody hungry): a `join`
     /// then runs both halves itself, without forking.
     #[inline]
     pub(crate) fn forks_are_full(&self) -> bool {
-        self.forks().is_full(self.policy.drowsy())
+        self.forks()
+            .is_full(self.policy.drowsy(), self.policy.hungry())
     }
 
     /// Pushes a private fork; publishes the oldest one if somebody could use it.

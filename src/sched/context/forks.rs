@@ -29,6 +29,14 @@
 //! after it forked until the stack was full again. The price: a `join` at
 //! the second level of a tree begun on a sleeping pool keeps its `b` until it starts it, as
 //! a fourth-level one does under three.
+//!
+//! While another thread is hungry (searching, or waiting for work of its own) at the
+//! policy's last look, the bound is [`HUNGRY_FORKS`] instead. Under three, once a thread's
+//! shallow forks were handed out, the slots they free go to the deep `join`s that run next,
+//! so what it can share is small while the large second halves wait in the `join`s between
+//! that did not fork; on a narrow tree (the binomial UTS-like tree, `docs/work-stealing.md`)
+//! thieves then come back for more again and again. Forking deeper while somebody waits for
+//! work keeps the large pieces publishable; the forks cost only while somebody is hungry.
 
 use crate::job::{Fork, JobRef};
 
@@ -39,6 +47,10 @@ pub(crate) const PUBLISHABLE_FORKS: usize = 3;
 /// The most publishable forks a thread keeps while every idle thread of its pool sleeps
 /// (nobody searches or waits): see the module docs.
 pub(crate) const DROWSY_FORKS: usize = 1;
+
+/// The most publishable forks a thread keeps while another thread of its pool is hungry:
+/// see the module docs.
+pub(crate) const HUNGRY_FORKS: usize = 64;
 
 /// See the module docs.
 #[derive(Debug)]
@@ -99,14 +111,16 @@ impl ForkStack {
         }
     }
 
-    /// Whether the stack holds [`PUBLISHABLE_FORKS`] publishable forks, or
-    /// [`DROWSY_FORKS`] when `drowsy` (the pool's idle threads all slept at the policy's
-    /// last look, and no heartbeat came since): a `join` then runs both halves itself
-    /// instead of forking.
+    /// Whether the stack holds [`PUBLISHABLE_FORKS`] publishable forks, [`DROWSY_FORKS`]
+    /// when `drowsy` (the pool's idle threads all slept at the policy's last look, and no
+    /// heartbeat came since), or [`HUNGRY_FORKS`] when `hungry` (somebody was hungry at
+    /// that look): a `join` then runs both halves itself instead of forking.
     #[inline]
-    pub(crate) fn is_full(&self, drowsy: bool) -> bool {
+    pub(crate) fn is_full(&self, drowsy: bool, hungry: bool) -> bool {
         let bound = if drowsy {
             DROWSY_FORKS
+        } else if hungry {
+            HUNGRY_FORKS
         } else {
             PUBLISHABLE_FORKS
         };
@@ -397,31 +411,42 @@ mod tests {
 
     #[test]
     fn the_stack_is_full_at_the_bound_of_publishable_forks() {
-        let hs = headers(PUBLISHABLE_FORKS + 2);
+        // The three bounds, by what the policy's last look saw.
+        let busy = |s: &ForkStack| s.is_full(false, false);
+        let drowsy = |s: &ForkStack| s.is_full(true, false);
+        let hungry = |s: &ForkStack| s.is_full(false, true);
+        let hs = headers(HUNGRY_FORKS + 2);
         let mut stack = ForkStack::new();
-        assert!(!stack.is_full(true) && !stack.is_full(false));
+        assert!(!drowsy(&stack) && !busy(&stack) && !hungry(&stack));
         for h in &hs[..PUBLISHABLE_FORKS - 1] {
             stack.push(fork(h));
-            assert!(!stack.is_full(false));
+            assert!(!busy(&stack));
             // While the pool only sleeps, one publishable fork fills it.
-            assert!(stack.is_full(true));
+            assert!(drowsy(&stack));
         }
         stack.push(fork(&hs[PUBLISHABLE_FORKS - 1]));
-        assert!(stack.is_full(false));
+        assert!(busy(&stack));
         // A published fork no longer counts...
         assert_eq!(publish(&mut stack), Some(&hs[0] as *const Header));
-        assert!(!stack.is_full(false));
+        assert!(!busy(&stack));
         stack.push(fork(&hs[PUBLISHABLE_FORKS]));
-        assert!(stack.is_full(false));
+        assert!(busy(&stack));
         // ...nor does one below an open scope's floor.
         let saved = stack.enter_scope();
-        assert!(!stack.is_full(false) && !stack.is_full(true));
+        assert!(!busy(&stack) && !drowsy(&stack));
         stack.push(fork(&hs[PUBLISHABLE_FORKS + 1]));
-        assert!(stack.is_full(true));
-        assert!(!stack.is_full(false));
+        assert!(drowsy(&stack));
+        assert!(!busy(&stack));
         assert!(stack.take_back(fork(&hs[PUBLISHABLE_FORKS + 1])));
         stack.exit_scope(saved);
-        assert!(stack.is_full(false));
+        assert!(busy(&stack));
+        // While somebody is hungry the thread keeps forking (three publishable forks
+        // so far), up to the hungry bound.
+        for h in &hs[PUBLISHABLE_FORKS + 1..HUNGRY_FORKS + 1] {
+            assert!(!hungry(&stack));
+            stack.push(fork(h));
+        }
+        assert!(hungry(&stack) && busy(&stack) && drowsy(&stack));
     }
 
     /// A thread's `join`s as a complete binary tree walked depth first, in `join.rs`'s
@@ -484,7 +509,10 @@ mod tests {
             if depth == 0 {
                 return;
             }
-            if self.stack.is_full(self.policy.drowsy()) {
+            if self
+                .stack
+                .is_full(self.policy.drowsy(), self.policy.hungry())
+            {
                 self.unforked += 1;
                 self.decide(0);
                 self.join(depth - 1);

@@ -56,7 +56,9 @@
 //! three (`forks.rs`). The flag is kept across root jobs (the first fork of each looks). Since a
 //! `join` that did not fork under that bound may run below a single fork, the policy also
 //! keeps `lowered` (the bound was low since the fork stack was last empty) for
-//! `current_thread_has_pending_tasks`.
+//! `current_thread_has_pending_tasks`. A look that finds somebody hungry sets `hungry`
+//! instead: until the next look the thread keeps up to 64 publishable forks, so that what
+//! it can share stays large.
 //!
 //! The policy only decides; the context publishes (if the queue it would go to holds no
 //! unclaimed fork) and reports back with `published_for_hungry`.
@@ -145,6 +147,9 @@ pub(crate) struct Policy {
     /// Whether `drowsy` was set since the thread's fork stack was last empty: a `join` that
     /// did not fork under the drowsy bound may be running below any fork on it.
     lowered: Cell<bool>,
+    /// Whether the last look found somebody hungry (searching, or waiting for work of its
+    /// own): the fork stack's hungry bound holds until the next look (`forks.rs`).
+    hungry: Cell<bool>,
 }
 
 impl Policy {
@@ -165,6 +170,7 @@ impl Policy {
             fine_looks: Cell::new(0),
             drowsy: Cell::new(false),
             lowered: Cell::new(false),
+            hungry: Cell::new(false),
         }
     }
 
@@ -173,6 +179,12 @@ impl Policy {
     #[inline]
     pub(crate) fn drowsy(&self) -> bool {
         self.drowsy.get()
+    }
+
+    /// Whether the last look at the clock found somebody hungry (see `hungry`).
+    #[inline]
+    pub(crate) fn hungry(&self) -> bool {
+        self.hungry.get()
     }
 
     /// Whether the drowsy bound may have applied since the fork stack was last empty.
@@ -292,6 +304,7 @@ impl Policy {
     fn look(&self, t: u32, s: Snapshot, now: Instant) -> Decision {
         let drowsy = s.only_sleepers();
         self.drowsy.set(drowsy);
+        self.hungry.set(s.hungry());
         if drowsy {
             self.lowered.set(true);
         }
@@ -609,6 +622,41 @@ mod tests {
         assert!(!policy.drowsy() && policy.lowered());
         policy.stack_emptied();
         assert!(!policy.lowered());
+    }
+
+    #[test]
+    fn a_look_at_a_hungry_pool_raises_the_bound_until_the_next_look() {
+        let policy = Policy::new();
+        let at = Instant::now();
+        assert!(!policy.hungry());
+        let look = |s: Snapshot| {
+            let mut read = false;
+            while !read {
+                policy.on_fork(s, || {
+                    read = true;
+                    at + HEARTBEAT
+                });
+            }
+        };
+        // A searcher, then a waiter: hungry.
+        look(Snapshot::of(1, 1, 0));
+        assert!(policy.hungry() && !policy.drowsy());
+        look(Snapshot::of(0, 1, 1));
+        assert!(policy.hungry());
+        // Only sleepers idle: the drowsy bound instead.
+        look(Snapshot::of(0, 1, 0));
+        assert!(!policy.hungry() && policy.drowsy());
+        look(Snapshot::of(1, 0, 0));
+        assert!(policy.hungry());
+        // A look at a quiet pool (a sampled forked return) finds nobody hungry.
+        let mut read = false;
+        while !read {
+            policy.on_forked_return(Snapshot::of(0, 0, 0), || {
+                read = true;
+                at + HEARTBEAT
+            });
+        }
+        assert!(!policy.hungry() && !policy.drowsy());
     }
 
     #[test]
