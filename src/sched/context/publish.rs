@@ -587,6 +587,18 @@ mod tests {
         d
     }
 
+    /// Forks while the pool looks like `s` until one of them looks at the clock, which
+    /// reads `now`.
+    fn look_at(policy: &Policy, s: Snapshot, now: Instant) {
+        let mut read = false;
+        while !read {
+            policy.on_fork(s, || {
+                read = true;
+                now
+            });
+        }
+    }
+
     #[test]
     fn a_look_at_a_pool_of_sleepers_lowers_the_bound_until_the_next_look() {
         let policy = Policy::new();
@@ -602,15 +614,7 @@ mod tests {
         }
         assert!(!policy.drowsy() && policy.lowered());
         // The next look that finds only sleepers lowers it again.
-        let look = |s: Snapshot| {
-            let mut read = false;
-            while !read {
-                policy.on_fork(s, || {
-                    read = true;
-                    at + HEARTBEAT
-                });
-            }
-        };
+        let look = |s: Snapshot| look_at(&policy, s, at + HEARTBEAT);
         look(Snapshot::of(0, 1, 0));
         assert!(policy.drowsy());
         // The stack empties while the bound is low: it stays lowered.
@@ -629,15 +633,7 @@ mod tests {
         let policy = Policy::new();
         let at = Instant::now();
         assert!(!policy.hungry());
-        let look = |s: Snapshot| {
-            let mut read = false;
-            while !read {
-                policy.on_fork(s, || {
-                    read = true;
-                    at + HEARTBEAT
-                });
-            }
-        };
+        let look = |s: Snapshot| look_at(&policy, s, at + HEARTBEAT);
         // A searcher, then a waiter: hungry.
         look(Snapshot::of(1, 1, 0));
         assert!(policy.hungry() && !policy.drowsy());
