@@ -189,8 +189,7 @@ impl Ctx {
     /// then runs both halves itself, without forking.
     #[inline]
     pub(crate) fn forks_are_full(&self) -> bool {
-        self.forks()
-            .is_full(self.policy.drowsy(), self.policy.hungry())
+        self.forks().is_full(self.policy.sharing())
     }
 
     /// Pushes a private fork; publishes the oldest one if somebody could use it.

@@ -21,7 +21,7 @@
 //! is [`DROWSY_FORKS`], one fork. Only the heartbeat (or a coarse root job's eager start,
 //! `publish.rs`) publishes then, one oldest fork at a time, and a second private fork would
 //! be shared only after a woken sleeper took the first, by which time the thread has forked
-//! again. The policy decides which bound holds at its looks at the clock (`Policy::drowsy`),
+//! again. The policy decides which bound holds at its looks at the clock (`Policy::sharing`),
 //! so the `join` reads one flag, not the sleep state; a sleeper that wakes and searches is
 //! seen at the next look, which restores three, as does a heartbeat. A shallow tree run in
 //! a short call (the 1023-node tree from outside, `docs/work-stealing.md`) forked 129 of its
@@ -38,6 +38,7 @@
 //! thieves then come back for more again and again. Forking deeper while somebody waits for
 //! work keeps the large pieces publishable; the forks cost only while somebody is hungry.
 
+use super::publish::Sharing;
 use crate::job::{Fork, JobRef};
 
 /// The most publishable (private, at or above the floor) forks a thread keeps; see the
@@ -112,17 +113,15 @@ impl ForkStack {
     }
 
     /// Whether the stack holds [`PUBLISHABLE_FORKS`] publishable forks, [`DROWSY_FORKS`]
-    /// when `drowsy` (the pool's idle threads all slept at the policy's last look, and no
-    /// heartbeat came since), or [`HUNGRY_FORKS`] when `hungry` (somebody was hungry at
-    /// that look): a `join` then runs both halves itself instead of forking.
+    /// when the policy's last look found the pool's idle threads all asleep (and no
+    /// heartbeat came since), or [`HUNGRY_FORKS`] when it found somebody hungry: a `join`
+    /// then runs both halves itself instead of forking.
     #[inline]
-    pub(crate) fn is_full(&self, drowsy: bool, hungry: bool) -> bool {
-        let bound = if drowsy {
-            DROWSY_FORKS
-        } else if hungry {
-            HUNGRY_FORKS
-        } else {
-            PUBLISHABLE_FORKS
+    pub(crate) fn is_full(&self, sharing: Sharing) -> bool {
+        let bound = match sharing {
+            Sharing::Busy => PUBLISHABLE_FORKS,
+            Sharing::Drowsy => DROWSY_FORKS,
+            Sharing::Hungry => HUNGRY_FORKS,
         };
         self.forks.len() - self.cursor >= bound
     }
@@ -412,9 +411,9 @@ mod tests {
     #[test]
     fn the_stack_is_full_at_the_bound_of_publishable_forks() {
         // The three bounds, by what the policy's last look saw.
-        let busy = |s: &ForkStack| s.is_full(false, false);
-        let drowsy = |s: &ForkStack| s.is_full(true, false);
-        let hungry = |s: &ForkStack| s.is_full(false, true);
+        let busy = |s: &ForkStack| s.is_full(Sharing::Busy);
+        let drowsy = |s: &ForkStack| s.is_full(Sharing::Drowsy);
+        let hungry = |s: &ForkStack| s.is_full(Sharing::Hungry);
         let hs = headers(HUNGRY_FORKS + 2);
         let mut stack = ForkStack::new();
         assert!(!drowsy(&stack) && !busy(&stack) && !hungry(&stack));
@@ -509,10 +508,7 @@ mod tests {
             if depth == 0 {
                 return;
             }
-            if self
-                .stack
-                .is_full(self.policy.drowsy(), self.policy.hungry())
-            {
+            if self.stack.is_full(self.policy.sharing()) {
                 self.unforked += 1;
                 self.decide(0);
                 self.join(depth - 1);

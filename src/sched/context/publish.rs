@@ -51,12 +51,12 @@
 //! from a stride of 1. The looks of the ahead mode may shrink the stride, never grow it:
 //! each covers one forked return, not `stride` forks.
 //!
-//! Each look also records whether the pool's idle threads all slept (`drowsy`): until the
+//! Each look also records whether the pool's idle threads all slept (`Sharing::Drowsy`): until the
 //! next look, or a heartbeat before it, the thread keeps one publishable fork instead of
-//! three (`forks.rs`). The flag is kept across root jobs (the first fork of each looks). Since a
+//! three (`forks.rs`). The record is kept across root jobs (the first fork of each looks). Since a
 //! `join` that did not fork under that bound may run below a single fork, the policy also
 //! keeps `lowered` (the bound was low since the fork stack was last empty) for
-//! `current_thread_has_pending_tasks`. A look that finds somebody hungry sets `hungry`
+//! `current_thread_has_pending_tasks`. A look that finds somebody hungry sets `Sharing::Hungry`
 //! instead: until the next look the thread keeps up to 64 publishable forks, so that what
 //! it can share stays large.
 //!
@@ -138,18 +138,27 @@ pub(crate) struct Policy {
     /// Looks in a row in a quiet pool that found the forked returns finer than
     /// `AHEAD_GAP`: `AHEAD_FINE_LOOKS` of them end the ahead mode.
     fine_looks: Cell<u8>,
-    /// Whether the last look found the pool's idle threads all asleep (nobody searching or
-    /// waiting): the fork stack's drowsy bound holds until the next look or heartbeat
-    /// (`forks.rs`). A sleeper woken by other work is seen only at that next look, and a
-    /// busy pool looks only at sampled forked returns, so the bound of one may last a while
-    /// after the pool got busy: a cost in forks published, never in what is tracked.
-    drowsy: Cell<bool>,
-    /// Whether `drowsy` was set since the thread's fork stack was last empty: a `join` that
-    /// did not fork under the drowsy bound may be running below any fork on it.
+    /// What the last look found, for the fork stack's bound (`forks.rs`); it holds until
+    /// the next look, and a heartbeat ends `Drowsy`. A sleeper woken by other work is seen
+    /// only at that next look, and a busy pool looks only at sampled forked returns, so the
+    /// drowsy bound of one may last a while after the pool got busy: a cost in forks
+    /// published, never in what is tracked.
+    sharing: Cell<Sharing>,
+    /// Whether the bound was `Drowsy` since the thread's fork stack was last empty: a `join`
+    /// that did not fork under the drowsy bound may be running below any fork on it.
     lowered: Cell<bool>,
-    /// Whether the last look found somebody hungry (searching, or waiting for work of its
-    /// own): the fork stack's hungry bound holds until the next look (`forks.rs`).
-    hungry: Cell<bool>,
+}
+
+/// What the policy's last look at the clock found, which sets how many publishable forks
+/// the thread keeps (`forks.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sharing {
+    /// Nobody idle, or a heartbeat since: the usual bound.
+    Busy,
+    /// The pool's idle threads all asleep (nobody searching or waiting): the low bound.
+    Drowsy,
+    /// Somebody hungry (searching, or waiting for work of its own): the high bound.
+    Hungry,
 }
 
 impl Policy {
@@ -168,23 +177,22 @@ impl Policy {
             last_look_tick: Cell::new(0),
             quiet_returns: Cell::new(0),
             fine_looks: Cell::new(0),
-            drowsy: Cell::new(false),
+            sharing: Cell::new(Sharing::Busy),
             lowered: Cell::new(false),
-            hungry: Cell::new(false),
         }
     }
 
-    /// Whether the last look at the clock found only sleepers idle and no heartbeat came
-    /// since (see `drowsy`).
+    /// What the last look at the clock found (see `sharing`).
     #[inline]
-    pub(crate) fn drowsy(&self) -> bool {
-        self.drowsy.get()
+    pub(crate) fn sharing(&self) -> Sharing {
+        self.sharing.get()
     }
 
-    /// Whether the last look at the clock found somebody hungry (see `hungry`).
+    /// Whether the last look at the clock found only sleepers idle and no heartbeat came
+    /// since.
     #[inline]
-    pub(crate) fn hungry(&self) -> bool {
-        self.hungry.get()
+    pub(crate) fn drowsy(&self) -> bool {
+        self.sharing.get() == Sharing::Drowsy
     }
 
     /// Whether the drowsy bound may have applied since the fork stack was last empty.
@@ -196,7 +204,7 @@ impl Policy {
     /// a fork any more, and one may start again only while the bound is low.
     #[inline]
     pub(crate) fn stack_emptied(&self) {
-        self.lowered.set(self.drowsy.get());
+        self.lowered.set(self.drowsy());
     }
 
     /// A fork was pushed while the pool looked like `s`; `now` reads the clock (called only
@@ -302,12 +310,15 @@ impl Policy {
 
     #[cold]
     fn look(&self, t: u32, s: Snapshot, now: Instant) -> Decision {
-        let drowsy = s.only_sleepers();
-        self.drowsy.set(drowsy);
-        self.hungry.set(s.hungry());
-        if drowsy {
+        let sharing = if s.only_sleepers() {
             self.lowered.set(true);
-        }
+            Sharing::Drowsy
+        } else if s.hungry() {
+            Sharing::Hungry
+        } else {
+            Sharing::Busy
+        };
+        self.sharing.set(sharing);
         let stride = self.stride.get();
         // Whether the forks and returns counted since the last look came `AHEAD_GAP` or
         // more apart, on average.
@@ -414,7 +425,9 @@ impl Policy {
     /// forked return is sampled, so the bound goes back to three here rather than at the
     /// next look.
     fn heartbeat(&self) -> Decision {
-        self.drowsy.set(false);
+        if self.drowsy() {
+            self.sharing.set(Sharing::Busy);
+        }
         Decision::Heartbeat
     }
 
@@ -632,18 +645,18 @@ mod tests {
     fn a_look_at_a_hungry_pool_raises_the_bound_until_the_next_look() {
         let policy = Policy::new();
         let at = Instant::now();
-        assert!(!policy.hungry());
+        assert!(!(policy.sharing() == Sharing::Hungry));
         let look = |s: Snapshot| look_at(&policy, s, at + HEARTBEAT);
         // A searcher, then a waiter: hungry.
         look(Snapshot::of(1, 1, 0));
-        assert!(policy.hungry() && !policy.drowsy());
+        assert!((policy.sharing() == Sharing::Hungry) && !policy.drowsy());
         look(Snapshot::of(0, 1, 1));
-        assert!(policy.hungry());
+        assert!((policy.sharing() == Sharing::Hungry));
         // Only sleepers idle: the drowsy bound instead.
         look(Snapshot::of(0, 1, 0));
-        assert!(!policy.hungry() && policy.drowsy());
+        assert!(!(policy.sharing() == Sharing::Hungry) && policy.drowsy());
         look(Snapshot::of(1, 0, 0));
-        assert!(policy.hungry());
+        assert!((policy.sharing() == Sharing::Hungry));
         // A look at a quiet pool (a sampled forked return) finds nobody hungry.
         let mut read = false;
         while !read {
@@ -652,7 +665,7 @@ mod tests {
                 at + HEARTBEAT
             });
         }
-        assert!(!policy.hungry() && !policy.drowsy());
+        assert!(!(policy.sharing() == Sharing::Hungry) && !policy.drowsy());
     }
 
     #[test]
