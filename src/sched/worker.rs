@@ -10,7 +10,9 @@ use crate::sched::member::Membership;
 use crate::sched::registry::Registry;
 use crate::sched::role::{Role, Worker};
 use crate::sched::sleep::Woke;
-use crate::sched::sleep::pacing::{BUSY_FLUSH_EVERY, Idle, Next, SHARED_QUEUE_EVERY};
+use crate::sched::sleep::pacing::{
+    BUSY_FLUSH_EVERY, Idle, Next, SHARED_QUEUE_EVERY, StealBackoff, spin_for,
+};
 use crate::sync::{Arc, Ordering};
 
 /// The body of worker thread `index`, which owns `local`.
@@ -71,6 +73,8 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
         // Whether the search after seeing `terminate` came up empty.
         let mut final_search = false;
         let mut idle = Idle::worker();
+        // The wait before a search after a short single steal (`StealBackoff`).
+        let mut backoff = StealBackoff::default();
         // Root jobs run since the last idle period began (see `Idle::after_busy`).
         let mut jobs = 0u32;
         // An ancestor of every job in the own deque (null: none known), announced while
@@ -89,23 +93,30 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                 }
                 // Nothing is owed to a scope while this worker looks for work or sleeps.
                 ctx.settle().disarm();
+                if let Some(wait) = backoff.before_search() {
+                    spin_for(wait);
+                }
+                // One search before announcing: a worker that finds a job here never
+                // counted as a searcher, which spares the shared sleep state two SeqCst
+                // read-modify-writes, and the last searcher's look at every queue, per
+                // steal. Notifiers meanwhile count it as busy, as they did a moment ago.
+                if let Some((job, moved)) = self.search() {
+                    backoff.found(moved);
+                    jobs = jobs.saturating_add(1);
+                    self.run_found(ctx, job, moved, &mut deque_anchor);
+                    continue;
+                }
                 reg.sleep.start_searching();
             }
             loop {
                 if let Some((job, moved)) = self.search() {
                     final_search = false;
+                    backoff.found(moved);
                     reg.sleep.found_work(|| reg.has_work());
                     searching = false;
                     idle.reset();
                     jobs = jobs.saturating_add(1);
-                    let own = Header::anchor(job.header());
-                    deque_anchor = if moved > 0 {
-                        self.worker.batch_anchor(own, moved)
-                    } else {
-                        self.anchor_for(own, false, std::ptr::null())
-                    };
-                    ctx.settle().arm(own);
-                    self.worker.run_announcing(ctx, job, deque_anchor);
+                    self.run_found(ctx, job, moved, &mut deque_anchor);
                     break;
                 }
                 if reg.terminate.load(Ordering::SeqCst) {
@@ -134,6 +145,20 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                 self.sleep();
             }
         }
+    }
+
+    /// Runs a job a search found, with `moved` more moved into the own deque by the same
+    /// steal, announcing the anchor it leaves for the deque (`deque_anchor`).
+    #[inline]
+    fn run_found(&self, ctx: &Ctx, job: JobRef, moved: usize, deque_anchor: &mut *const Header) {
+        let own = Header::anchor(job.header());
+        *deque_anchor = if moved > 0 {
+            self.worker.batch_anchor(own, moved)
+        } else {
+            self.anchor_for(own, false, std::ptr::null())
+        };
+        ctx.settle().arm(own);
+        self.worker.run_announcing(ctx, job, *deque_anchor);
     }
 
     /// The worker found nothing for its whole idle budget: it parks (S1-S5 of the sleep
