@@ -270,9 +270,10 @@ impl Idle {
 /// round trip, take them as fast as they appear: every steal finds the producer's queue
 /// holding one or two jobs and brings back one, and every visit (a steal, or a look at the
 /// queue while spinning) costs the producer cache misses on its queue's lines on its next
-/// push. On 16 workers that slowed the producer to 0.3-1 µs per job, below the speed of one
-/// thread (`docs/work-stealing.md`, "One producer, many thieves"). A worker that stole a single
-/// job and ran out again within `SHORT_STEAL` therefore waits before it searches again,
+/// push. On 16 workers that slowed the producer to 0.4-1.8 µs per job, below the speed of one
+/// thread (`docs/work-stealing.md`, "One producer, many thieves"). A worker whose last search
+/// brought a single job (a steal of one, or a job from its inbox or the relocation queue),
+/// and which ran out again within `SHORT_STEAL`, therefore waits before it searches again,
 /// without touching shared memory: `STEAL_BACKOFF_FIRST`, doubled with each such steal in a
 /// row, up to `STEAL_BACKOFF_MAX`. Meanwhile the producer's queue grows, and the next steal
 /// takes half of it. A steal that brings several jobs halves the wait; a stolen job that
