@@ -142,6 +142,9 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                 if idle.pause_or_linger(|| reg.has_work(), peer_busy) == Next::Search {
                     continue;
                 }
+                // A worker that found nothing for its whole idle budget drains nobody's
+                // queue: whatever it steals after this starts without a wait.
+                backoff.reset();
                 self.sleep();
             }
         }

@@ -277,7 +277,8 @@ impl Idle {
 /// without touching shared memory: `STEAL_BACKOFF_FIRST`, doubled with each such steal in a
 /// row, up to `STEAL_BACKOFF_MAX`. Meanwhile the producer's queue grows, and the next steal
 /// takes half of it. A steal that brings several jobs halves the wait; a stolen job that
-/// ran longer ends it, so a worker fed coarse jobs one at a time never waits.
+/// ran longer ends it, so a worker fed coarse jobs one at a time never waits; and a worker
+/// about to sleep forgets it (`reset`).
 #[derive(Debug, Default)]
 pub(crate) struct StealBackoff {
     /// When the worker started the single job its last steal brought (none: the last
@@ -297,6 +298,16 @@ impl StealBackoff {
             self.single_since = None;
             self.wait /= 2;
         }
+    }
+
+    /// The worker is about to sleep: it found nothing for its whole idle budget, so its
+    /// steals were not draining a producer, and the wait starts over. Without this, a pool
+    /// fed one short job now and then (each wake-up finds one job) grew the wait to its
+    /// maximum and spun it after every job: 7% of a core with one empty spawn per ms,
+    /// against 1% without the wait.
+    #[inline]
+    pub(crate) fn reset(&mut self) {
+        *self = StealBackoff::default();
     }
 
     /// The worker ran out of work and is about to search: how long to wait first, if at
@@ -551,6 +562,24 @@ mod tests {
         b.found(0);
         std::thread::sleep(SHORT_STEAL);
         assert_eq!(b.before_search(), None, "a job that ran long ends it");
+        b.found(0);
+        assert_eq!(b.before_search(), Some(STEAL_BACKOFF_FIRST));
+    }
+
+    #[test]
+    fn a_reset_forgets_the_wait() {
+        let mut b = StealBackoff::default();
+        for _ in 0..5 {
+            b.found(0);
+            b.before_search();
+        }
+        b.found(0);
+        b.reset();
+        assert_eq!(
+            b.before_search(),
+            None,
+            "the pending steal is forgotten too"
+        );
         b.found(0);
         assert_eq!(b.before_search(), Some(STEAL_BACKOFF_FIRST));
     }
