@@ -292,8 +292,14 @@ impl StealBackoff {
     /// A search found a job and `more` others with it.
     #[inline]
     pub(crate) fn found(&mut self, more: usize) {
+        self.found_at(more, Instant::now());
+    }
+
+    /// `found`, at `now`.
+    #[inline]
+    fn found_at(&mut self, more: usize, now: Instant) {
         if more == 0 {
-            self.single_since = Some(Instant::now());
+            self.single_since = Some(now);
         } else {
             self.single_since = None;
             self.wait /= 2;
@@ -314,8 +320,16 @@ impl StealBackoff {
     /// all (the decision of the type's docs, for the steal before this moment).
     #[inline]
     pub(crate) fn before_search(&mut self) -> Option<Duration> {
+        // Only after a single-job search: a clock read then and none otherwise.
+        self.single_since?;
+        self.before_search_at(Instant::now())
+    }
+
+    /// `before_search`, at `now`.
+    #[inline]
+    fn before_search_at(&mut self, now: Instant) -> Option<Duration> {
         let since = self.single_since.take()?;
-        self.wait = next_wait(self.wait, since.elapsed());
+        self.wait = next_wait(self.wait, now.saturating_duration_since(since));
         (!self.wait.is_zero()).then_some(self.wait)
     }
 }
@@ -542,46 +556,82 @@ mod tests {
         assert_eq!(next_wait(STEAL_BACKOFF_MAX, SHORT_STEAL), Duration::ZERO);
     }
 
+    /// The backoff driven on a clock of its own: each call happens `dt` after the last.
+    struct Clocked {
+        b: StealBackoff,
+        now: Instant,
+    }
+
+    impl Clocked {
+        fn new() -> Self {
+            Clocked {
+                b: StealBackoff::default(),
+                now: Instant::now(),
+            }
+        }
+        fn found(&mut self, more: usize) {
+            self.b.found_at(more, self.now);
+        }
+        /// The worker runs out `ran` after its last search found a job.
+        fn ran_out_after(&mut self, ran: Duration) -> Option<Duration> {
+            self.now += ran;
+            self.b.before_search_at(self.now)
+        }
+    }
+
     #[test]
     fn a_batch_halves_the_wait_and_a_coarse_single_job_ends_it() {
-        let mut b = StealBackoff::default();
-        assert_eq!(b.before_search(), None, "nothing stolen yet: no wait");
-        b.found(0);
-        assert_eq!(b.before_search(), Some(STEAL_BACKOFF_FIRST));
-        assert_eq!(b.before_search(), None, "decided once per steal");
-        b.found(0);
-        assert_eq!(b.before_search(), Some(STEAL_BACKOFF_FIRST * 2));
-        b.found(5);
-        assert_eq!(b.before_search(), None, "a batch brings no wait");
-        b.found(0);
+        let short = SHORT_STEAL / 4;
+        let mut c = Clocked::new();
+        assert_eq!(c.ran_out_after(short), None, "nothing stolen yet: no wait");
+        c.found(0);
+        assert_eq!(c.ran_out_after(short), Some(STEAL_BACKOFF_FIRST));
+        assert_eq!(c.ran_out_after(short), None, "decided once per steal");
+        c.found(0);
+        assert_eq!(c.ran_out_after(short), Some(STEAL_BACKOFF_FIRST * 2));
+        c.found(5);
+        assert_eq!(c.ran_out_after(short), None, "a batch brings no wait");
+        c.found(0);
         assert_eq!(
-            b.before_search(),
+            c.ran_out_after(short),
             Some(STEAL_BACKOFF_FIRST * 2),
             "half, then doubled"
         );
-        b.found(0);
-        std::thread::sleep(SHORT_STEAL);
-        assert_eq!(b.before_search(), None, "a job that ran long ends it");
-        b.found(0);
-        assert_eq!(b.before_search(), Some(STEAL_BACKOFF_FIRST));
+        c.found(0);
+        assert_eq!(
+            c.ran_out_after(SHORT_STEAL),
+            None,
+            "a job that ran long ends it"
+        );
+        c.found(0);
+        assert_eq!(c.ran_out_after(short), Some(STEAL_BACKOFF_FIRST));
     }
 
     #[test]
     fn a_reset_forgets_the_wait() {
-        let mut b = StealBackoff::default();
+        let short = SHORT_STEAL / 4;
+        let mut c = Clocked::new();
         for _ in 0..5 {
-            b.found(0);
-            b.before_search();
+            c.found(0);
+            c.ran_out_after(short);
         }
-        b.found(0);
-        b.reset();
+        c.found(0);
+        c.b.reset();
         assert_eq!(
-            b.before_search(),
+            c.ran_out_after(short),
             None,
             "the pending steal is forgotten too"
         );
-        b.found(0);
-        assert_eq!(b.before_search(), Some(STEAL_BACKOFF_FIRST));
+        c.found(0);
+        assert_eq!(c.ran_out_after(short), Some(STEAL_BACKOFF_FIRST));
+    }
+
+    #[test]
+    fn without_a_single_job_search_no_wait_comes() {
+        let mut b = StealBackoff::default();
+        assert_eq!(b.before_search(), None);
+        b.found(3);
+        assert_eq!(b.before_search(), None);
     }
 
     #[test]
