@@ -75,7 +75,7 @@ pub(crate) const HUNGRY_INTERVAL: Duration = Duration::from_micros(2);
 /// nothing, so the workers a previous call fed go back to sleep.
 pub(crate) const FIRST_SHARE_AFTER: Duration = Duration::from_micros(10);
 
-/// A worker whose last steal brought a single job, and which ran out of work again within
+/// A worker whose last search brought a single job, and which ran out of work again within
 /// this long, waits before its next search (`StealBackoff`)...
 pub(crate) const SHORT_STEAL: Duration = Duration::from_micros(4);
 /// ...first this long, doubling with each such steal in a row...
@@ -281,8 +281,8 @@ impl Idle {
 /// about to sleep forgets it (`reset`).
 #[derive(Debug, Default)]
 pub(crate) struct StealBackoff {
-    /// When the worker started the single job its last steal brought (none: the last
-    /// steal brought a batch, or the wait was already decided).
+    /// When the worker started the single job its last search brought (none: the last
+    /// search brought a batch, or the wait was already decided).
     single_since: Option<Instant>,
     /// The wait before the next search after a short single steal; zero: none yet.
     wait: Duration,
