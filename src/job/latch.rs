@@ -74,10 +74,13 @@ impl Latch {
         // The waiter registered as sleeping (the only other state before `SET`). Take the
         // lock first: the waiter cannot leave while we hold it, since after registering it
         // only leaves through the lock.
-        let guard = latch.lock.lock();
+        let _guard = latch.lock.lock();
         latch.state.store(SET, Ordering::Release);
         latch.cvar.notify_all();
-        drop(guard);
+        // The guard unlocks where it goes out of scope, not through `drop(guard)`: a guard
+        // passed by value to a function keeps its reference to the lock protected for that
+        // whole call, and the waiter may free the latch as soon as the lock is released,
+        // before such a call returns (Miri, Stacked Borrows, reported exactly that).
     }
 
     /// Blocks the calling thread until the latch is set or `timeout` passed. Returns whether
