@@ -93,15 +93,7 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                 }
                 // Nothing is owed to a scope while this worker looks for work or sleeps.
                 ctx.settle().disarm();
-                if let Some(wait) = backoff.before_search() {
-                    spin_for(wait);
-                }
-                // One search before announcing: a worker that finds a job here never
-                // counted as a searcher, which spares the shared sleep state two SeqCst
-                // read-modify-writes, and the last searcher's look at every queue, per
-                // steal. Notifiers meanwhile count it as busy, as they did a moment ago.
-                if let Some((job, moved)) = self.search() {
-                    backoff.found(moved);
+                if let Some((job, moved)) = self.search_before_announcing(&mut backoff) {
                     jobs = jobs.saturating_add(1);
                     self.run_found(ctx, job, moved, &mut deque_anchor);
                     continue;
@@ -148,6 +140,22 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                 self.sleep();
             }
         }
+    }
+
+    /// The first search of a worker whose own queue ran dry, after the wait of `backoff`:
+    /// made before it announces itself as a searcher. A worker that finds a job here never
+    /// counted as a searcher, which spares the shared sleep state two SeqCst
+    /// read-modify-writes, and the last searcher's look at every queue, per steal.
+    /// Notifiers meanwhile count it as busy, as they did a moment ago.
+    fn search_before_announcing(&self, backoff: &mut StealBackoff) -> Option<(JobRef, usize)> {
+        if let Some(wait) = backoff.before_search() {
+            spin_for(wait);
+        }
+        let found = self.search();
+        if let Some((_, moved)) = found {
+            backoff.found(moved);
+        }
+        found
     }
 
     /// Runs a job a search found, with `moved` more moved into the own deque by the same
@@ -275,6 +283,7 @@ mod tests {
     use crate::backend::stealing::Stealing;
     use crate::job::Kind;
     use crate::job::job_ref::Word;
+    use crate::sched::sleep::pacing::StealBackoff;
 
     unsafe fn never(_: *const Header, _: Word, _: Word, _: Word) {
         unreachable!("these tests only take jobs; they run none");
@@ -297,6 +306,35 @@ mod tests {
         // Leave nothing queued that points at `header`.
         let _ = reg.queues.pop_global();
         taken
+    }
+
+    #[test]
+    fn a_worker_out_of_work_takes_a_peers_job_before_it_counts_as_a_searcher() {
+        let (reg, locals) = crate::sched::registry::for_tests::<Stealing>(2);
+        let header = Header::new(std::ptr::null(), Kind::Stack);
+        // SAFETY: never executed; `header` outlives the registry's queues in this test.
+        reg.queues
+            .push_local(&locals[1], unsafe { JobRef::new(&header, never) });
+        let worker = Worker {
+            index: 0,
+            local: &locals[0],
+            registry: &reg,
+        };
+        let main = MainLoop::new(&worker);
+        let mut backoff = StealBackoff::default();
+        let searching = reg.sleep.peek().searching();
+        let found = main.search_before_announcing(&mut backoff);
+        assert!(
+            found.is_some_and(|(job, moved)| std::ptr::eq(job.header(), &header) && moved == 0)
+        );
+        assert_eq!(
+            reg.sleep.peek().searching(),
+            searching,
+            "the sleep state is not touched"
+        );
+        // Nothing left: the search comes back empty, still without announcing.
+        assert!(main.search_before_announcing(&mut backoff).is_none());
+        assert_eq!(reg.sleep.peek().searching(), searching);
     }
 
     #[test]
