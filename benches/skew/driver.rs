@@ -92,6 +92,8 @@ struct Cell {
     engine: Engine,
     wall: Vec<Duration>,
     cpu_total: Duration,
+    /// Time spent inside jobs, per timed run (workloads that measure it).
+    in_jobs: Vec<Duration>,
     sched: Option<SchedStats>,
     /// The longest wall time of the checking runs, a cautious estimate of one run's time.
     first_run: Duration,
@@ -120,6 +122,7 @@ impl Cell {
             engine,
             wall: Vec::new(),
             cpu_total: Duration::ZERO,
+            in_jobs: Vec::new(),
             sched,
             first_run,
         }
@@ -132,9 +135,13 @@ impl Cell {
         let mut total = Duration::ZERO;
         for _ in 0..iters {
             tally::reset();
+            let in_jobs_before = prep.workload.time_in_jobs();
             let start = Instant::now();
             let out = prep.workload.run(&self.engine, self.contender);
             let wall = start.elapsed();
+            if let (Some(before), Some(after)) = (in_jobs_before, prep.workload.time_in_jobs()) {
+                self.in_jobs.push(after.saturating_sub(before));
+            }
             let got = match out {
                 Outcome::Returned(d) => d,
                 Outcome::Tallied => tally::collect(),
@@ -228,6 +235,7 @@ pub fn run_group(c: &mut Criterion, group: &Group, records: &mut Vec<Record>) {
                     threads,
                     cpu_per_run: cell.cpu_total / cell.wall.len().max(1) as u32,
                     wall: cell.wall,
+                    in_jobs: cell.in_jobs,
                     jobs_per_run: prep.workload.jobs(),
                     largest_job: prep.workload.largest_job(),
                     t1_reference: prep.t1_reference,

@@ -1,4 +1,5 @@
-//! What one cell measured, kept for the summary: every timed run's wall and CPU time, and
+//! What one cell measured, kept for the summary: every timed run's wall and CPU time (and,
+//! where the workload measures it, the time spent inside its jobs), and
 //! for skewer pools the scheduler's counters over those runs.
 
 use std::time::Duration;
@@ -68,6 +69,9 @@ pub struct Record {
     pub threads: usize,
     /// Wall time of every timed run.
     pub wall: Vec<Duration>,
+    /// Time spent inside jobs, summed over the threads, in every timed run (empty for
+    /// workloads that do not measure it).
+    pub in_jobs: Vec<Duration>,
     /// CPU time (all threads, user + system) per timed run: the mean over all of them.
     pub cpu_per_run: Duration,
     /// Jobs (tasks, nodes) per run.
@@ -91,5 +95,10 @@ impl Record {
     /// Median wall time.
     pub fn wall_median(&self) -> Duration {
         median(&self.wall)
+    }
+
+    /// Median time spent inside jobs per run, where the workload measures it.
+    pub fn in_jobs_median(&self) -> Option<Duration> {
+        (!self.in_jobs.is_empty()).then(|| median(&self.in_jobs))
     }
 }

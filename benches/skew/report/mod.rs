@@ -84,13 +84,13 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 
 fn full_table(rows: &[Row<'_>]) -> String {
     let mut s = String::from(
-        "| workload | param | contender | P | runs | median | speedup | efficiency | time/bound | CPU | CPU/wall | steals/1k jobs | peak queued | others |\n\
-         |---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+        "| workload | param | contender | P | runs | median | speedup | efficiency | time/bound | jobs' time | CPU | CPU/wall | steals/1k jobs | peak queued | others |\n\
+         |---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     for r in rows {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {} | {} | {:.2} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {} | {} | {} | {:.2} | {} | {} | {} |",
             r.rec.group,
             r.rec.param,
             r.rec.contender,
@@ -100,6 +100,7 @@ fn full_table(rows: &[Row<'_>]) -> String {
             r.speedup,
             r.efficiency,
             opt(r.lb_ratio, 3),
+            opt(r.job_inflation, 3),
             fmt_dur(r.cpu),
             r.cpu.as_secs_f64() / r.wall.as_secs_f64().max(1e-12),
             opt(r.steals_per_1k, 1),
@@ -115,7 +116,7 @@ fn csv(rows: &[Row<'_>]) -> String {
         "group,param,x,contender,threads,runs,wall_median_ns,wall_min_ns,wall_max_ns,cpu_per_run_ns,\
          t1_ns,t1_measured,speedup,efficiency,lower_bound_ns,time_over_bound,largest_job_ns,jobs_per_run,\
          steal_ops,jobs_stolen,failed_steals,parks,wakeups,injected,local_pushes,jobs_executed,\
-         steals_per_1k,stolen_per_1k,peak_queued,others_cores\n",
+         steals_per_1k,stolen_per_1k,peak_queued,others_cores,in_jobs_median_ns,job_inflation\n",
     );
     for r in rows {
         let sc = r.rec.sched.clone();
@@ -124,7 +125,7 @@ fn csv(rows: &[Row<'_>]) -> String {
         };
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{:.4},{:.4},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{:.4},{:.4},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.rec.group,
             r.rec.param,
             r.rec.x,
@@ -160,6 +161,9 @@ fn csv(rows: &[Row<'_>]) -> String {
             r.rec
                 .others_cores
                 .map_or(String::new(), |v| format!("{v:.2}")),
+            r.in_jobs
+                .map_or(String::new(), |d| d.as_nanos().to_string()),
+            r.job_inflation.map_or(String::new(), |v| format!("{v:.4}")),
         );
     }
     s
@@ -197,7 +201,10 @@ pub fn write(dir: &Path, header: &str, rows: &[Row<'_>], checks: &[Check]) -> st
     let md = format!(
         "# skew benchmark summary\n\n{header}\n\n## Verdict\n\n{verdict}\n## Speedup over sequential at the largest thread count\n\n{matrix}{note}\n{THREADS_NOTE}\n{DISTURBED_NOTE}\n\n\
          ## Checks\n\n{check_text}\n## Every cell\n\n\
-         `time/bound` = median time / max(T1/P, largest job) (flat workloads); CPU = user + system time \
+         `time/bound` = median time / max(T1/P, largest job) (flat workloads); `jobs' time` = the \
+         median time spent inside jobs per run, summed over the threads, over the sequential \
+         run's (mandelbrot: above 1, the tiles themselves ran slower, time no scheduler wins back); \
+         CPU = user + system time \
          of all threads, mean per run; steals and peak queued jobs are skewer's own counters \
          (steal operations include batches taken from the shared queue; peak queued is an upper \
          bound: the shared queue's peak plus each local deque's peak); others = cores other \

@@ -43,6 +43,12 @@ pub struct Row<'a> {
     pub stolen_per_1k: Option<f64>,
     /// Peak queued jobs (skewer).
     pub peak_queued: Option<u64>,
+    /// Median time spent inside jobs per run, summed over the threads (workloads that
+    /// measure it).
+    pub in_jobs: Option<Duration>,
+    /// `in_jobs` over the sequential cell's: above 1, the jobs themselves ran slower than
+    /// in the sequential run (a slower core, a preempted job), time no scheduler can win back.
+    pub job_inflation: Option<f64>,
     /// Whether other processes kept at least `DISTURBED_CORES` cores busy meanwhile.
     pub disturbed: bool,
 }
@@ -60,6 +66,10 @@ pub fn rows(records: &[Record]) -> Vec<Row<'_>> {
                 None => (rec.t1_reference, false),
             };
             let wall = rec.wall_median();
+            let in_jobs = rec.in_jobs_median();
+            let job_inflation = in_jobs
+                .zip(seq.and_then(Record::in_jobs_median))
+                .map(|(mine, sequential)| mine.as_secs_f64() / sequential.as_secs_f64().max(1e-12));
             let speedup = t1.as_secs_f64() / wall.as_secs_f64().max(1e-12);
             let lower_bound = (rec.kind == Kind::Flat)
                 .then(|| (t1 / rec.threads as u32).max(rec.largest_job.unwrap_or_default()));
@@ -78,6 +88,8 @@ pub fn rows(records: &[Record]) -> Vec<Row<'_>> {
                 steals_per_1k: rec.sched.as_ref().map(|s| per_1k(s.steal_ops)),
                 stolen_per_1k: rec.sched.as_ref().map(|s| per_1k(s.jobs_stolen)),
                 peak_queued: rec.sched.as_ref().map(|s| s.peak_queued),
+                in_jobs,
+                job_inflation,
                 disturbed: rec.others_cores.is_some_and(|c| c >= DISTURBED_CORES),
             }
         })
@@ -164,14 +176,25 @@ fn near_bound(
     p: usize,
     limit: f64,
 ) -> Option<(String, bool)> {
-    let s = quiet(rows, g, "", contender, p)?.lb_ratio?;
+    let row = quiet(rows, g, "", contender, p)?;
+    let s = row.lb_ratio?;
+    // Where the workload times its jobs, say how much slower they ran than sequentially:
+    // that part of the distance to the bound is not the scheduler's.
+    let jobs = |r: &Row<'_>| {
+        r.job_inflation
+            .map_or(String::new(), |x| format!(" (jobs {x:.3}x)"))
+    };
     let others: Vec<String> = others
         .iter()
-        .filter_map(|&c| Some(format!("{c} {:.3}", quiet(rows, g, "", c, p)?.lb_ratio?)))
+        .filter_map(|&c| {
+            let r = quiet(rows, g, "", c, p)?;
+            Some(format!("{c} {:.3}{}", r.lb_ratio?, jobs(r)))
+        })
         .collect();
     Some((
         format!(
-            "time / bound = {s:.3} at P={p} (others: {})",
+            "time / bound = {s:.3}{} at P={p} (others: {})",
+            jobs(row),
             others.join(", ")
         ),
         s <= limit,

@@ -2,10 +2,12 @@
 //! the full iteration limit per pixel, a tile far outside a handful of iterations.
 //!
 //! Each tile also records which worker computed it (`skewer::current_thread_index`), for the
-//! who-ran-what picture of the skewer backends.
+//! who-ran-what picture of the skewer backends, and how long it took: the summary compares
+//! the time spent inside tiles in each contender's runs with the sequential run's, which
+//! tells a tile loop that ran slower from time lost between tiles.
 
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::contenders::{Contender, Engine, run_flat};
 use crate::support::reporting::units::fmt_dur;
@@ -21,6 +23,8 @@ pub struct Mandelbrot {
     owners: Vec<AtomicU16>,
     tile_times: Vec<Duration>,
     largest: Duration,
+    /// Nanoseconds spent inside `run_job`, summed over every tile run so far.
+    in_jobs_ns: AtomicU64,
 }
 
 /// The viewed region: x in [X0, X0 + SPAN], y in [Y0, Y0 + SPAN].
@@ -44,6 +48,7 @@ impl Mandelbrot {
             owners: (0..tiles).map(|_| AtomicU16::new(0)).collect(),
             tile_times: Vec::new(),
             largest: Duration::ZERO,
+            in_jobs_ns: AtomicU64::new(0),
         };
         m.tile_times = time_each(&m);
         m.largest = m.tile_times.iter().max().copied().unwrap_or_default();
@@ -77,6 +82,7 @@ impl FlatJobs for Mandelbrot {
     }
 
     fn run_job(&self, i: usize) -> u64 {
+        let start = Instant::now();
         let (tx, ty) = (i % self.tiles_per_row(), i / self.tiles_per_row());
         let mut acc = 0u64;
         for py in ty * self.tile..(ty + 1) * self.tile {
@@ -88,6 +94,9 @@ impl FlatJobs for Mandelbrot {
         }
         let owner = skewer::current_thread_index().map_or(0, |w| w as u16 + 1);
         self.owners[i].store(owner, Ordering::Relaxed);
+        // One shared addition per tile (256 per run): no contention worth measuring.
+        let took = start.elapsed().as_nanos() as u64;
+        self.in_jobs_ns.fetch_add(took, Ordering::Relaxed);
         acc
     }
 }
@@ -115,6 +124,12 @@ impl Workload for Mandelbrot {
 
     fn run(&'static self, engine: &Engine, contender: Contender) -> Outcome {
         run_flat(self, engine, contender, Producer::Outside)
+    }
+
+    fn time_in_jobs(&self) -> Option<Duration> {
+        Some(Duration::from_nanos(
+            self.in_jobs_ns.load(Ordering::Relaxed),
+        ))
     }
 
     fn largest_job(&self) -> Option<Duration> {

@@ -49,6 +49,14 @@ pub trait Workload: Sync + 'static {
         None
     }
 
+    /// The total time spent inside jobs since the workload was built, summed over every
+    /// thread that ran one (mandelbrot only: its tiles are long enough that two clock reads
+    /// per tile cost under 0.1% of a run). The driver reads it around each timed run: a run
+    /// whose jobs took longer than the sequential run's did not lose that time to scheduling.
+    fn time_in_jobs(&self) -> Option<Duration> {
+        None
+    }
+
     /// Which worker ran each tile in the last run: `0` for a thread outside the pool,
     /// `i + 1` for worker `i` (mandelbrot only), with the tile grid's width.
     fn owners(&self) -> Option<(Vec<u16>, usize)> {
