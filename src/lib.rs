@@ -79,6 +79,7 @@ mod sched;
 mod scope;
 mod scope_fifo;
 mod sync;
+mod vector_state;
 mod yielding;
 
 #[cfg(all(test, loom))]

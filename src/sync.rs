@@ -89,9 +89,12 @@ impl Condvar {
     }
 
     /// Blocks until notified (spurious wake-ups are possible; callers loop on a condition).
+    /// A thread that blocked clears its vector registers' upper halves on the way back
+    /// (`vector_state`).
     #[cfg(all(not(loom), not(miri)))]
     pub(crate) fn wait<'a, T>(&self, mut guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
         self.inner.wait(&mut guard);
+        crate::vector_state::after_block();
         guard
     }
 
@@ -116,6 +119,7 @@ impl Condvar {
         timeout: std::time::Duration,
     ) -> MutexGuard<'a, T> {
         let _ = self.inner.wait_for(&mut guard, timeout);
+        crate::vector_state::after_block();
         guard
     }
 
