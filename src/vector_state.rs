@@ -13,9 +13,9 @@
 //! `vzeroupper`) happened to clear it (`docs/benchmarks.md`, "The tiles ran slower, not the
 //! scheduler").
 //!
-//! So every wait of the crate's condition variable ends with [`after_block`], which clears
-//! the upper halves where the CPU has AVX: one instruction after a futex wait that costs
-//! microseconds.
+//! So every wait on the crate's condition variable, and the fan-out map's wait for its
+//! results, ends with [`after_block`], which clears the upper halves where the CPU has AVX:
+//! one instruction after a futex wait that costs microseconds.
 
 /// Clears the upper halves of the AVX registers (`vzeroupper`) on x86-64 CPUs that have
 /// AVX; does nothing elsewhere, and under Miri, which cannot run inline assembly.

@@ -168,6 +168,9 @@ impl<'a, T: Send, R: Send, E: Send> Feeder<'a, T, R, E> {
                 },
                 None => self.results.recv().expect("the feeder holds a sender"),
             };
+            // The caller may have blocked in the receive: back from it, as from every wait
+            // on the crate's condition variable, it clears its vector registers' upper halves.
+            crate::vector_state::after_block();
             match msg {
                 Msg::Done(done) => return done,
                 Msg::Wake => continue,
