@@ -41,11 +41,13 @@ pub(crate) fn after_block() {
 #[cfg(all(test, target_arch = "x86_64", not(miri)))]
 mod tests {
     use super::after_block;
+    use crate::sync::{Condvar, Mutex};
+    use std::time::Duration;
 
     /// The processor's record of which register states are in use (`xgetbv` with ECX = 1),
     /// where the CPU reports it (CPUID leaf 0xD, sub-leaf 1, EAX bit 2).
     fn in_use() -> Option<u64> {
-        // CPUID leaf 0xD exists on every CPU with XSAVE, which AVX requires (the test asks
+        // CPUID leaf 0xD exists on every CPU with XSAVE, which AVX requires (the tests ask
         // only after checking AVX).
         let leaf = std::arch::x86_64::__cpuid_count(0xD, 1);
         if leaf.eax & (1 << 2) == 0 {
@@ -63,17 +65,23 @@ mod tests {
     /// Bit 2 of the in-use record: the upper halves of ymm0-15.
     const YMM_UPPER: u64 = 1 << 2;
 
-    #[test]
-    fn after_block_leaves_the_upper_halves_clean_and_the_lower_ones_as_they_were() {
-        if !std::arch::is_x86_feature_detected!("avx") {
-            return; // nothing to clear: `after_block` does nothing on this CPU
-        }
-        let Some(_) = in_use() else {
-            return; // the CPU cannot say which states are in use
-        };
+    /// Whether the upper halves of ymm0-15 are in use now.
+    fn upper_in_use() -> bool {
+        in_use().expect("checked by `observable`") & YMM_UPPER != 0
+    }
+
+    /// Whether this CPU lets the tests see the state they check: it has AVX (otherwise
+    /// `after_block` has nothing to clear) and reports which states are in use.
+    fn observable() -> bool {
+        std::arch::is_x86_feature_detected!("avx") && in_use().is_some()
+    }
+
+    /// Sets every bit of ymm1, which puts the upper halves in use; returns its lower 64 bits.
+    fn dirty_upper_halves() -> u64 {
         let lower: u64;
-        // SAFETY: the CPU has AVX. The block sets every bit of ymm1 (declared as clobbered),
-        // which puts its upper half in use, and reads the lower half back into `lower`.
+        // SAFETY: callers check that the CPU has AVX. The block sets every bit of ymm1
+        // (declared as clobbered), which puts its upper half in use, and reads the lower
+        // half back into `lower`.
         unsafe {
             std::arch::asm!(
                 "vcmpps ymm1, ymm1, ymm1, 15",
@@ -83,17 +91,32 @@ mod tests {
                 options(nomem, nostack, preserves_flags)
             );
         }
-        assert_eq!(lower, u64::MAX);
-        assert_ne!(
-            in_use().unwrap() & YMM_UPPER,
-            0,
-            "the upper half was just written"
-        );
+        lower
+    }
+
+    #[test]
+    fn after_block_leaves_the_upper_halves_clean() {
+        if !observable() {
+            return;
+        }
+        assert_eq!(dirty_upper_halves(), u64::MAX);
+        assert!(upper_in_use(), "the upper half was just written");
         after_block();
-        assert_eq!(
-            in_use().unwrap() & YMM_UPPER,
-            0,
-            "after_block left it in use"
-        );
+        assert!(!upper_in_use(), "after_block left it in use");
+    }
+
+    #[test]
+    fn a_wait_on_the_crates_condvar_comes_back_with_the_upper_halves_clean() {
+        if !observable() {
+            return;
+        }
+        let (lock, cvar) = (Mutex::new(()), Condvar::new());
+        let guard = lock.lock();
+        dirty_upper_halves();
+        assert!(upper_in_use(), "the upper half was just written");
+        // Nobody notifies: the wait blocks until its timeout, then returns.
+        let guard = cvar.wait_timeout(guard, Duration::from_millis(2));
+        assert!(!upper_in_use(), "the wait left it in use");
+        drop(guard);
     }
 }
