@@ -179,7 +179,8 @@ where
     match (worker, wait_in) {
         (Some(ctx), _) => Ctx::run_in(ctx, |ctx| wait::wait(ctx, target, latch)),
         (None, Some(ctx)) => Ctx::run_in(ctx, |ctx| wait::wait(ctx, target, latch)),
-        (None, None) => while !latch.wait_timeout(std::time::Duration::from_secs(1)) {},
+        // The broadcast woke every worker: block at once (`wait::wait_outside`).
+        (None, None) => wait::wait_outside(latch, true),
     }
     if let Some(payload) = frame.panic.lock().take() {
         crate::job::unwind::resume(payload);

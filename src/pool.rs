@@ -130,7 +130,7 @@ impl Pool {
                     .submit(detached_job(capacity::counted(capacity, job))),
                 Err(_) => return Err(SpawnError::new(job)),
             },
-        }
+        };
         Ok(())
     }
 
@@ -180,7 +180,9 @@ impl Pool {
             // SAFETY: contexts on the chain outlive the call that found them.
             Some(ctx) => unsafe { &*ctx }.member().push_detached(indirection),
             // A submission racing with `shutdown` still runs (see `RunningPool::submit`).
-            None => self.running.submit(indirection),
+            None => {
+                self.running.submit(indirection);
+            }
         }
         Ok(())
     }
@@ -231,7 +233,7 @@ impl Pool {
                 Err(capacity::Refused::Full) => return Err(TrySpawnError::full(job)),
                 Err(capacity::Refused::Closed) => return Err(TrySpawnError::shut_down(job)),
             },
-        }
+        };
         Ok(())
     }
 
@@ -463,9 +465,10 @@ impl Pool {
             }
             None => {
                 // SAFETY: as above.
-                self.running.submit(unsafe { job.as_job_ref() });
-                // A thread outside every pool has nothing to help with: it blocks.
-                while !job.latch.wait_timeout(std::time::Duration::from_secs(1)) {}
+                let woke = self.running.submit(unsafe { job.as_job_ref() });
+                // A thread outside every pool has nothing to help with: it spins a little
+                // if a worker was awake to take the job, then blocks.
+                wait::wait_outside(&job.latch, woke);
             }
         }
         job.into_result().into_return_value()

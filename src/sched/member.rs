@@ -61,7 +61,9 @@ impl<Q: Queues> Member for Membership<'_, Q> {
     fn push(&self, job: JobRef) {
         match &self.role {
             Role::Worker(w) => self.registry.push_local(w.index, w.local, job),
-            Role::Guest | Role::Spare => self.registry.push_global(job, None),
+            Role::Guest | Role::Spare => {
+                self.registry.push_global(job, None);
+            }
         }
     }
 
@@ -70,7 +72,7 @@ impl<Q: Queues> Member for Membership<'_, Q> {
             Role::Worker(w) => self.registry.push_global(job, Some(w.index)),
             // An outside submission: if it races with shutdown, `submit` drains it here.
             Role::Guest | Role::Spare => self.registry.submit(job),
-        }
+        };
     }
 
     fn help(&self, ctx: &Ctx, target: Target, scan_global: bool) -> Helped {

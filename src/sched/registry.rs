@@ -157,8 +157,9 @@ impl<Q: Queues> Registry<Q> {
     }
 
     /// Pushes a job into the shared queue from `row`'s owner (a worker index, or `None`
-    /// for anyone else) and wakes a worker.
-    pub(crate) fn push_global(&self, job: JobRef, row: Option<usize>) {
+    /// for anyone else) and wakes a worker if none is searching; returns whether it woke
+    /// one.
+    pub(crate) fn push_global(&self, job: JobRef, row: Option<usize>) -> bool {
         let count = match row {
             Some(i) => {
                 self.queues.push_global(job);
@@ -182,8 +183,9 @@ impl<Q: Queues> Registry<Q> {
                 .max_injector_depth
                 .raise_to(self.queues.global_len() as u64);
         }
-        self.sleep.notify_work();
+        let woke = self.sleep.notify_work();
         self.watchers.poke_all();
+        woke
     }
 
     /// Pushes from worker `index`, which owns `local`, onto its own queue (the shared one
@@ -300,14 +302,16 @@ impl<Q: Queues> Registry<Q> {
 
     /// Pushes an outside submission into the shared queue. Callers check `is_closed`
     /// first (to hand a refused job back); a submission racing with `close` still runs.
-    pub(crate) fn submit(&self, job: JobRef) {
+    /// Returns whether it woke a parked worker (`push_global`).
+    pub(crate) fn submit(&self, job: JobRef) -> bool {
         // The push, then `notify_work`'s SeqCst fence, then the look at `closed`. Against
         // `close`'s store of `closed` and the last worker's (or `shutdown`'s) fence and
         // final drain: either this load sees `closed` set, or the drain sees the job.
-        self.push_global(job, None);
+        let woke = self.push_global(job, None);
         if self.closed.load(Ordering::SeqCst) {
             self.drain_stranded();
         }
+        woke
     }
 
     /// Runs, on the calling thread, every job left in the shared queue once the workers may

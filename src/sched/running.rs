@@ -22,7 +22,8 @@ pub(crate) trait RunningPool: Send + Sync {
     fn num_threads(&self) -> usize;
     /// Pushes an outside submission into the shared queue. Callers check `is_closed`
     /// first (to hand a refused job back); a submission racing with `close` still runs.
-    fn submit(&self, job: JobRef);
+    /// Returns whether it woke a parked worker.
+    fn submit(&self, job: JobRef) -> bool;
     /// Runs `f` with a context of this pool on the current thread: one already on the
     /// thread's chain (a worker's own first), else a guest context for the call.
     fn with_ctx(&self, f: &mut dyn FnMut(&Ctx));
@@ -78,8 +79,8 @@ impl<Q: Queues> RunningPool for Registry<Q> {
         self.num_threads
     }
 
-    fn submit(&self, job: JobRef) {
-        Registry::submit(self, job);
+    fn submit(&self, job: JobRef) -> bool {
+        Registry::submit(self, job)
     }
 
     fn with_ctx(&self, f: &mut dyn FnMut(&Ctx)) {

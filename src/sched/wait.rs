@@ -74,6 +74,47 @@ pub(crate) fn wait(ctx: &Ctx, target: Target, latch: &Latch) {
     }
 }
 
+/// Waits for `latch` on a thread outside every pool, which has nothing to help with. If
+/// the submission woke no worker (one was awake to take the job), it first probes the latch
+/// for up to `OUTSIDE_SPIN`, so that a small job's end is seen without a block and a
+/// wake-up; then it blocks. After waking a worker it blocks at once: the OS may have placed
+/// that worker on this thread's CPU, where a spin would only delay it. Spinning never
+/// registers the waiter, so a latch seen set while spinning may be freed at once.
+pub(crate) fn wait_outside(latch: &Latch, woke_a_worker: bool) {
+    if !woke_a_worker && spin_on(latch) {
+        return;
+    }
+    while !latch.wait_timeout(std::time::Duration::from_secs(1)) {}
+}
+
+/// Probes `latch` for up to `OUTSIDE_SPIN`; returns whether it was seen set. The clock is
+/// read once per `PROBE_EVERY` probes, each after `PROBE_EVERY` pauses, so a set latch is
+/// seen within a few hundred nanoseconds.
+#[cfg(not(loom))]
+fn spin_on(latch: &Latch) -> bool {
+    use crate::sched::sleep::pacing::{OUTSIDE_SPIN, PROBE_EVERY};
+    let start = std::time::Instant::now();
+    loop {
+        for _ in 0..PROBE_EVERY {
+            for _ in 0..PROBE_EVERY {
+                crate::sync::spin_hint();
+            }
+            if latch.probe() {
+                return true;
+            }
+        }
+        if start.elapsed() >= OUTSIDE_SPIN {
+            return false;
+        }
+    }
+}
+
+/// Loom has no clock: a model's outside waiter blocks at once.
+#[cfg(loom)]
+fn spin_on(_latch: &Latch) -> bool {
+    false
+}
+
 /// One search of every pool on the chain: the waiting context's own first, then the others
 /// (each made current while it runs what it found there).
 fn search(ctx: &Ctx, target: Target, scan_global: bool) -> Helped {
@@ -142,4 +183,46 @@ fn block(ctx: &Ctx, target: Target, latch: &Latch) -> Blocked {
         None::<()>
     });
     outcome
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::{spin_on, wait_outside};
+    use crate::job::latch::Latch;
+    use crate::sched::sleep::pacing::OUTSIDE_SPIN;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_spin_on_a_latch_nobody_sets_gives_up_after_its_budget() {
+        let latch = Latch::new();
+        let start = Instant::now();
+        assert!(!spin_on(&latch));
+        assert!(start.elapsed() >= OUTSIDE_SPIN);
+    }
+
+    #[test]
+    fn a_spin_sees_a_latch_that_is_already_set() {
+        let latch = Latch::new();
+        // SAFETY: `latch` outlives the call.
+        unsafe { Latch::set(&latch) };
+        assert!(spin_on(&latch));
+    }
+
+    #[test]
+    fn an_outside_waiter_returns_only_once_the_latch_is_set_spinning_first_or_not() {
+        for woke_a_worker in [false, true] {
+            let latch = Latch::new();
+            let start = Instant::now();
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    std::thread::sleep(Duration::from_millis(5));
+                    // SAFETY: the waiter below frees nothing before this scope ends.
+                    unsafe { Latch::set(&latch) };
+                });
+                wait_outside(&latch, woke_a_worker);
+                assert!(latch.probe());
+                assert!(start.elapsed() >= Duration::from_millis(5));
+            });
+        }
+    }
 }

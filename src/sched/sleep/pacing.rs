@@ -28,6 +28,13 @@ pub(crate) const WAIT_YIELD_ROUNDS: u32 = 16;
 /// ...and how long it blocks before it searches again if nobody pokes it.
 pub(crate) const WAIT_BACKSTOP: Duration = Duration::from_millis(1);
 
+/// How long a thread outside every pool spins on the latch of its `install` before it
+/// blocks, when the submission found a worker awake (`wait::wait_outside`): about one
+/// wake-up of a blocked thread on the project's VMs (10-20 µs back to back). A small call
+/// then returns without blocking, and the worker that ran it, still searching, takes the
+/// next call without being woken; a long one costs this much spinning once.
+pub(crate) const OUTSIDE_SPIN: Duration = Duration::from_micros(20);
+
 /// How long a worker out of work keeps yielding, past its spin-and-yield budget, while
 /// another worker is busy, before it parks: a busy worker publishes a private fork at its
 /// next fork or return once it sees a searcher, which comes within one leaf of its tree,
