@@ -43,6 +43,10 @@ pub(crate) struct Search {
     pub(crate) stolen: usize,
     /// Steals that found their victim empty.
     pub(crate) failed_steals: u32,
+    /// Whether `job` came from a peer's queue (its deque or its overflow), not from the
+    /// shared queue: only a steal from a peer that may go on pushing starts a thief's wait
+    /// (`StealBackoff`).
+    pub(crate) from_peer: bool,
 }
 
 /// The queues of a scheduling discipline.

@@ -306,6 +306,7 @@ impl Queues for Stealing {
                 if self.steal_from(victim, &local.deque, &mut search)
                     || self.steal_overflow(victim, local, &mut search)
                 {
+                    search.from_peer = true;
                     break;
                 }
                 search.failed_steals += 1;

@@ -47,6 +47,31 @@ fn run_handler(which: &str, f: impl FnOnce()) {
     }
 }
 
+/// What one search took.
+#[derive(Debug)]
+struct Taken {
+    job: JobRef,
+    /// More jobs the same steal moved into the own deque.
+    moved: usize,
+    /// Whether it came from a peer's queue: only such a steal, from a worker that may go on
+    /// pushing, decides the thief's wait (`StealBackoff`). A job from the shared queue, the
+    /// own inbox or the relocation queue starts none: a worker that took one small
+    /// `install` after another from a caller outside the pool used to wait, up to
+    /// `STEAL_BACKOFF_MAX`, before each search that found the next.
+    from_peer: bool,
+}
+
+impl Taken {
+    /// Tells `backoff` what this search took.
+    fn tell(&self, backoff: &mut StealBackoff) {
+        if self.from_peer {
+            backoff.found(self.moved);
+        } else {
+            backoff.not_stolen();
+        }
+    }
+}
+
 /// The main loop's state.
 struct MainLoop<'w, 'a, Q: Queues> {
     worker: &'w Worker<'a, Q>,
@@ -93,22 +118,22 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                 }
                 // Nothing is owed to a scope while this worker looks for work or sleeps.
                 ctx.settle().disarm();
-                if let Some((job, moved)) = self.search_before_announcing(&mut backoff) {
+                if let Some(taken) = self.search_before_announcing(&mut backoff) {
                     jobs = jobs.saturating_add(1);
-                    self.run_found(ctx, job, moved, &mut deque_anchor);
+                    self.run_found(ctx, taken, &mut deque_anchor);
                     continue;
                 }
                 reg.sleep.start_searching();
             }
             loop {
-                if let Some((job, moved)) = self.search() {
+                if let Some(taken) = self.search() {
                     final_search = false;
-                    backoff.found(moved);
+                    taken.tell(&mut backoff);
                     reg.sleep.found_work(|| reg.has_work());
                     searching = false;
                     idle.reset();
                     jobs = jobs.saturating_add(1);
-                    self.run_found(ctx, job, moved, &mut deque_anchor);
+                    self.run_found(ctx, taken, &mut deque_anchor);
                     break;
                 }
                 if reg.terminate.load(Ordering::SeqCst) {
@@ -147,21 +172,22 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
     /// counted as a searcher, which spares the shared sleep state two SeqCst
     /// read-modify-writes, and the last searcher's look at every queue, per steal.
     /// Notifiers meanwhile count it as busy, as they did a moment ago.
-    fn search_before_announcing(&self, backoff: &mut StealBackoff) -> Option<(JobRef, usize)> {
+    fn search_before_announcing(&self, backoff: &mut StealBackoff) -> Option<Taken> {
         if let Some(wait) = backoff.before_search() {
             spin_for(wait);
         }
         let found = self.search();
-        if let Some((_, moved)) = found {
-            backoff.found(moved);
+        if let Some(taken) = &found {
+            taken.tell(backoff);
         }
         found
     }
 
-    /// Runs a job a search found, with `moved` more moved into the own deque by the same
-    /// steal, announcing the anchor it leaves for the deque (`deque_anchor`).
+    /// Runs a job a search found (with the jobs the same steal moved into the own deque),
+    /// announcing the anchor it leaves for the deque (`deque_anchor`).
     #[inline]
-    fn run_found(&self, ctx: &Ctx, job: JobRef, moved: usize, deque_anchor: &mut *const Header) {
+    fn run_found(&self, ctx: &Ctx, taken: Taken, deque_anchor: &mut *const Header) {
+        let Taken { job, moved, .. } = taken;
         let own = Header::anchor(job.header());
         *deque_anchor = if moved > 0 {
             self.worker.batch_anchor(own, moved)
@@ -223,8 +249,7 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
 
     /// One full search: the own inbox, the own queue, the relocation queue, then the
     /// backend's search of the shared queue and the peers. Counts what the backend reports.
-    /// Returns the job and how many more jobs a batch steal moved into the own deque.
-    fn search(&self) -> Option<(JobRef, usize)> {
+    fn search(&self) -> Option<Taken> {
         let w = self.worker;
         let reg = &**w.registry;
         if let Some(job) = reg
@@ -232,7 +257,11 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
             .or_else(|| reg.queues.pop_local(w.local))
             .or_else(|| reg.pop_relocated())
         {
-            return Some((job, 0));
+            return Some(Taken {
+                job,
+                moved: 0,
+                from_peer: false,
+            });
         }
         let found = reg.queues.find_work(w.local, w.index);
         let c = self.counters;
@@ -243,7 +272,11 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
         if found.failed_steals > 0 {
             c.failed_steals.add_owned(u64::from(found.failed_steals));
         }
-        found.job.map(|job| (job, found.stolen.saturating_sub(1)))
+        found.job.map(|job| Taken {
+            job,
+            moved: found.stolen.saturating_sub(1),
+            from_peer: found.from_peer,
+        })
     }
 
     /// The next job from the own deque (with `true`), after the own inbox (one relaxed
@@ -325,7 +358,9 @@ mod tests {
         let searching = reg.sleep.peek().searching();
         let found = main.search_before_announcing(&mut backoff);
         assert!(
-            found.is_some_and(|(job, moved)| std::ptr::eq(job.header(), &header) && moved == 0)
+            found.is_some_and(|t| std::ptr::eq(t.job.header(), &header)
+                && t.moved == 0
+                && t.from_peer)
         );
         assert_eq!(
             reg.sleep.peek().searching(),

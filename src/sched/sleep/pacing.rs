@@ -279,13 +279,15 @@ impl Idle {
 /// queue while spinning) costs the producer cache misses on its queue's lines on its next
 /// push. On 16 workers that slowed the producer to 0.4-1.8 µs per job, below the speed of one
 /// thread (`docs/work-stealing.md`, "One producer, many thieves"). A worker whose last search
-/// brought a single job (a steal of one, or a job from its inbox or the relocation queue),
-/// and which ran out again within `SHORT_STEAL`, therefore waits before it searches again,
+/// stole a single job from a peer's queue, and which ran out again within `SHORT_STEAL`,
+/// therefore waits before it searches again,
 /// without touching shared memory: `STEAL_BACKOFF_FIRST`, doubled with each such steal in a
 /// row, up to `STEAL_BACKOFF_MAX`. Meanwhile the producer's queue grows, and the next steal
 /// takes half of it. A steal that brings several jobs halves the wait; a stolen job that
-/// ran longer ends it, so a worker fed coarse jobs one at a time never waits; and a worker
-/// about to sleep forgets it (`reset`).
+/// ran longer ends it, so a worker fed coarse jobs one at a time never waits; a job from
+/// the shared queue, the inbox or the relocation queue starts no wait (`not_stolen`: a
+/// worker fed one small `install` at a time from outside waited up to `STEAL_BACKOFF_MAX`
+/// before finding each); and a worker about to sleep forgets it (`reset`).
 #[derive(Debug, Default)]
 pub(crate) struct StealBackoff {
     /// When the worker started the single job its last search brought (none: the last
@@ -311,6 +313,14 @@ impl StealBackoff {
             self.single_since = None;
             self.wait /= 2;
         }
+    }
+
+    /// A search found a job that was not stolen from a peer (the shared queue, the own
+    /// inbox or the relocation queue): no wait before the next search. The wait reached so
+    /// far stays for the next single steal from a peer.
+    #[inline]
+    pub(crate) fn not_stolen(&mut self) {
+        self.single_since = None;
     }
 
     /// The worker is about to sleep: it found nothing for its whole idle budget, so its
@@ -612,6 +622,27 @@ mod tests {
         );
         c.found(0);
         assert_eq!(c.ran_out_after(short), Some(STEAL_BACKOFF_FIRST));
+    }
+
+    #[test]
+    fn a_job_not_stolen_from_a_peer_starts_no_wait_and_keeps_the_one_reached() {
+        let short = SHORT_STEAL / 4;
+        let mut c = Clocked::new();
+        c.found(0);
+        assert_eq!(c.ran_out_after(short), Some(STEAL_BACKOFF_FIRST));
+        c.found(0);
+        assert_eq!(c.ran_out_after(short), Some(STEAL_BACKOFF_FIRST * 2));
+        // One small `install` after another from outside: no wait before the next search.
+        for _ in 0..4 {
+            c.b.not_stolen();
+            assert_eq!(c.ran_out_after(short), None);
+        }
+        c.found(0);
+        assert_eq!(
+            c.ran_out_after(short),
+            Some(STEAL_BACKOFF_FIRST * 4),
+            "the next single steal from a peer doubles the wait reached before"
+        );
     }
 
     #[test]
