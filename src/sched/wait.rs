@@ -16,7 +16,7 @@
 
 use crate::job::latch::Latch;
 use crate::sched::context::Ctx;
-use crate::sched::sleep::pacing::{Idle, Next, WAIT_BACKSTOP};
+use crate::sched::sleep::pacing::{Idle, Next, OUTSIDE_SPIN, WAIT_BACKSTOP, spin_until};
 use crate::sched::target::{Helped, Target};
 use crate::sync::{Ordering, fence};
 
@@ -81,38 +81,12 @@ pub(crate) fn wait(ctx: &Ctx, target: Target, latch: &Latch) {
 /// that worker on this thread's CPU, where a spin would only delay it. Spinning never
 /// registers the waiter, so a latch seen set while spinning may be freed at once.
 pub(crate) fn wait_outside(latch: &Latch, woke_a_worker: bool) {
-    if !woke_a_worker && spin_on(latch) {
+    // Loom has no clock: a model's outside waiter blocks at once.
+    let spin = !woke_a_worker && !cfg!(loom);
+    if spin && spin_until(OUTSIDE_SPIN, || latch.probe()) {
         return;
     }
     while !latch.wait_timeout(std::time::Duration::from_secs(1)) {}
-}
-
-/// Probes `latch` for up to `OUTSIDE_SPIN`; returns whether it was seen set. The clock is
-/// read once per `PROBE_EVERY` probes, each after `PROBE_EVERY` pauses, so a set latch is
-/// seen within a few hundred nanoseconds.
-#[cfg(not(loom))]
-fn spin_on(latch: &Latch) -> bool {
-    use crate::sched::sleep::pacing::{OUTSIDE_SPIN, PROBE_EVERY};
-    let start = std::time::Instant::now();
-    loop {
-        for _ in 0..PROBE_EVERY {
-            for _ in 0..PROBE_EVERY {
-                crate::sync::spin_hint();
-            }
-            if latch.probe() {
-                return true;
-            }
-        }
-        if start.elapsed() >= OUTSIDE_SPIN {
-            return false;
-        }
-    }
-}
-
-/// Loom has no clock: a model's outside waiter blocks at once.
-#[cfg(loom)]
-fn spin_on(_latch: &Latch) -> bool {
-    false
 }
 
 /// One search of every pool on the chain: the waiting context's own first, then the others
@@ -187,16 +161,16 @@ fn block(ctx: &Ctx, target: Target, latch: &Latch) -> Blocked {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::{spin_on, wait_outside};
+    use super::wait_outside;
     use crate::job::latch::Latch;
-    use crate::sched::sleep::pacing::OUTSIDE_SPIN;
+    use crate::sched::sleep::pacing::{OUTSIDE_SPIN, spin_until};
     use std::time::{Duration, Instant};
 
     #[test]
     fn a_spin_on_a_latch_nobody_sets_gives_up_after_its_budget() {
         let latch = Latch::new();
         let start = Instant::now();
-        assert!(!spin_on(&latch));
+        assert!(!spin_until(OUTSIDE_SPIN, || latch.probe()));
         assert!(start.elapsed() >= OUTSIDE_SPIN);
     }
 
@@ -205,7 +179,7 @@ mod tests {
         let latch = Latch::new();
         // SAFETY: `latch` outlives the call.
         unsafe { Latch::set(&latch) };
-        assert!(spin_on(&latch));
+        assert!(spin_until(OUTSIDE_SPIN, || latch.probe()));
     }
 
     #[test]

@@ -364,10 +364,22 @@ fn next_wait(wait: Duration, ran: Duration) -> Duration {
 /// Waits `wait` on the clock, with spin hints between reads: the waiting thread touches no
 /// shared memory.
 pub(crate) fn spin_for(wait: Duration) {
+    spin_until(wait, || false);
+}
+
+/// Spins for up to `wait`, calling `done` and reading the clock after every `PROBE_EVERY`
+/// spin hints; returns whether `done` said so before the time was up.
+pub(crate) fn spin_until(wait: Duration, mut done: impl FnMut() -> bool) -> bool {
     let until = Instant::now() + wait;
-    while Instant::now() < until {
+    loop {
         for _ in 0..PROBE_EVERY {
             crate::sync::spin_hint();
+        }
+        if done() {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
         }
     }
 }
