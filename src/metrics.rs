@@ -143,11 +143,23 @@ impl BusyClock {
         }
     }
 
+    /// `start`, at `now` (a clock read the caller already made).
+    pub(crate) fn start_at(&mut self, now: Instant) {
+        if self.since.is_none() {
+            self.since = Some(now);
+        }
+    }
+
     pub(crate) fn stop(&mut self, counters: &Counters) {
+        self.stop_at(Instant::now(), counters);
+    }
+
+    /// `stop`, at `now`.
+    pub(crate) fn stop_at(&mut self, now: Instant, counters: &Counters) {
         if let Some(since) = self.since.take() {
             counters
                 .busy_ns
-                .add_owned(since.elapsed().as_nanos() as u64);
+                .add_owned(now.saturating_duration_since(since).as_nanos() as u64);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! A worker thread: its main loop (find a job, run it, count it, sleep when idle).
 
 use std::cell::Cell;
+use std::time::Instant;
 
 use crate::backend::Queues;
 use crate::job::{Header, JobRef};
@@ -162,7 +163,7 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                 // A worker that found nothing for its whole idle budget drains nobody's
                 // queue: whatever it steals after this starts without a wait.
                 backoff.reset();
-                self.sleep();
+                self.sleep(&mut idle);
             }
         }
     }
@@ -203,17 +204,19 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
     /// the main loop stays small.
     #[cold]
     #[inline(never)]
-    fn sleep(&mut self) {
+    fn sleep(&mut self, idle: &mut Idle) {
         let reg = &**self.worker.registry;
         let recheck = || reg.has_work() || reg.terminate.load(Ordering::SeqCst);
         // The busy clock runs from wake-up to park (searching included): two clock reads
-        // per park, none per job or per search.
-        self.busy.stop(self.counters);
+        // per park, none per job or per search. The same two reads time the park.
+        let parked_at = Instant::now();
+        self.busy.stop_at(parked_at, self.counters);
         // A queue that grew in a burst keeps its room until no queue has grown for
         // `TRIM_AFTER`; this look frees it once that is so, and while it is not yet, the
         // park ends by then (`sched/sleep/trim.rs`).
         let limit = reg.before_park();
-        match reg.sleep.try_sleep(self.worker.index, recheck, limit) {
+        let woke = reg.sleep.try_sleep(self.worker.index, recheck, limit);
+        match woke {
             Woke::FoundWork => {}
             Woke::Unparked => {
                 self.counters.parks.add_owned(1);
@@ -222,7 +225,11 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
             // Back to searching; the look before the next park frees the room.
             Woke::TimedOut => self.counters.parks.add_owned(1),
         }
-        self.busy.start();
+        let now = Instant::now();
+        if woke != Woke::FoundWork {
+            idle.after_park(now.saturating_duration_since(parked_at));
+        }
+        self.busy.start_at(now);
     }
 
     /// The anchor to announce while a job whose own anchor is `own` runs, and to keep for

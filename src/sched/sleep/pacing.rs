@@ -42,6 +42,17 @@ pub(crate) const OUTSIDE_SPIN: Duration = Duration::from_micros(20);
 /// (about 0.5 ms on the project's VMs) to start.
 pub(crate) const PEER_LINGER: Duration = Duration::from_micros(500);
 
+/// A worker woken this soon after it parked would have spent less staying awake than the
+/// park and the wake-up cost: its next idle periods stay awake, yielding, for twice the
+/// park's length after their budget is spent (`Idle::after_park`), up to this long. On the
+/// project's VMs a blocked thread takes 15-40 µs to run again after its wake-up, while a
+/// worker's spin-and-yield budget lasts 5-10 µs, so a caller that blocks in every call
+/// found every worker parked at every call and paid two wake-ups per call
+/// (`docs/work-stealing.md`, "A budget shorter than a wake-up"). Work that comes this often
+/// keeps a worker awake all the time: with 100 µs, one spawn every 95 µs cost 113-119% of
+/// a core against 31-36% with parks, hence about one wake-up's length.
+pub(crate) const SHORT_PARK: Duration = Duration::from_micros(50);
+
 /// How long a thread may run private forks while workers sleep before it publishes one.
 pub(crate) const HEARTBEAT: Duration = Duration::from_micros(100);
 /// A worker's root job that ran this long (from its first look at the clock with workers
@@ -135,9 +146,12 @@ pub(crate) struct Idle {
     full_yield: u32,
     adaptive: bool,
     /// How long this idle period may linger (`PEER_LINGER`, adapted; zero for waiters),
-    /// and when it began to, if it did.
+    /// and when it began to (or to stay), if it did.
     linger: Duration,
     lingering_since: Option<Instant>,
+    /// How long an idle period stays awake past its budget, busy peer or not: twice the
+    /// last park, if that was shorter than `SHORT_PARK` (zero for waiters).
+    stay: Duration,
 }
 
 impl Idle {
@@ -153,6 +167,7 @@ impl Idle {
             adaptive: true,
             linger: PEER_LINGER,
             lingering_since: None,
+            stay: Duration::ZERO,
         }
     }
 
@@ -168,6 +183,7 @@ impl Idle {
             adaptive: false,
             linger: Duration::ZERO,
             lingering_since: None,
+            stay: Duration::ZERO,
         }
     }
 
@@ -188,6 +204,20 @@ impl Idle {
     pub(crate) fn after_busy(&mut self, jobs: u32) {
         if jobs > 1 {
             self.restore();
+        }
+    }
+
+    /// The worker was woken `parked` after it parked: a park shorter than `SHORT_PARK`
+    /// makes the idle periods that follow stay awake for twice as long past their budget,
+    /// so that work arriving at that interval finds the worker awake; a longer one ends
+    /// that. Waiters do not park this way and never stay.
+    pub(crate) fn after_park(&mut self, parked: Duration) {
+        if self.adaptive {
+            self.stay = if parked < SHORT_PARK {
+                (parked * 2).min(SHORT_PARK)
+            } else {
+                Duration::ZERO
+            };
         }
     }
 
@@ -247,19 +277,23 @@ impl Idle {
             std::thread::yield_now();
             return Next::Search;
         }
-        if !self.linger.is_zero() && peer_busy() {
+        let lingers = !self.linger.is_zero() && peer_busy();
+        if lingers || !self.stay.is_zero() {
             let now = Instant::now();
             let since = *self.lingering_since.get_or_insert(now);
-            if now.duration_since(since) < self.linger {
+            let idled = now.duration_since(since);
+            if idled < self.stay || (lingers && idled < self.linger) {
                 std::thread::yield_now();
                 return Next::Search;
             }
-            let half = self.linger / 2;
-            self.linger = if half < PEER_LINGER / 16 {
-                Duration::ZERO
-            } else {
-                half
-            };
+            if lingers {
+                let half = self.linger / 2;
+                self.linger = if half < PEER_LINGER / 16 {
+                    Duration::ZERO
+                } else {
+                    half
+                };
+            }
         }
         self.round = 0;
         self.lingering_since = None;
@@ -502,6 +536,48 @@ mod tests {
             waiter.pause_or_linger(|| false, || true);
         }
         assert_eq!(waiter.pause_or_linger(|| false, || true), Next::Sleep);
+    }
+
+    /// The time from the end of `idle`'s budget (spent with no busy peer) to `Next::Sleep`.
+    fn stayed_past_budget(idle: &mut Idle, budget: u32) -> Duration {
+        for _ in 0..budget {
+            assert_eq!(idle.pause_or_linger(|| false, || false), Next::Search);
+        }
+        let start = Instant::now();
+        while idle.pause_or_linger(|| false, || false) == Next::Search {
+            // Generous: one yield on a loaded machine may take milliseconds.
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "still awake after {:?}",
+                start.elapsed()
+            );
+        }
+        start.elapsed()
+    }
+
+    #[test]
+    fn a_short_park_keeps_the_next_idle_periods_awake_for_twice_its_length() {
+        let mut idle = Idle::worker();
+        let full = WORKER_SPIN_ROUNDS + WORKER_YIELD_ROUNDS;
+        // Never parked: the spent budget means sleep, at once.
+        assert!(stayed_past_budget(&mut idle, full) < SHORT_PARK / 4);
+        let half = WORKER_SPIN_ROUNDS / 2 + WORKER_YIELD_ROUNDS / 2;
+        // Woken 20 µs after it parked: it stays awake, yielding, for 40 µs past its
+        // budget, in every idle period until the next park.
+        idle.after_park(Duration::from_micros(20));
+        assert_eq!(idle.stay, Duration::from_micros(40));
+        assert!(stayed_past_budget(&mut idle, half) >= Duration::from_micros(40));
+        assert!(stayed_past_budget(&mut idle, half / 2) >= Duration::from_micros(40));
+        // Never longer than `SHORT_PARK`.
+        idle.after_park(SHORT_PARK * 3 / 4);
+        assert_eq!(idle.stay, SHORT_PARK);
+        // A long park ends the stay.
+        idle.after_park(SHORT_PARK);
+        assert_eq!(idle.stay, Duration::ZERO);
+        // A waiter never stays: its latch wakes it.
+        let mut waiter = Idle::waiter();
+        waiter.after_park(Duration::from_micros(20));
+        assert_eq!(waiter.stay, Duration::ZERO);
     }
 
     #[test]
