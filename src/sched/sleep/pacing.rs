@@ -555,13 +555,16 @@ mod tests {
         assert_eq!(waiter.pause_or_linger(|| false, || true), Next::Sleep);
     }
 
-    /// The time from the end of `idle`'s budget (spent with no busy peer) to `Next::Sleep`.
-    fn stayed_past_budget(idle: &mut Idle, budget: u32) -> Duration {
+    /// The time from the end of `idle`'s budget (spent with no busy peer) to `Next::Sleep`,
+    /// and the pauses it took past the budget (the one that said `Sleep` included).
+    fn stayed_past_budget(idle: &mut Idle, budget: u32) -> (Duration, u32) {
         for _ in 0..budget {
             assert_eq!(idle.pause_or_linger(|| false, || false), Next::Search);
         }
         let start = Instant::now();
+        let mut pauses = 1;
         while idle.pause_or_linger(|| false, || false) == Next::Search {
+            pauses += 1;
             // Generous: one yield on a loaded machine may take milliseconds.
             assert!(
                 start.elapsed() < Duration::from_secs(5),
@@ -569,7 +572,7 @@ mod tests {
                 start.elapsed()
             );
         }
-        start.elapsed()
+        (start.elapsed(), pauses)
     }
 
     #[test]
@@ -577,14 +580,14 @@ mod tests {
         let mut idle = Idle::worker();
         let full = WORKER_SPIN_ROUNDS + WORKER_YIELD_ROUNDS;
         // Never parked: the spent budget means sleep, at once.
-        assert!(stayed_past_budget(&mut idle, full) < SHORT_PARK / 4);
+        assert_eq!(stayed_past_budget(&mut idle, full).1, 1);
         let half = WORKER_SPIN_ROUNDS / 2 + WORKER_YIELD_ROUNDS / 2;
         // Woken 20 µs after it parked: it stays awake, yielding, for 40 µs past its
         // budget, in every idle period until the next park.
         idle.after_park(Duration::from_micros(20));
         assert_eq!(idle.stay, Duration::from_micros(40));
-        assert!(stayed_past_budget(&mut idle, half) >= Duration::from_micros(40));
-        assert!(stayed_past_budget(&mut idle, half / 2) >= Duration::from_micros(40));
+        assert!(stayed_past_budget(&mut idle, half).0 >= Duration::from_micros(40));
+        assert!(stayed_past_budget(&mut idle, half / 2).0 >= Duration::from_micros(40));
         // Never longer than `SHORT_PARK`.
         idle.after_park(SHORT_PARK * 3 / 4);
         assert_eq!(idle.stay, SHORT_PARK);
