@@ -110,10 +110,6 @@ impl<Q: Queues> Member for Membership<'_, Q> {
         }
         match search::pop_own(self.registry, &self.role, w, target) {
             Some(job) => {
-                if std::ptr::eq(job.header(), target.header) {
-                    // The awaited fork itself, published and not taken.
-                    ctx.fork_came_back(job.header());
-                }
                 self.run(ctx, Found::Own(job));
                 true
             }
@@ -213,7 +209,6 @@ impl<Q: Queues> Member for Membership<'_, Q> {
 mod tests {
     use super::*;
     use crate::backend::channel::Channel;
-    use crate::backend::stealing::Stealing;
     use crate::job::job_ref::Word;
     use crate::job::{Header, Kind};
     use crate::sched::role::Worker;
@@ -257,40 +252,6 @@ mod tests {
             assert!(!ctx.member().run_own(ctx, target));
             assert_eq!(reg.queues.global_len(), 1);
             let _ = reg.queues.pop_global();
-        });
-    }
-
-    /// A job body that does nothing (`RAN` belongs to the other test).
-    unsafe fn nothing(_: *const Header, _: Word, _: Word, _: Word) {}
-
-    #[test]
-    fn a_waiter_that_pops_its_own_published_fork_back_reports_it_unclaimed() {
-        let (reg, locals) = crate::sched::registry::for_tests::<Stealing>(1);
-        let awaited = Header::new(std::ptr::null(), Kind::Stack);
-        let below = Header::new(&awaited, Kind::Stack);
-        let membership = Membership {
-            registry: &reg,
-            role: Role::Worker(Worker {
-                index: 0,
-                local: &locals[0],
-                registry: &reg,
-            }),
-        };
-        membership.enter(|ctx| {
-            let target = Target::unit(&awaited);
-            // SAFETY: `nothing` touches nothing of a job; the headers outlive the queue's
-            // use of them in this test.
-            let (below_job, awaited_job) =
-                unsafe { (JobRef::new(&below, nothing), JobRef::new(&awaited, nothing)) };
-            ctx.published_for_hungry(&awaited);
-            // A job of the target that is not the awaited fork itself: not a comeback.
-            reg.queues.push_local(&locals[0], below_job);
-            assert!(ctx.member().run_own(ctx, target));
-            assert!(!ctx.publication_came_back());
-            // The awaited fork itself, popped back by its waiter: nobody claimed it.
-            reg.queues.push_local(&locals[0], awaited_job);
-            assert!(ctx.member().run_own(ctx, target));
-            assert!(ctx.publication_came_back());
         });
     }
 }

@@ -265,12 +265,8 @@ impl Ctx {
 
     #[cold]
     fn publish_for_hungry(&self) {
-        if !self.member().publish_target_is_empty() {
-            // The queue still holds a job for the hungry thread to take: it is served
-            // until that one is gone, and asking again at every fork would only cost.
-            self.policy.served_hungry(Instant::now());
-        } else if let Some(header) = self.publish_oldest_job() {
-            self.policy.published_for_hungry(Instant::now(), header);
+        if self.member().publish_target_is_empty() && self.publish_oldest() {
+            self.policy.published_for_hungry(Instant::now());
         }
     }
 
@@ -300,43 +296,20 @@ impl Ctx {
         private
     }
 
-    /// A fork this thread published came back to it: its own wait popped it from the queue
-    /// before anybody took it (`publish.rs`, unclaimed publications).
-    #[inline]
-    pub(crate) fn fork_came_back(&self, header: *const Header) {
-        self.policy.fork_came_back(header);
-    }
-
-    /// Whether the last fork this thread published for a hungry thread came back to it
-    /// unclaimed (`publish.rs`).
-    #[cfg(test)]
-    pub(crate) fn publication_came_back(&self) -> bool {
-        self.policy.came_back()
-    }
-
-    /// Records `fork` as published for a hungry searcher, as `publish_for_hungry` does
-    /// after a look that found one.
-    #[cfg(test)]
-    pub(crate) fn published_for_hungry(&self, fork: *const Header) {
-        self.policy.published_for_searcher(Instant::now(), fork);
-    }
-
     /// Publishes the oldest private fork at or above the floor, if there is one and the
     /// pool takes it.
     pub(crate) fn publish_oldest(&self) -> bool {
-        self.publish_oldest_job().is_some()
-    }
-
-    /// `publish_oldest`, saying which fork it published.
-    fn publish_oldest_job(&self) -> Option<*const Header> {
         if !self.forks().has_publishable() || !self.member().accepts_publication() {
-            return None;
+            return false;
         }
         // SAFETY: a fork's header stays valid until it ran (its joiner waits for it).
-        let job = unsafe { self.forks().publish_oldest() }?;
-        let header = job.header();
-        self.member().push(job);
-        Some(header)
+        match unsafe { self.forks().publish_oldest() } {
+            Some(job) => {
+                self.member().push(job);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Whether some fork of this thread is still private (pending, as a queued job is),

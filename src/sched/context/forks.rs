@@ -36,9 +36,7 @@
 //! so what it can share is small while the large second halves wait in the `join`s between
 //! that did not fork; on a narrow tree (the binomial UTS-like tree, `docs/work-stealing.md`)
 //! thieves then come back for more again and again. Forking deeper while somebody waits for
-//! work keeps the large pieces publishable; the forks cost only while somebody is hungry,
-//! and the policy sets this bound only while its publications for hungry threads are
-//! claimed (`publish.rs`): a hungry thread that does not run takes nothing.
+//! work keeps the large pieces publishable; the forks cost only while somebody is hungry.
 
 use super::publish::Sharing;
 use crate::job::{Fork, JobRef};

@@ -12,18 +12,7 @@
 //!   hands out work too small to be worth the trip. A context's first such publication
 //!   waits for `FIRST_SHARE_AFTER` after its first look at the clock, whatever the fork
 //!   count: a caller from outside gets a new context per call, and a run of small calls
-//!   must not keep the workers fed. Publications for a hungry searcher that come back to
-//!   their publisher unclaimed (its own `join` pops them from the queue,
-//!   `Member::run_own`), `UNCLAIMED_AFTER` in a row over at least `UNCLAIMED_FOR`, say
-//!   that the searcher is not running: one that shares its CPU with a spinning thread
-//!   still counts as hungry. Until a publication is claimed, a look that finds somebody
-//!   hungry then sets the usual bound of publishable forks instead of the hungry one
-//!   (`forks.rs`), and each further comeback doubles the fork budget and the interval of
-//!   the next (up to `MAX_HUNGRY_BACKOFF` times, the interval never beyond `HEARTBEAT`).
-//!   Publications made while a waiter was hungry count for nothing: a waiter takes only
-//!   what descends from what it waits for, so one it cannot take comes back whether it
-//!   runs or not. A publication due while the queue still holds an unclaimed one restarts
-//!   both counts instead of being asked for again at every fork.
+//!   must not keep the workers fed.
 //! - Otherwise, while workers sleep, the thread publishes one fork (which wakes one
 //!   sleeper) once it ran `HEARTBEAT` since its root job began or since its last heartbeat.
 //!   A worker's root job that follows a coarse one (*eager start*) publishes at its first
@@ -77,12 +66,10 @@
 use std::cell::Cell;
 use std::time::Instant;
 
-use crate::job::Header;
 use crate::sched::sleep::Snapshot;
 use crate::sched::sleep::pacing::{
     AHEAD_FINE_LOOKS, AHEAD_GAP, AHEAD_SAMPLE, EAGER_AFTER, FIRST_SHARE_AFTER, HEARTBEAT,
-    HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL, MAX_HUNGRY_BACKOFF, MAX_LOOK_GROWTH,
-    MAX_LOOK_STRIDE, UNCLAIMED_AFTER, UNCLAIMED_FOR,
+    HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL, MAX_LOOK_GROWTH, MAX_LOOK_STRIDE,
 };
 
 /// What the fork just pushed asks for.
@@ -160,25 +147,6 @@ pub(crate) struct Policy {
     /// Whether the bound was `Drowsy` since the thread's fork stack was last empty: a `join`
     /// that did not fork under the drowsy bound may be running below any fork on it.
     lowered: Cell<bool>,
-    /// Publications in a row that came back to this thread unclaimed (its own `join` popped
-    /// them from the queue), up to `UNCLAIMED_AFTER - 1 + MAX_HUNGRY_BACKOFF`, and when the
-    /// first of them came back; a claimed one resets both.
-    comebacks: Cell<u32>,
-    comebacks_since: Cell<Option<Instant>>,
-    /// Set at a look that found `UNCLAIMED_AFTER` or more comebacks in a row over
-    /// `UNCLAIMED_FOR` or longer: the hungry thread is taken not to run (module docs). A
-    /// look that finds one hungry then sets the usual bound, not the hungry one, and each
-    /// further comeback doubles the fork budget and the interval. A claimed publication
-    /// clears it.
-    starved: Cell<bool>,
-    /// The last fork published for a hungry thread (compared, never dereferenced), and
-    /// whether it came back to this thread.
-    hungry_fork: Cell<*const Header>,
-    came_back: Cell<bool>,
-    /// Whether the last look that found somebody hungry found only searchers (no waiter):
-    /// only publications made then count as comebacks. A waiter takes only what descends
-    /// from what it waits for, so a fork it cannot take comes back whether it runs or not.
-    for_searchers: Cell<bool>,
 }
 
 /// What the policy's last look at the clock found, which sets how many publishable forks
@@ -211,12 +179,6 @@ impl Policy {
             fine_looks: Cell::new(0),
             sharing: Cell::new(Sharing::Busy),
             lowered: Cell::new(false),
-            comebacks: Cell::new(0),
-            comebacks_since: Cell::new(None),
-            starved: Cell::new(false),
-            hungry_fork: Cell::new(std::ptr::null()),
-            came_back: Cell::new(false),
-            for_searchers: Cell::new(false),
         }
     }
 
@@ -341,9 +303,7 @@ impl Policy {
     /// first publication for one.
     fn budget_left(&self, t: u32) -> Option<u32> {
         match self.shared.get() {
-            Shared::Last { tick, .. } => {
-                Some((HUNGRY_TICKS << self.backoff()).saturating_sub(t.wrapping_sub(tick)))
-            }
+            Shared::Last { tick, .. } => Some(HUNGRY_TICKS.saturating_sub(t.wrapping_sub(tick))),
             Shared::Never | Shared::FirstLook(_) => None,
         }
     }
@@ -353,10 +313,7 @@ impl Policy {
         let sharing = if s.only_sleepers() {
             self.lowered.set(true);
             Sharing::Drowsy
-        } else if s.hungry() && {
-            self.for_searchers.set(s.waiting() == 0);
-            !self.look_starved(now)
-        } {
+        } else if s.hungry() {
             Sharing::Hungry
         } else {
             Sharing::Busy
@@ -427,10 +384,7 @@ impl Policy {
                     return Decision::Keep;
                 }
                 Shared::FirstLook(at) => (at, FIRST_SHARE_AFTER),
-                Shared::Last { time, .. } => (
-                    time,
-                    (HUNGRY_INTERVAL * (1 << self.backoff())).min(HEARTBEAT),
-                ),
+                Shared::Last { time, .. } => (time, HUNGRY_INTERVAL),
             };
             let due = now.saturating_duration_since(since) >= interval;
             return if due {
@@ -495,100 +449,13 @@ impl Policy {
         }
     }
 
-    /// The context published a fork for a hungry thread at `now`. It publishes only into
-    /// an empty queue, so the previous publication has left the queue: if none came back
-    /// to this thread since, a thief took it, and the hungry bound may apply again.
+    /// The context published a fork for a hungry thread at `now`.
     #[cold]
-    pub(crate) fn published_for_hungry(&self, now: Instant, fork: *const Header) {
-        if matches!(self.shared.get(), Shared::Last { .. }) && !self.came_back.get() {
-            self.comebacks.set(0);
-            self.comebacks_since.set(None);
-            self.starved.set(false);
-        }
-        self.came_back.set(false);
-        if !self.for_searchers.get() {
-            // Made for a waiter: no evidence either way.
-            self.comebacks.set(0);
-            self.comebacks_since.set(None);
-            self.starved.set(false);
-        }
-        self.hungry_fork.set(if self.for_searchers.get() {
-            fork
-        } else {
-            std::ptr::null()
-        });
+    pub(crate) fn published_for_hungry(&self, now: Instant) {
         self.shared.set(Shared::Last {
             tick: self.ticks.get(),
             time: now,
         });
-    }
-
-    /// A hungry thread was due a publication at `now` but the queue still held one: the
-    /// fork budget and `HUNGRY_INTERVAL` count from here, as after a publication.
-    #[cold]
-    pub(crate) fn served_hungry(&self, now: Instant) {
-        if let Shared::Last { .. } = self.shared.get() {
-            self.shared.set(Shared::Last {
-                tick: self.ticks.get(),
-                time: now,
-            });
-        }
-    }
-
-    /// Whether the hungry thread is taken not to run (`starved`), as of the last look.
-    #[cfg(test)]
-    pub(crate) fn unclaimed(&self) -> bool {
-        self.starved.get()
-    }
-
-    /// At a look at `now` that found somebody hungry: whether the publications for hungry
-    /// threads came back unclaimed `UNCLAIMED_AFTER` or more times in a row, over
-    /// `UNCLAIMED_FOR` or longer. Kept in `starved` until a publication is claimed.
-    fn look_starved(&self, now: Instant) -> bool {
-        if !self.starved.get()
-            && self.comebacks.get() >= UNCLAIMED_AFTER
-            && let Some(since) = self.comebacks_since.get()
-            && now.saturating_duration_since(since) >= UNCLAIMED_FOR
-        {
-            self.starved.set(true);
-        }
-        self.starved.get()
-    }
-
-    /// How many times the fork budget and the interval for hungry threads are doubled.
-    fn backoff(&self) -> u32 {
-        if self.starved.get() {
-            self.comebacks.get().saturating_sub(UNCLAIMED_AFTER - 1)
-        } else {
-            0
-        }
-    }
-
-    /// `published_for_hungry` after a look that found only searchers hungry.
-    #[cfg(test)]
-    pub(crate) fn published_for_searcher(&self, now: Instant, fork: *const Header) {
-        self.for_searchers.set(true);
-        self.published_for_hungry(now, fork);
-    }
-
-    /// Whether the last fork published for a hungry thread came back.
-    #[cfg(test)]
-    pub(crate) fn came_back(&self) -> bool {
-        self.came_back.get()
-    }
-
-    /// A published fork of this thread came back to it unclaimed: counted if it is the last
-    /// one published for a hungry thread, once.
-    #[cold]
-    pub(crate) fn fork_came_back(&self, fork: *const Header) {
-        if std::ptr::eq(fork, self.hungry_fork.get()) && !self.came_back.get() {
-            let most = UNCLAIMED_AFTER - 1 + MAX_HUNGRY_BACKOFF;
-            self.comebacks.set((self.comebacks.get() + 1).min(most));
-            if self.comebacks_since.get().is_none() {
-                self.comebacks_since.set(Some(Instant::now()));
-            }
-            self.came_back.set(true);
-        }
     }
 
     /// The thread picked up a new root job: starts a new heartbeat period (the first fork
@@ -642,10 +509,6 @@ impl Policy {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-
-    /// Stand-ins for published forks: only compared, never dereferenced.
-    const FORK: *const Header = std::ptr::dangling::<Header>();
-    const OTHER: *const Header = FORK.wrapping_add(1);
     use std::time::Duration;
 
     /// `n` forks, each `step` after the previous one (the clock is simulated).
@@ -1038,134 +901,18 @@ mod tests {
         let t1 = t0 + FIRST_SHARE_AFTER;
         let d = forks(&policy, hungry, MAX_LOOK_STRIDE, t1, Duration::ZERO);
         assert!(d.contains(&Decision::ForHungry));
-        policy.published_for_hungry(t1, FORK);
+        policy.published_for_hungry(t1);
         let t0 = t1;
         // Within the interval the clock says no, however often it is read...
         let d = forks(&policy, hungry, HUNGRY_TICKS - 1, t0, Duration::ZERO);
         assert!(d.iter().all(|d| *d == Decision::Keep));
         // ...until the fork budget runs out.
         assert_eq!(policy.on_fork(hungry, || t0), Decision::ForHungry);
-        policy.published_for_hungry(t0, FORK);
+        policy.published_for_hungry(t0);
         // Once the interval passed, the next look serves it.
         let later = t0 + HUNGRY_INTERVAL;
         let d = forks(&policy, hungry, MAX_LOOK_STRIDE, later, Duration::ZERO);
         assert!(d.contains(&Decision::ForHungry));
-    }
-
-    #[test]
-    fn publications_that_come_back_unclaimed_lower_the_bound_and_space_out_until_one_is_claimed() {
-        let policy = Policy::new();
-        let hungry = Snapshot::of(1, 0, 0);
-        let t0 = Instant::now();
-        assert_eq!(policy.on_fork(hungry, || t0), Decision::Keep);
-        let t1 = t0 + FIRST_SHARE_AFTER;
-        let d = forks(&policy, hungry, MAX_LOOK_STRIDE, t1, Duration::ZERO);
-        assert!(d.contains(&Decision::ForHungry));
-        policy.published_for_hungry(t1, FORK);
-        look_at(&policy, hungry, t1);
-        assert_eq!(policy.sharing(), Sharing::Hungry);
-        // Publications come back to their publisher: fewer than `UNCLAIMED_AFTER` in a row
-        // change nothing (a thief may have been busy with an earlier one)...
-        for _ in 1..UNCLAIMED_AFTER {
-            policy.fork_came_back(FORK);
-            policy.fork_came_back(FORK); // counted once per publication
-            policy.fork_came_back(OTHER); // not the one published for the hungry thread
-            policy.published_for_hungry(t1, FORK);
-        }
-        look_at(&policy, hungry, t1);
-        assert_eq!(policy.sharing(), Sharing::Hungry);
-        assert_eq!(policy.backoff(), 0);
-        // ...nor do more, within `UNCLAIMED_FOR` of the first...
-        policy.fork_came_back(FORK);
-        let since = policy
-            .comebacks_since
-            .get()
-            .expect("a comeback was counted");
-        // (A look comes only while the fork budget lasts: restart it.)
-        policy.served_hungry(t1);
-        look_at(
-            &policy,
-            hungry,
-            since + UNCLAIMED_FOR - Duration::from_nanos(1),
-        );
-        assert_eq!(policy.sharing(), Sharing::Hungry);
-        assert!(!policy.unclaimed());
-        // ...but after that the hungry thread is taken not to run: the usual bound...
-        let t1 = (since + UNCLAIMED_FOR).max(t1);
-        policy.served_hungry(t1);
-        look_at(&policy, hungry, t1);
-        assert!(policy.unclaimed());
-        assert_eq!(policy.sharing(), Sharing::Busy);
-        // ...and the next publication waits twice the fork budget (counted from here)...
-        policy.served_hungry(t1);
-        let d = forks(&policy, hungry, 2 * HUNGRY_TICKS - 1, t1, Duration::ZERO);
-        assert!(d.iter().all(|d| *d == Decision::Keep));
-        assert_eq!(policy.on_fork(hungry, || t1), Decision::ForHungry);
-        policy.served_hungry(t1);
-        // ...and twice the interval.
-        let d = forks(
-            &policy,
-            hungry,
-            MAX_LOOK_STRIDE,
-            t1 + HUNGRY_INTERVAL,
-            Duration::ZERO,
-        );
-        assert!(d.iter().all(|d| *d == Decision::Keep));
-        let t2 = t1 + 2 * HUNGRY_INTERVAL;
-        let d = forks(&policy, hungry, MAX_LOOK_STRIDE, t2, Duration::ZERO);
-        assert!(d.contains(&Decision::ForHungry));
-        policy.published_for_hungry(t2, FORK);
-        // Comebacks go on: the spacing stops at the heartbeat.
-        for _ in 0..2 * MAX_HUNGRY_BACKOFF {
-            policy.fork_came_back(FORK);
-            policy.published_for_hungry(t2, FORK);
-        }
-        assert_eq!(policy.backoff(), MAX_HUNGRY_BACKOFF);
-        let d = forks(
-            &policy,
-            hungry,
-            MAX_LOOK_STRIDE,
-            t2 + HEARTBEAT - Duration::from_nanos(1),
-            Duration::ZERO,
-        );
-        assert!(d.iter().all(|d| *d == Decision::Keep));
-        let t3 = t2 + HEARTBEAT;
-        let d = forks(&policy, hungry, MAX_LOOK_STRIDE, t3, Duration::ZERO);
-        assert!(d.contains(&Decision::ForHungry));
-        policy.published_for_hungry(t3, FORK);
-        // This one is claimed (nothing came back before the next publication): the hungry
-        // bound and the first spacing are back.
-        let t4 = t3 + HEARTBEAT;
-        let d = forks(&policy, hungry, MAX_LOOK_STRIDE, t4, Duration::ZERO);
-        assert!(d.contains(&Decision::ForHungry));
-        policy.published_for_hungry(t4, FORK);
-        assert!(!policy.unclaimed());
-        assert_eq!(policy.backoff(), 0);
-        look_at(&policy, hungry, t4);
-        assert_eq!(policy.sharing(), Sharing::Hungry);
-        let d = forks(
-            &policy,
-            hungry,
-            MAX_LOOK_STRIDE,
-            t4 + HUNGRY_INTERVAL,
-            Duration::ZERO,
-        );
-        assert!(d.contains(&Decision::ForHungry));
-        // Publications made while a waiter was hungry are no evidence: a waiter takes only
-        // what descends from what it waits for, running or not.
-        let waiter = Snapshot::of(1, 0, 1);
-        let mut t = t4 + HUNGRY_INTERVAL;
-        for _ in 0..2 * UNCLAIMED_AFTER {
-            policy.served_hungry(t);
-            look_at(&policy, waiter, t);
-            policy.published_for_hungry(t, FORK);
-            policy.fork_came_back(FORK);
-            t += UNCLAIMED_FOR;
-        }
-        policy.served_hungry(t);
-        look_at(&policy, waiter, t);
-        assert!(!policy.unclaimed());
-        assert_eq!(policy.sharing(), Sharing::Hungry);
     }
 
     #[test]

@@ -37,6 +37,7 @@ impl Snapshot {
     pub(crate) fn sleeping(self) -> u64 {
         (self.0 >> 16) & FIELD
     }
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn waiting(self) -> u64 {
         (self.0 >> 32) & FIELD
     }

@@ -86,23 +86,6 @@ pub(crate) const AHEAD_FINE_LOOKS: u8 = 8;
 pub(crate) const AHEAD_SAMPLE: u32 = 16;
 /// A hungry thread is served once this long passed since the last publication for one.
 pub(crate) const HUNGRY_INTERVAL: Duration = Duration::from_micros(2);
-/// This many publications in a row for hungry searchers that came back to their publisher
-/// unclaimed (its own `join` popped them) mean that the searcher does not run: a searcher
-/// that shares its CPU with a spinning thread counts as hungry without running, and every
-/// publication for it cost its publisher a push, a pop and a job's run. From then on a
-/// hungry pool gets the usual bound of publishable forks, not the hungry one...
-/// (`docs/work-stealing.md`, "A hungry thread that does not run"). Publications made while
-/// a waiter was hungry do not count: a waiter takes only what descends from what it waits
-/// for, and counting them took the binomial UTS-like tree's `join` walk on 2 workers from
-/// 1.81-1.86× to 1.60-1.71×...
-pub(crate) const UNCLAIMED_AFTER: u32 = 3;
-/// ...if those comebacks went on for this long at least (a floor against a burst of
-/// comebacks within one short call; no measurement has moved it)...
-pub(crate) const UNCLAIMED_FOR: Duration = Duration::from_micros(50);
-/// ...and each further comeback doubles the fork budget and the interval of the next
-/// publication, up to this many times (the interval never beyond `HEARTBEAT`). A claimed
-/// publication restores both.
-pub(crate) const MAX_HUNGRY_BACKOFF: u32 = 6;
 /// A context serves its first hungry thread once it ran this long (from its first look at
 /// the clock while somebody was hungry). A call from outside gets a new context, and one
 /// that has run this long likely has about as much left: enough that a piece of it is
