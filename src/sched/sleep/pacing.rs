@@ -500,26 +500,10 @@ mod tests {
     fn a_worker_lingers_past_its_budget_while_a_peer_is_busy_and_then_sleeps() {
         let mut idle = Idle::worker();
         let budget = WORKER_SPIN_ROUNDS + WORKER_YIELD_ROUNDS;
-        for _ in 0..budget {
-            assert_eq!(idle.pause_or_linger(|| false, || true), Next::Search);
-        }
         // The budget is spent, but a peer is busy: yield on, for `PEER_LINGER`.
-        let start = Instant::now();
-        let mut lingered = 0u32;
-        while idle.pause_or_linger(|| false, || true) == Next::Search {
-            lingered += 1;
-            // Generous: one yield on a loaded machine may take milliseconds.
-            assert!(
-                start.elapsed() < Duration::from_secs(5),
-                "still lingering after {:?}",
-                start.elapsed()
-            );
-        }
-        assert!(lingered > 0, "never lingered");
-        assert!(
-            start.elapsed() >= PEER_LINGER,
-            "slept before the linger ran out"
-        );
+        let (lingered, pauses) = awake_past_budget(&mut idle, budget, true);
+        assert!(pauses > 1, "never lingered");
+        assert!(lingered >= PEER_LINGER, "slept before the linger ran out");
         assert_eq!(
             idle.linger,
             PEER_LINGER / 2,
@@ -538,15 +522,16 @@ mod tests {
         assert_eq!(waiter.pause_or_linger(|| false, || true), Next::Sleep);
     }
 
-    /// The time from the end of `idle`'s budget (spent with no busy peer) to `Next::Sleep`,
-    /// and the pauses it took past the budget (the one that said `Sleep` included).
-    fn stayed_past_budget(idle: &mut Idle, budget: u32) -> (Duration, u32) {
+    /// The time from the end of `idle`'s budget (spent with a peer busy or not) to
+    /// `Next::Sleep`, and the pauses it took past the budget (the one that said `Sleep`
+    /// included).
+    fn awake_past_budget(idle: &mut Idle, budget: u32, peer_busy: bool) -> (Duration, u32) {
         for _ in 0..budget {
-            assert_eq!(idle.pause_or_linger(|| false, || false), Next::Search);
+            assert_eq!(idle.pause_or_linger(|| false, || peer_busy), Next::Search);
         }
         let start = Instant::now();
         let mut pauses = 1;
-        while idle.pause_or_linger(|| false, || false) == Next::Search {
+        while idle.pause_or_linger(|| false, || peer_busy) == Next::Search {
             pauses += 1;
             // Generous: one yield on a loaded machine may take milliseconds.
             assert!(
@@ -563,14 +548,14 @@ mod tests {
         let mut idle = Idle::worker();
         let full = WORKER_SPIN_ROUNDS + WORKER_YIELD_ROUNDS;
         // Never parked: the spent budget means sleep, at once.
-        assert_eq!(stayed_past_budget(&mut idle, full).1, 1);
+        assert_eq!(awake_past_budget(&mut idle, full, false).1, 1);
         let half = WORKER_SPIN_ROUNDS / 2 + WORKER_YIELD_ROUNDS / 2;
         // Woken 20 µs after it parked: it stays awake, yielding, for 40 µs past its
         // budget, in every idle period until the next park.
         idle.after_park(Duration::from_micros(20));
         assert_eq!(idle.stay, Duration::from_micros(40));
-        assert!(stayed_past_budget(&mut idle, half).0 >= Duration::from_micros(40));
-        assert!(stayed_past_budget(&mut idle, half / 2).0 >= Duration::from_micros(40));
+        assert!(awake_past_budget(&mut idle, half, false).0 >= Duration::from_micros(40));
+        assert!(awake_past_budget(&mut idle, half / 2, false).0 >= Duration::from_micros(40));
         // Never longer than `SHORT_PARK`.
         idle.after_park(SHORT_PARK * 3 / 4);
         assert_eq!(idle.stay, SHORT_PARK);
