@@ -256,6 +256,9 @@ impl Idle {
     /// bought nothing (the peer runs a job that does not fork, or is blocked), so the next
     /// one is half as long, and there is none after a sixteenth of `PEER_LINGER`; work found
     /// while idling, or a busy period of more than one job, restores it.
+    ///
+    /// After a short park (`after_park`) it also keeps yielding for the stay, busy peer or
+    /// not; the linger and the stay count from the same moment, the end of the budget.
     pub(crate) fn pause_or_linger(
         &mut self,
         mut probe: impl FnMut() -> bool,
