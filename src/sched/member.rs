@@ -254,4 +254,42 @@ mod tests {
             let _ = reg.queues.pop_global();
         });
     }
+
+    unsafe fn never(_: *const Header, _: Word, _: Word, _: Word) {
+        unreachable!("this test takes its job back without running it");
+    }
+
+    #[test]
+    fn a_hungry_thread_is_not_asked_for_at_every_fork_while_a_job_waits_in_the_queue() {
+        use crate::backend::stealing::Stealing;
+        use crate::sched::sleep::pacing::HUNGRY_TICKS;
+        let (reg, locals) = crate::sched::registry::for_tests::<Stealing>(2);
+        let membership = Membership {
+            registry: &reg,
+            role: Role::Worker(Worker {
+                index: 0,
+                local: &locals[0],
+                registry: &reg,
+            }),
+        };
+        let queued = Header::new(std::ptr::null(), Kind::Stack);
+        membership.enter(|ctx| {
+            // A new pool counts every worker as a searcher.
+            assert!(ctx.sleep().peek().hungry());
+            // SAFETY: the job is taken back below, unrun; its header outlives the queue's
+            // use of it.
+            ctx.member().push(unsafe { JobRef::new(&queued, never) });
+            ctx.policy().published_for_hungry(std::time::Instant::now());
+            for _ in 0..HUNGRY_TICKS + 16 {
+                ctx.poll();
+            }
+            // A publication was due by fork `HUNGRY_TICKS` at the latest (a look that found
+            // `HUNGRY_INTERVAL` passed asks earlier). Each time, the queue still held the
+            // job: the context could not publish, and the fork budget started over, where it
+            // used to stay spent and ask again at every fork after it.
+            let left = ctx.policy().hungry_forks_left().expect("published once");
+            assert!(left > 0, "the fork budget stayed spent");
+            assert!(reg.queues.pop_local(&locals[0]).is_some());
+        });
+    }
 }

@@ -6,7 +6,8 @@
 //!   relaxed load per fork.
 //! - Somebody is *hungry* (a worker searches, or a waiter spins for work of its own): the
 //!   oldest private fork is published once `HUNGRY_INTERVAL` passed since the last such
-//!   publication, or once `HUNGRY_TICKS` forks were made since (noticed at the next look
+//!   publication, or once `HUNGRY_TICKS` forks were made since that publication or the
+//!   last attempt that could not publish (noticed at the next look
 //!   at the clock if the thread became hungry after the last one, so up to one stride
 //!   later): a searcher spins for microseconds, and publishing at every fork meanwhile
 //!   hands out work too small to be worth the trip. A context's first such publication
@@ -61,7 +62,9 @@
 //! it can share stays large.
 //!
 //! The policy only decides; the context publishes (if the queue it would go to holds no
-//! unclaimed fork) and reports back with `published_for_hungry`.
+//! unclaimed job) and reports back with `published_for_hungry`, or with `not_published`
+//! when it could not: the next attempt then waits for the next look at the clock instead
+//! of coming at every fork.
 
 use std::cell::Cell;
 use std::time::Instant;
@@ -292,7 +295,7 @@ impl Policy {
     #[cold]
     fn due(&self, t: u32, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
         if s.hungry() && self.budget_left(t) == Some(0) {
-            // Asked again at every fork until a publication succeeds.
+            // The context publishes, or restarts the budget if it cannot.
             self.next_look.set(t.wrapping_add(1));
             return Decision::ForHungry;
         }
@@ -458,6 +461,21 @@ impl Policy {
         });
     }
 
+    /// The context could not publish for a hungry thread when asked: the queue it publishes
+    /// to still held a job nobody took, or no fork was publishable. The fork budget starts
+    /// over while the interval still counts from the last publication, so the next attempt
+    /// comes at the next look at the clock, a stride of forks later (the stride following
+    /// the time forks take), instead of at every fork.
+    #[cold]
+    pub(crate) fn not_published(&self) {
+        if let Shared::Last { time, .. } = self.shared.get() {
+            self.shared.set(Shared::Last {
+                tick: self.ticks.get(),
+                time,
+            });
+        }
+    }
+
     /// The thread picked up a new root job: starts a new heartbeat period (the first fork
     /// looks at the clock, and the stride adapts from 1). Returns the eager start's record
     /// of the root job this one runs inside, if any, for `end_root_job`.
@@ -503,6 +521,12 @@ impl Policy {
     #[cfg(all(test, not(loom)))]
     fn stride(&self) -> u32 {
         self.stride.get()
+    }
+
+    /// Forks left before the fork budget for hungry threads runs out (for tests).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn hungry_forks_left(&self) -> Option<u32> {
+        self.budget_left(self.ticks.get())
     }
 }
 
@@ -913,6 +937,45 @@ mod tests {
         let later = t0 + HUNGRY_INTERVAL;
         let d = forks(&policy, hungry, MAX_LOOK_STRIDE, later, Duration::ZERO);
         assert!(d.contains(&Decision::ForHungry));
+    }
+
+    /// Forks after a publication for a hungry thread that the context could not make,
+    /// forks `step` apart, until the policy asks again.
+    fn forks_until_asked_again(step: Duration) -> usize {
+        let policy = Policy::new();
+        let hungry = Snapshot::of(1, 0, 0);
+        let mut at = Instant::now();
+        policy.on_fork(hungry, || at);
+        at += FIRST_SHARE_AFTER;
+        let asked = (0..MAX_LOOK_STRIDE * 4).find(|_| {
+            at += step;
+            policy.on_fork(hungry, || at) == Decision::ForHungry
+        });
+        assert!(asked.is_some(), "the first interval passed");
+        policy.published_for_hungry(at);
+        // Forks past the interval and the budget: every one of them may ask...
+        let asked = (0..HUNGRY_TICKS * 2).find(|_| {
+            at += step;
+            policy.on_fork(hungry, || at) == Decision::ForHungry
+        });
+        assert!(asked.is_some(), "the budget ran out");
+        // ...but the queue still holds the last publication.
+        policy.not_published();
+        (1..=HUNGRY_TICKS as usize * 2)
+            .find(|_| {
+                at += step;
+                policy.on_fork(hungry, || at) == Decision::ForHungry
+            })
+            .expect("asked again")
+    }
+
+    #[test]
+    fn a_publication_that_could_not_be_made_is_asked_for_again_at_the_next_look() {
+        // Fine forks: a stride of them later, not at the next fork.
+        let fine = forks_until_asked_again(FINE);
+        assert!(fine > 1 && fine <= MAX_LOOK_STRIDE as usize, "{fine}");
+        // Coarse forks look at every fork, and ask at the next one.
+        assert_eq!(forks_until_asked_again(COARSE), 1);
     }
 
     #[test]
