@@ -6,8 +6,8 @@
 //!   relaxed load per fork.
 //! - Somebody is *hungry* (a worker searches, or a waiter spins for work of its own): the
 //!   oldest private fork is published once `HUNGRY_INTERVAL` passed since the last such
-//!   publication, or once `HUNGRY_TICKS` forks were made since that publication or the
-//!   last attempt that could not publish (noticed at the next look
+//!   publication, or once `HUNGRY_TICKS` forks were made since that publication (or, with
+//!   fine forks, since the last attempt that could not publish) (noticed at the next look
 //!   at the clock if the thread became hungry after the last one, so up to one stride
 //!   later): a searcher spins for microseconds, and publishing at every fork meanwhile
 //!   hands out work too small to be worth the trip. A context's first such publication
@@ -63,16 +63,16 @@
 //!
 //! The policy only decides; the context publishes (if the queue it would go to holds no
 //! unclaimed job) and reports back with `published_for_hungry`, or with `not_published`
-//! when it could not: the next attempt then waits for the next look at the clock instead
-//! of coming at every fork.
+//! when it could not: with fine forks the next attempt then waits for the next look at the
+//! clock instead of coming at every fork.
 
 use std::cell::Cell;
 use std::time::Instant;
 
 use crate::sched::sleep::Snapshot;
 use crate::sched::sleep::pacing::{
-    AHEAD_FINE_LOOKS, AHEAD_GAP, AHEAD_SAMPLE, EAGER_AFTER, FIRST_SHARE_AFTER, HEARTBEAT,
-    HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL, MAX_LOOK_GROWTH, MAX_LOOK_STRIDE,
+    AHEAD_FINE_LOOKS, AHEAD_GAP, AHEAD_SAMPLE, EAGER_AFTER, FINE_STRIDE, FIRST_SHARE_AFTER,
+    HEARTBEAT, HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL, MAX_LOOK_GROWTH, MAX_LOOK_STRIDE,
 };
 
 /// What the fork just pushed asks for.
@@ -150,6 +150,9 @@ pub(crate) struct Policy {
     /// Whether the bound was `Drowsy` since the thread's fork stack was last empty: a `join`
     /// that did not fork under the drowsy bound may be running below any fork on it.
     lowered: Cell<bool>,
+    /// Calls of `not_published` (for tests).
+    #[cfg(all(test, not(loom)))]
+    unpublished: Cell<u32>,
 }
 
 /// What the policy's last look at the clock found, which sets how many publishable forks
@@ -182,6 +185,8 @@ impl Policy {
             fine_looks: Cell::new(0),
             sharing: Cell::new(Sharing::Busy),
             lowered: Cell::new(false),
+            #[cfg(all(test, not(loom)))]
+            unpublished: Cell::new(0),
         }
     }
 
@@ -295,7 +300,8 @@ impl Policy {
     #[cold]
     fn due(&self, t: u32, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
         if s.hungry() && self.budget_left(t) == Some(0) {
-            // The context publishes, or restarts the budget if it cannot.
+            // The context publishes; if it cannot, coarse forks ask again at the next
+            // fork and fine ones at the next look (`not_published`).
             self.next_look.set(t.wrapping_add(1));
             return Decision::ForHungry;
         }
@@ -462,12 +468,20 @@ impl Policy {
     }
 
     /// The context could not publish for a hungry thread when asked: the queue it publishes
-    /// to still held a job nobody took, or no fork was publishable. The fork budget starts
-    /// over while the interval still counts from the last publication, so the next attempt
-    /// comes at the next look at the clock, a stride of forks later (the stride following
-    /// the time forks take), instead of at every fork.
+    /// to still held a job nobody took, or no fork was publishable. With fine forks (a
+    /// stride of `FINE_STRIDE` or more) the fork budget starts over while the interval
+    /// still counts from the last publication, so the next attempt comes at the next look
+    /// at the clock, a stride of forks later, instead of at every fork. Coarser forks ask
+    /// again at the next fork: at a leaf's end the forks and returns come in a burst, the
+    /// queue may empty within it (the thread's own `join` takes its publication back), and
+    /// an attempt deferred past the burst waits a whole leaf.
     #[cold]
     pub(crate) fn not_published(&self) {
+        #[cfg(all(test, not(loom)))]
+        self.unpublished.set(self.unpublished.get() + 1);
+        if self.stride.get() < FINE_STRIDE {
+            return;
+        }
         if let Shared::Last { time, .. } = self.shared.get() {
             self.shared.set(Shared::Last {
                 tick: self.ticks.get(),
@@ -523,10 +537,10 @@ impl Policy {
         self.stride.get()
     }
 
-    /// Forks left before the fork budget for hungry threads runs out (for tests).
+    /// How many times the context reported an attempt that could not publish (for tests).
     #[cfg(all(test, not(loom)))]
-    pub(crate) fn hungry_forks_left(&self) -> Option<u32> {
-        self.budget_left(self.ticks.get())
+    pub(crate) fn unpublished(&self) -> u32 {
+        self.unpublished.get()
     }
 }
 
