@@ -220,20 +220,28 @@ mod tests {
         RAN.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// The membership of worker 0 of a pool made by `registry::for_tests`.
+    fn worker_zero<'a, Q: Queues>(
+        reg: &'a crate::sync::Arc<Registry<Q>>,
+        locals: &'a [Q::Local],
+    ) -> Membership<'a, Q> {
+        Membership {
+            registry: reg,
+            role: Role::Worker(Worker {
+                index: 0,
+                local: &locals[0],
+                registry: reg,
+            }),
+        }
+    }
+
     #[test]
     fn a_waiting_channel_worker_runs_the_head_of_the_shared_queue_if_it_is_its_own() {
         let (reg, locals) = crate::sched::registry::for_tests::<Channel>(1);
         let awaited = Header::new(std::ptr::null(), Kind::Stack);
         let mine = Header::new(&awaited, Kind::Stack);
         let unrelated = Header::new(std::ptr::null(), Kind::Stack);
-        let membership = Membership {
-            registry: &reg,
-            role: Role::Worker(Worker {
-                index: 0,
-                local: &locals[0],
-                registry: &reg,
-            }),
-        };
+        let membership = worker_zero(&reg, &locals);
         membership.enter(|ctx| {
             let target = Target::unit(&awaited);
             // SAFETY: each job runs at most once (`count` touches nothing of it); the
@@ -264,14 +272,7 @@ mod tests {
         use crate::backend::stealing::Stealing;
         use crate::sched::sleep::pacing::HUNGRY_TICKS;
         let (reg, locals) = crate::sched::registry::for_tests::<Stealing>(2);
-        let membership = Membership {
-            registry: &reg,
-            role: Role::Worker(Worker {
-                index: 0,
-                local: &locals[0],
-                registry: &reg,
-            }),
-        };
+        let membership = worker_zero(&reg, &locals);
         let queued = Header::new(std::ptr::null(), Kind::Stack);
         membership.enter(|ctx| {
             // A new pool counts every worker as a searcher.
