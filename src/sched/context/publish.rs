@@ -6,10 +6,11 @@
 //!   relaxed load per fork.
 //! - Somebody is *hungry* (a worker searches, or a waiter spins for work of its own): the
 //!   oldest private fork is published once `HUNGRY_INTERVAL` passed since the last such
-//!   publication, or once `HUNGRY_TICKS` forks were made since that publication (or, with
-//!   fine forks, since the last attempt that could not publish) (noticed at the next look
-//!   at the clock if the thread became hungry after the last one, so up to one stride
-//!   later): a searcher spins for microseconds, and publishing at every fork meanwhile
+//!   publication, or once `HUNGRY_TICKS` forks were made since that publication, or,
+//!   with fine forks, since the last attempt that could not publish. The fork count is
+//!   noticed at the next look at the clock if the thread became hungry after the last
+//!   one, so up to one stride later. A searcher spins for microseconds, and publishing at
+//!   every fork meanwhile
 //!   hands out work too small to be worth the trip. A context's first such publication
 //!   waits for `FIRST_SHARE_AFTER` after its first look at the clock, whatever the fork
 //!   count: a caller from outside gets a new context per call, and a run of small calls
