@@ -18,7 +18,7 @@ use crate::support::peers::pools;
 use crate::support::workloads::fork::{RayonJoin, SkewerJoin};
 use crate::workloads::{
     BIG_TREE_LEVELS, FIB_EXPECTED, FIB_N, FIB_WORK_N, fib, fib_calls, fib_chili, fib_seq, fib_work,
-    fib_work_chili, fib_work_seq, sum, sum_chili, sum_seq, tree,
+    fib_work_chili, fib_work_seq, sum, sum_calls, sum_chili, sum_seq, tree,
 };
 
 /// The fib(30) contenders, side by side in `g`: sequential (two shapes), skewer through
@@ -84,8 +84,9 @@ pub fn fork_join_1thread(c: &mut Criterion) {
     let expected = fib_work_seq(FIB_WORK_N);
     bench_checked(&mut g, G, "fib25_work", SAMPLES, expected, &contenders);
 
-    let contenders: [(&str, &dyn Fn() -> u64); 4] = [
+    let contenders: [(&str, &dyn Fn() -> u64); 5] = [
         ("sequential", &|| sum_seq(black_box(t))),
+        ("sequential_calls", &|| sum_calls(black_box(t))),
         ("skewer_stealing", &|| {
             skewer1.install(|| sum::<SkewerJoin>(black_box(t)))
         }),

@@ -30,15 +30,16 @@
 //! The fork-join workloads are in `workloads.rs`; the pools, the spin, the tally and the
 //! machine readings come from the bench support library (`benches/support`).
 //!
-//! Rows marked extra are context, not figures to compare: `sequential_calls` (fib with one
-//! real call per node), `skewer_stealing_install` (the 1023-node tree entered with
+//! Rows marked extra are context, not figures to compare: `sequential_calls` (fib and the
+//! 8M-node tree by plain recursion with both calls kept as calls; where it is faster than
+//! `sequential`, as on the tree, the ratios are taken against it), `skewer_stealing_install` (the 1023-node tree entered with
 //! `install`), `sequential_boxed` (the 1M jobs boxed and called in place) and
 //! `skewer_stealing_<P-1>w_extra` (one worker fewer, so workers plus producer fit the cores).
 //!
 //! Every workload checks its result against the sequential answer before it is timed (and
 //! the spawn workload after every timed run as well). After criterion's own output the bench
 //! prints a ratio summary (`summary.rs`: each contender's median over criterion's
-//! measurement samples, divided by the sequential median of the same workload), skewer's
+//! measurement samples, divided by the faster sequential median of the same workload), skewer's
 //! `metrics()` for one run of each skewer contender, and the idle-CPU table.
 //!
 //! Run with `cargo bench --bench overhead`; a criterion filter (for example
