@@ -155,7 +155,9 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                 if idle.at_start() {
                     idle.after_busy(std::mem::take(&mut jobs));
                 }
-                // This worker counts as searching: a busy one publishes for it.
+                // This worker counts as searching: a busy one publishes for it, as long as
+                // the rounds it counts show that it runs.
+                ctx.searched();
                 let peer_busy = || reg.sleep.peek().some_busy(reg.num_threads);
                 if idle.pause_or_linger(|| reg.has_work(), peer_busy) == Next::Search {
                     continue;
@@ -377,6 +379,28 @@ mod tests {
         // Nothing left: the search comes back empty, still without announcing.
         assert!(main.search_before_announcing(&mut backoff).is_none());
         assert_eq!(reg.sleep.peek().searching(), searching);
+    }
+
+    #[test]
+    fn a_searching_worker_counts_its_search_rounds() {
+        let (reg, mut locals) = crate::sched::registry::for_tests::<Stealing>(1);
+        assert_eq!(reg.sleep.search_rounds(), 0);
+        // The worker starts as a searcher and searches at least once before it parks.
+        let worker = {
+            let reg = reg.clone();
+            let local = locals.pop().expect("one worker");
+            std::thread::spawn(move || super::run(reg, 0, local))
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while reg.sleep.search_rounds() == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no search round counted in 10 s"
+            );
+            std::thread::yield_now();
+        }
+        reg.close();
+        worker.join().expect("the worker exits");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::cell::{Cell, UnsafeCell};
 use std::time::Instant;
 
 use super::forks::{ForkStack, SavedFloor};
-use super::publish::{Decision, OuterJob, Policy};
+use super::publish::{Decision, OuterJob, Policy, Reads};
 use super::settle::Settle;
 use crate::job::latch::Latch;
 use crate::job::unwind::JobPanic;
@@ -199,6 +199,15 @@ impl Ctx {
         self.poll();
     }
 
+    /// The thread, a worker out of work, made a search round that found nothing: counted in
+    /// the pool's count, by which busy threads tell whether searchers run, and as its own,
+    /// which its own policy leaves out of that count (`stall.rs`).
+    #[inline]
+    pub(crate) fn searched(&self) {
+        self.sleep().searched();
+        self.policy.searched();
+    }
+
     /// A point where publication is decided (`publish.rs`): every fork.
     ///
     /// The policy's count of forks between looks at the clock is inline: with the workers
@@ -209,14 +218,20 @@ impl Ctx {
     /// publish for, nothing to look at.
     #[inline]
     pub(crate) fn poll(&self) {
-        self.carry_out(self.policy.on_fork(self.sleep().peek(), Instant::now));
+        self.carry_out(
+            self.policy
+                .on_fork(self.sleep().peek(), PoolReads(self.sleep())),
+        );
     }
 
     /// The other point where publication is decided: a `join`'s `a` returned. Counted as a
     /// fork is; the first return of a root job also looks at the clock (`publish.rs`).
     #[inline]
     pub(crate) fn poll_return(&self) {
-        self.carry_out(self.policy.on_return(self.sleep().peek(), Instant::now));
+        self.carry_out(
+            self.policy
+                .on_return(self.sleep().peek(), PoolReads(self.sleep())),
+        );
     }
 
     /// `poll_return` for a `join` that forked: the ahead mode also looks here while the
@@ -225,7 +240,7 @@ impl Ctx {
     pub(crate) fn poll_forked_return(&self) {
         self.carry_out(
             self.policy
-                .on_forked_return(self.sleep().peek(), Instant::now),
+                .on_forked_return(self.sleep().peek(), PoolReads(self.sleep())),
         );
     }
 
@@ -349,5 +364,17 @@ impl Ctx {
     /// context current and restores the frame after).
     pub(crate) fn replace_frame(&self, frame: *const Header) -> *const Header {
         self.frame.replace(frame)
+    }
+}
+
+/// What the policy's looks read from the pool: the clock and the searchers' rounds.
+struct PoolReads<'a>(&'a Sleep);
+
+impl Reads for PoolReads<'_> {
+    fn now(&mut self) -> Instant {
+        Instant::now()
+    }
+    fn search_rounds(&mut self) -> Option<u64> {
+        Some(self.0.search_rounds())
     }
 }

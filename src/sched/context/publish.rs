@@ -4,8 +4,10 @@
 //! - Everybody busy (the quiet snapshot): nothing to publish for, nothing to look at, except
 //!   in the ahead mode below. This is the common case of a loaded pool, and costs one
 //!   relaxed load per fork.
-//! - Somebody is *hungry* (a worker searches, or a waiter spins for work of its own): the
-//!   oldest private fork is published once `HUNGRY_INTERVAL` passed since the last such
+//! - Somebody is *hungry* (a worker searches, or a waiter spins for work of its own;
+//!   searchers whose search rounds stopped for `SEARCH_STALL`, waiting for a CPU, count as
+//!   nobody: `stall.rs`): the oldest private fork is published once `HUNGRY_INTERVAL`
+//!   passed since the last such
 //!   publication, or once `HUNGRY_TICKS` forks were made since that publication, or,
 //!   with fine forks, since the last attempt that could not publish. The fork count is
 //!   noticed at the next look at the clock if the thread became hungry after the last
@@ -70,11 +72,34 @@
 use std::cell::Cell;
 use std::time::Instant;
 
+use super::stall::Stall;
 use crate::sched::sleep::Snapshot;
+#[cfg(all(test, not(loom)))]
+use crate::sched::sleep::pacing::SEARCH_STALL;
 use crate::sched::sleep::pacing::{
     AHEAD_FINE_LOOKS, AHEAD_GAP, AHEAD_SAMPLE, EAGER_AFTER, FINE_STRIDE, FIRST_SHARE_AFTER,
     HEARTBEAT, HUNGRY_INTERVAL, HUNGRY_TICKS, LOOK_INTERVAL, MAX_LOOK_GROWTH, MAX_LOOK_STRIDE,
 };
+
+/// What a look at the clock reads besides the sleep state's snapshot: the clock, and the
+/// count of the pool's search rounds (`stall.rs`). Each is read only when a look needs it.
+pub(crate) trait Reads {
+    /// The time now.
+    fn now(&mut self) -> Instant;
+    /// The search rounds the pool's searchers made so far (`Sleep::search_rounds`);
+    /// `None` when this reader cannot tell, and searchers count as running.
+    fn search_rounds(&mut self) -> Option<u64>;
+}
+
+/// A bare clock: searchers count as running.
+impl<F: FnMut() -> Instant> Reads for F {
+    fn now(&mut self) -> Instant {
+        self()
+    }
+    fn search_rounds(&mut self) -> Option<u64> {
+        None
+    }
+}
 
 /// What the fork just pushed asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,6 +173,9 @@ pub(crate) struct Policy {
     /// drowsy bound of one may last a while after the pool got busy: a cost in forks
     /// published, never in what is tracked.
     sharing: Cell<Sharing>,
+    /// Whether the searchers the last looks saw run (`stall.rs`): stalled ones count as
+    /// nobody hungry.
+    stall: Stall,
     /// Whether the bound was `Drowsy` since the thread's fork stack was last empty: a `join`
     /// that did not fork under the drowsy bound may be running below any fork on it.
     lowered: Cell<bool>,
@@ -185,10 +213,18 @@ impl Policy {
             quiet_returns: Cell::new(0),
             fine_looks: Cell::new(0),
             sharing: Cell::new(Sharing::Busy),
+            stall: Stall::default(),
             lowered: Cell::new(false),
             #[cfg(all(test, not(loom)))]
             unpublished: Cell::new(0),
         }
+    }
+
+    /// This thread made a search round, counted in its pool's count (`stall.rs`: its own
+    /// rounds do not tell whether the searchers it sees run).
+    #[inline]
+    pub(crate) fn searched(&self) {
+        self.stall.own_round();
     }
 
     /// What the last look at the clock found (see `sharing`).
@@ -219,7 +255,7 @@ impl Policy {
     /// A fork was pushed while the pool looked like `s`; `now` reads the clock (called only
     /// when the policy looks at it).
     #[inline]
-    pub(crate) fn on_fork(&self, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
+    pub(crate) fn on_fork(&self, s: Snapshot, now: impl Reads) -> Decision {
         if s.is_quiet() {
             return Decision::Keep;
         }
@@ -229,7 +265,7 @@ impl Policy {
     /// A `join`'s `a` returned while the pool looked like `s`: counts as a fork does, and
     /// the first return since the root job began always looks at the clock.
     #[inline]
-    pub(crate) fn on_return(&self, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
+    pub(crate) fn on_return(&self, s: Snapshot, now: impl Reads) -> Decision {
         if s.is_quiet() {
             return Decision::Keep;
         }
@@ -241,7 +277,7 @@ impl Policy {
     /// forks), so the check costs nearly nothing there; a coarse tree's leaves return
     /// through forked `join`s.
     #[inline]
-    pub(crate) fn on_forked_return(&self, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
+    pub(crate) fn on_forked_return(&self, s: Snapshot, now: impl Reads) -> Decision {
         if s.is_quiet() {
             return self.quiet_forked_return(s, now);
         }
@@ -253,7 +289,7 @@ impl Policy {
     /// callgrind).
     #[cold]
     #[inline(never)]
-    fn quiet_forked_return(&self, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
+    fn quiet_forked_return(&self, s: Snapshot, now: impl Reads) -> Decision {
         if !self.ahead.get() {
             // A sample, to find out whether the mode pays: the forks and unforked returns
             // of a quiet pool are not counted, so the gap between two sampled looks is
@@ -275,7 +311,7 @@ impl Policy {
     }
 
     #[inline]
-    fn returned(&self, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
+    fn returned(&self, s: Snapshot, now: impl Reads) -> Decision {
         let first_leaf = self.descending.get();
         if first_leaf {
             self.descending.set(false);
@@ -285,7 +321,7 @@ impl Policy {
 
     /// Counts a fork or a return; looks at the clock when its turn came (or `look_now`).
     #[inline]
-    fn tick(&self, look_now: bool, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
+    fn tick(&self, look_now: bool, s: Snapshot, now: impl Reads) -> Decision {
         let t = self.ticks.get().wrapping_add(1);
         self.ticks.set(t);
         // Signed distance: something is due once `t` reached `next_look` (wrapping). While
@@ -299,14 +335,14 @@ impl Policy {
 
     /// The fork budget for hungry threads, then the clock.
     #[cold]
-    fn due(&self, t: u32, s: Snapshot, now: impl FnOnce() -> Instant) -> Decision {
-        if s.hungry() && self.budget_left(t) == Some(0) {
+    fn due(&self, t: u32, s: Snapshot, reads: impl Reads) -> Decision {
+        if s.hungry() && !self.stall.last() && self.budget_left(t) == Some(0) {
             // The context publishes; if it cannot, coarse forks ask again at the next
             // fork and fine ones at the next look (`not_published`).
             self.next_look.set(t.wrapping_add(1));
             return Decision::ForHungry;
         }
-        self.look(t, s, now())
+        self.look(t, s, reads)
     }
 
     /// Forks left before the fork budget for hungry threads runs out; `None` before the
@@ -319,11 +355,14 @@ impl Policy {
     }
 
     #[cold]
-    fn look(&self, t: u32, s: Snapshot, now: Instant) -> Decision {
+    fn look(&self, t: u32, s: Snapshot, mut reads: impl Reads) -> Decision {
+        let now = reads.now();
+        // Searchers that do not run count as nobody hungry (`stall.rs`).
+        let hungry = s.hungry() && !self.stall.stalled(s, now, || reads.search_rounds());
         let sharing = if s.only_sleepers() {
             self.lowered.set(true);
             Sharing::Drowsy
-        } else if s.hungry() {
+        } else if hungry {
             Sharing::Hungry
         } else {
             Sharing::Busy
@@ -367,9 +406,7 @@ impl Policy {
         self.last_look.set(Some(now));
         self.last_look_tick.set(t);
         let mut until_next = self.stride.get();
-        if s.hungry()
-            && let Some(left) = self.budget_left(t)
-        {
+        if hungry && let Some(left) = self.budget_left(t) {
             until_next = until_next.min(left.max(1));
         }
         self.next_look.set(t.wrapping_add(until_next));
@@ -381,7 +418,7 @@ impl Policy {
                 Decision::Keep
             };
         }
-        if s.hungry() {
+        if hungry {
             let (since, interval) = match self.shared.get() {
                 Shared::Never => {
                     // The context's first look at a hungry pool starts its first interval:
@@ -991,6 +1028,68 @@ mod tests {
         assert!(fine > 1 && fine <= MAX_LOOK_STRIDE as usize, "{fine}");
         // Coarse forks look at every fork, and ask at the next one.
         assert_eq!(forks_until_asked_again(COARSE), 1);
+    }
+
+    /// A clock and a count of search rounds set by the test.
+    struct Sim<'a> {
+        at: Instant,
+        rounds: &'a Cell<u64>,
+    }
+
+    impl Reads for Sim<'_> {
+        fn now(&mut self) -> Instant {
+            self.at
+        }
+        fn search_rounds(&mut self) -> Option<u64> {
+            Some(self.rounds.get())
+        }
+    }
+
+    #[test]
+    fn searchers_that_make_no_search_rounds_are_not_published_for() {
+        let policy = Policy::new();
+        let hungry = Snapshot::of(1, 0, 0);
+        let rounds = Cell::new(0u64);
+        let t0 = Instant::now();
+        // Coarse forks, 1 µs apart: every one looks at the clock.
+        let fork = |i: u32| {
+            let at = t0 + Duration::from_micros(u64::from(i));
+            let d = policy.on_fork(
+                hungry,
+                Sim {
+                    at,
+                    rounds: &rounds,
+                },
+            );
+            if d == Decision::ForHungry {
+                policy.published_for_hungry(at);
+            }
+            d
+        };
+        // A searcher that searches is published for, and the bound is the hungry one.
+        let running: Vec<_> = (0..40)
+            .map(|i| {
+                rounds.set(u64::from(i));
+                fork(i)
+            })
+            .collect();
+        assert!(running.contains(&Decision::ForHungry));
+        assert_eq!(policy.sharing(), Sharing::Hungry);
+        // Its rounds stop: within two stall times nothing more is published for it, and
+        // the bound is the usual one.
+        let stall = SEARCH_STALL.as_micros() as u32;
+        let stopped: Vec<_> = (40..40 + 3 * stall).map(fork).collect();
+        assert!(
+            stopped[2 * stall as usize..]
+                .iter()
+                .all(|d| *d == Decision::Keep)
+        );
+        assert_eq!(policy.sharing(), Sharing::Busy);
+        // One round: published for again at once.
+        rounds.set(rounds.get() + 1);
+        let again = 40 + 3 * stall;
+        assert_eq!(fork(again), Decision::ForHungry);
+        assert_eq!(policy.sharing(), Sharing::Hungry);
     }
 
     #[test]

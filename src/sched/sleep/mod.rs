@@ -37,7 +37,6 @@ impl Snapshot {
     pub(crate) fn sleeping(self) -> u64 {
         (self.0 >> 16) & FIELD
     }
-    #[cfg(all(test, not(loom)))]
     pub(crate) fn waiting(self) -> u64 {
         (self.0 >> 32) & FIELD
     }
@@ -90,6 +89,10 @@ pub(crate) enum Woke {
 #[derive(Debug)]
 pub(crate) struct Sleep {
     state: CachePadded<AtomicU64>,
+    /// Search rounds made by searching workers so far (`searched`): a busy thread that
+    /// sees searchers tells by it whether they run (`publish.rs`, "stalled searchers").
+    /// On a line of its own, away from `state`, which every fork reads.
+    search_rounds: CachePadded<AtomicU64>,
     /// Indices of parked workers, most recent last (woken first: its cache is warmest).
     idle: Mutex<Vec<usize>>,
     parkers: Vec<CachePadded<Parker>>,
@@ -101,6 +104,7 @@ impl Sleep {
         assert!(num_workers <= MAX_WORKERS);
         Sleep {
             state: CachePadded::new(AtomicU64::new(num_workers as u64 * SEARCH_ONE)),
+            search_rounds: CachePadded::new(AtomicU64::new(0)),
             idle: Mutex::new(Vec::with_capacity(num_workers)),
             parkers: (0..num_workers)
                 .map(|_| CachePadded::new(Parker::new()))
@@ -113,6 +117,19 @@ impl Sleep {
     #[inline]
     pub(crate) fn peek(&self) -> Snapshot {
         Snapshot(self.state.load(Ordering::Relaxed))
+    }
+
+    /// A searching worker finished a search round that found nothing. Relaxed: the count
+    /// only tells whether searchers ran lately, and orders nothing.
+    #[inline]
+    pub(crate) fn searched(&self) {
+        self.search_rounds.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The search rounds made so far (`searched`).
+    #[inline]
+    pub(crate) fn search_rounds(&self) -> u64 {
+        self.search_rounds.load(Ordering::Relaxed)
     }
 
     /// Steps N1-N3 of the README: called after a job was made visible to other workers.

@@ -90,6 +90,10 @@ pub(crate) const AHEAD_FINE_LOOKS: u8 = 8;
 /// ...and with the mode off, every this many forked returns in a quiet pool look at the
 /// clock to find out whether to start it.
 pub(crate) const AHEAD_SAMPLE: u32 = 16;
+/// Searchers that made no search round for this long do not run (they wait for a CPU):
+/// a busy thread stops keeping forks and publishing for them until they do (`publish.rs`,
+/// "stalled searchers"). A searcher that runs makes a round every few microseconds.
+pub(crate) const SEARCH_STALL: Duration = Duration::from_micros(50);
 /// A hungry thread is served once this long passed since the last publication for one.
 pub(crate) const HUNGRY_INTERVAL: Duration = Duration::from_micros(2);
 /// A context serves its first hungry thread once it ran this long (from its first look at
