@@ -5,7 +5,7 @@
 //! Where a workload has two plain recursions (`sequential`, and `sequential_calls` with
 //! both recursive calls kept as calls), the baseline is the faster of the two in this run.
 //! Which one is faster depends on the workload and the CPU: on the project's AMD EPYC VM
-//! LLVM's loop form (`sequential`) wins on fib and loses by about 2x on the 8M-node tree
+//! LLVM's loop form (`sequential`) wins on fib and lost by 1.4-2x on the 8M-node tree
 //! (`docs/benchmarks.md`, "The tree sum's sequential baseline").
 
 use crate::samples::{diagnostics, series};

@@ -127,8 +127,8 @@ pub fn sum_seq(node: &Node) -> u64 {
 /// the left subtree's sum keeps LLVM from turning the right call into a loop, which it does
 /// to `sum_seq` (an accumulator carried down the right spine). The two forms read the tree
 /// in the same order but do not run at the same speed, and the summary takes its ratios
-/// against the faster (`summary.rs`): on the project's AMD EPYC VM the loop runs about 2x
-/// slower on the 8M-node tree and faster on the 1023-node one (`docs/benchmarks.md`,
+/// against the faster (`summary.rs`): on the project's AMD EPYC VM the loop ran 1.4-2x
+/// slower on the 8M-node tree, by build, and faster on the 1023-node one (`docs/benchmarks.md`,
 /// "The tree sum's sequential baseline").
 pub fn sum_calls(node: &Node) -> u64 {
     match (&node.left, &node.right) {
