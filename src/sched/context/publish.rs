@@ -252,24 +252,24 @@ impl Policy {
         self.lowered.set(self.drowsy());
     }
 
-    /// A fork was pushed while the pool looked like `s`; `now` reads the clock (called only
-    /// when the policy looks at it).
+    /// A fork was pushed while the pool looked like `s`; `reads` reads the clock and the
+    /// searchers' rounds (only when the policy looks at them).
     #[inline]
-    pub(crate) fn on_fork(&self, s: Snapshot, now: impl Reads) -> Decision {
+    pub(crate) fn on_fork(&self, s: Snapshot, reads: impl Reads) -> Decision {
         if s.is_quiet() {
             return Decision::Keep;
         }
-        self.tick(false, s, now)
+        self.tick(false, s, reads)
     }
 
     /// A `join`'s `a` returned while the pool looked like `s`: counts as a fork does, and
     /// the first return since the root job began always looks at the clock.
     #[inline]
-    pub(crate) fn on_return(&self, s: Snapshot, now: impl Reads) -> Decision {
+    pub(crate) fn on_return(&self, s: Snapshot, reads: impl Reads) -> Decision {
         if s.is_quiet() {
             return Decision::Keep;
         }
-        self.returned(s, now)
+        self.returned(s, reads)
     }
 
     /// `on_return` for a `join` that forked: the one point where the ahead mode looks at a
@@ -277,11 +277,11 @@ impl Policy {
     /// forks), so the check costs nearly nothing there; a coarse tree's leaves return
     /// through forked `join`s.
     #[inline]
-    pub(crate) fn on_forked_return(&self, s: Snapshot, now: impl Reads) -> Decision {
+    pub(crate) fn on_forked_return(&self, s: Snapshot, reads: impl Reads) -> Decision {
         if s.is_quiet() {
-            return self.quiet_forked_return(s, now);
+            return self.quiet_forked_return(s, reads);
         }
-        self.returned(s, now)
+        self.returned(s, reads)
     }
 
     /// A forked return in a quiet pool, out of line: forked returns are few in a fine tree,
@@ -289,7 +289,7 @@ impl Policy {
     /// callgrind).
     #[cold]
     #[inline(never)]
-    fn quiet_forked_return(&self, s: Snapshot, now: impl Reads) -> Decision {
+    fn quiet_forked_return(&self, s: Snapshot, reads: impl Reads) -> Decision {
         if !self.ahead.get() {
             // A sample, to find out whether the mode pays: the forks and unforked returns
             // of a quiet pool are not counted, so the gap between two sampled looks is
@@ -307,21 +307,21 @@ impl Policy {
         // In the mode every forked return looks, whatever the stride: fine returns in
         // between (a subtree unwinding) must not make the next coarse one skip its look.
         self.descending.set(false);
-        self.tick(true, s, now)
+        self.tick(true, s, reads)
     }
 
     #[inline]
-    fn returned(&self, s: Snapshot, now: impl Reads) -> Decision {
+    fn returned(&self, s: Snapshot, reads: impl Reads) -> Decision {
         let first_leaf = self.descending.get();
         if first_leaf {
             self.descending.set(false);
         }
-        self.tick(first_leaf, s, now)
+        self.tick(first_leaf, s, reads)
     }
 
     /// Counts a fork or a return; looks at the clock when its turn came (or `look_now`).
     #[inline]
-    fn tick(&self, look_now: bool, s: Snapshot, now: impl Reads) -> Decision {
+    fn tick(&self, look_now: bool, s: Snapshot, reads: impl Reads) -> Decision {
         let t = self.ticks.get().wrapping_add(1);
         self.ticks.set(t);
         // Signed distance: something is due once `t` reached `next_look` (wrapping). While
@@ -330,7 +330,7 @@ impl Policy {
         if !look_now && (t.wrapping_sub(self.next_look.get()) as i32) < 0 {
             return Decision::Keep;
         }
-        self.due(t, s, now)
+        self.due(t, s, reads)
     }
 
     /// The fork budget for hungry threads, then the clock.

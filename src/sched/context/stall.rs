@@ -19,9 +19,9 @@
 //! longer gap may hide a searcher that found work and ran out again, and that has not
 //! finished a round since (a searcher counts a round only when it found nothing).
 //!
-//! Only searchers: a waiter (a thread in `join` or `scope` waiting for work of its own) runs
-//! by definition when it spins, and takes only what descends from what it waits for, so a
-//! publication it cannot take says nothing about whether it runs.
+//! Only searchers: a waiter (a thread in `join` or `scope` waiting for work of its own)
+//! takes only what descends from what it waits for, so a publication it does not take says
+//! nothing about whether it runs, and it counts no rounds.
 
 use std::cell::Cell;
 use std::time::Instant;
