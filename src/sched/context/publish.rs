@@ -1075,10 +1075,11 @@ mod tests {
             .collect();
         assert!(running.contains(&Decision::ForHungry));
         assert_eq!(policy.sharing(), Sharing::Hungry);
-        // Its rounds stop: within two stall times nothing more is published for it, and
-        // the bound is the usual one.
+        // Its rounds stop: within two stall times nothing more is published for it, not
+        // even once the fork budget (`HUNGRY_TICKS`) ran out, and the bound is the usual
+        // one.
         let stall = SEARCH_STALL.as_micros() as u32;
-        let stopped: Vec<_> = (40..40 + 3 * stall).map(fork).collect();
+        let stopped: Vec<_> = (40..40 + 3 * stall + HUNGRY_TICKS).map(fork).collect();
         assert!(
             stopped[2 * stall as usize..]
                 .iter()
@@ -1087,7 +1088,7 @@ mod tests {
         assert_eq!(policy.sharing(), Sharing::Busy);
         // One round: published for again at once.
         rounds.set(rounds.get() + 1);
-        let again = 40 + 3 * stall;
+        let again = 40 + 3 * stall + HUNGRY_TICKS;
         assert_eq!(fork(again), Decision::ForHungry);
         assert_eq!(policy.sharing(), Sharing::Hungry);
     }
