@@ -357,8 +357,14 @@ impl Policy {
     #[cold]
     fn look(&self, t: u32, s: Snapshot, mut reads: impl Reads) -> Decision {
         let now = reads.now();
-        // Searchers that do not run count as nobody hungry (`stall.rs`).
-        let hungry = s.hungry() && !self.stall.stalled(s, now, || reads.search_rounds());
+        // Searchers that do not run count as nobody hungry (`stall.rs`). A look that finds
+        // nobody hungry starts the stall's record over.
+        let hungry = if s.hungry() {
+            !self.stall.stalled(s, now, || reads.search_rounds())
+        } else {
+            self.stall.nobody_stalls();
+            false
+        };
         let sharing = if s.only_sleepers() {
             self.lowered.set(true);
             Sharing::Drowsy
@@ -1090,6 +1096,33 @@ mod tests {
         rounds.set(rounds.get() + 1);
         let again = 40 + 3 * stall + HUNGRY_TICKS;
         assert_eq!(fork(again), Decision::ForHungry);
+        assert_eq!(policy.sharing(), Sharing::Hungry);
+    }
+
+    #[test]
+    fn a_look_that_finds_nobody_hungry_starts_the_searchers_record_over() {
+        let policy = Policy::new();
+        let rounds = Cell::new(5u64);
+        let t0 = Instant::now();
+        let look = |s: Snapshot, us: u64| {
+            let at = t0 + Duration::from_micros(us);
+            policy.on_fork(
+                s,
+                Sim {
+                    at,
+                    rounds: &rounds,
+                },
+            )
+        };
+        // A searcher is seen (the record starts), then only sleepers: the searcher parked.
+        let stall = SEARCH_STALL.as_micros() as u64;
+        look(Snapshot::of(1, 0, 0), 0);
+        look(Snapshot::of(0, 1, 0), stall / 3);
+        // A searcher again, one that has not failed a round yet: its count has not moved
+        // since the first record, but that record says nothing about it. The looks are
+        // close together, so only the look in between can tell.
+        look(Snapshot::of(1, 0, 0), 2 * stall / 3);
+        look(Snapshot::of(1, 0, 0), stall + 5);
         assert_eq!(policy.sharing(), Sharing::Hungry);
     }
 

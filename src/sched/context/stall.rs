@@ -61,8 +61,7 @@ impl Stall {
         rounds: impl FnOnce() -> Option<u64>,
     ) -> bool {
         if !s.hungry() || s.waiting() > 0 {
-            self.forget();
-            self.last_look.set(None);
+            self.nobody_stalls();
             return false;
         }
         // The thread does not look at a quiet pool: after a gap this long the searchers may
@@ -96,6 +95,18 @@ impl Stall {
             }
         }
         self.stalled.get()
+    }
+
+    /// A look found no searcher to judge (nobody hungry, or a waiter): the next look at
+    /// searchers starts the record over. Writes only when there is a record to drop: a
+    /// pool whose idle threads sleep is looked at often (a call from outside, every few
+    /// forks).
+    #[inline]
+    pub(crate) fn nobody_stalls(&self) {
+        if self.last_look.get().is_some() || self.stalled.get() {
+            self.forget();
+            self.last_look.set(None);
+        }
     }
 
     /// What the last look found (`false` before any).
