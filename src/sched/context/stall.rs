@@ -17,7 +17,9 @@
 //! policy reads it at every look: a round is noticed at the next look. Only looks less than
 //! `SEARCH_STALL` apart judge: a busy thread does not look while the pool is quiet, so a
 //! longer gap may hide a searcher that found work and ran out again, and that has not
-//! finished a round since (a searcher counts a round only when it found nothing).
+//! finished a round since (a searcher counts a round only when it found nothing). A quiet
+//! stretch shorter than that is not noticed: a searcher back from one may be judged stalled
+//! before it searched for `SEARCH_STALL`, until its first round ends it at the next look.
 //!
 //! Only searchers: a waiter (a thread in `join` or `scope` waiting for work of its own)
 //! takes only what descends from what it waits for, so a publication it does not take says
@@ -32,9 +34,11 @@ use crate::sched::sleep::pacing::SEARCH_STALL;
 /// A busy thread's view of whether the searchers it sees run.
 #[derive(Debug, Default)]
 pub(crate) struct Stall {
-    /// The search rounds counted at the last change seen...
+    /// The pool's search rounds less this thread's own, at the last change seen...
     rounds: Cell<u64>,
-    /// ...and when it was seen (`None`: not since the pool was last seen not hungry).
+    /// ...and when it was seen (`None`: no record: none made yet, or dropped by a look
+    /// that found no searcher to judge, by a gap of `SEARCH_STALL` between looks, or by a
+    /// reader that cannot count).
     since: Cell<Option<Instant>>,
     /// No change for `SEARCH_STALL` or more at the last read.
     stalled: Cell<bool>,
@@ -166,9 +170,11 @@ mod tests {
         }
         assert!(!look(t0 + SEARCH_STALL / 2));
         assert!(look(t0 + SEARCH_STALL));
+        // Nobody else searched: still stalled at the next look.
+        assert!(look(t0 + SEARCH_STALL + SEARCH_STALL / 4));
         // Another thread's round counts.
         pool_rounds.set(pool_rounds.get() + 1);
-        assert!(!look(t0 + SEARCH_STALL * 2));
+        assert!(!look(t0 + SEARCH_STALL + SEARCH_STALL / 2));
     }
 
     #[test]
@@ -198,7 +204,14 @@ mod tests {
     #[test]
     fn waiters_sleepers_and_a_reader_that_cannot_count_are_never_stalled() {
         let t0 = Instant::now();
-        let late = t0 + SEARCH_STALL * 4;
+        let half = t0 + SEARCH_STALL / 2;
+        let stall_time = t0 + SEARCH_STALL;
+        let after = stall_time + SEARCH_STALL / 4;
+        // The control: with searchers alone, the look at the stall time finds them stalled.
+        let control = Stall::default();
+        assert!(!control.stalled(searching(), t0, || Some(1)));
+        assert!(!control.stalled(searching(), half, || Some(1)));
+        assert!(control.stalled(searching(), stall_time, || Some(1)));
         for s in [
             Snapshot::of(1, 0, 1),
             Snapshot::of(0, 0, 1),
@@ -206,13 +219,16 @@ mod tests {
         ] {
             let stall = Stall::default();
             assert!(!stall.stalled(searching(), t0, || Some(1)));
-            assert!(!stall.stalled(s, late, || Some(1)), "{s:?}");
-            // The look that was not about searchers forgot the record: the next searcher
-            // look starts it over.
-            assert!(!stall.stalled(searching(), late, || Some(1)));
+            assert!(!stall.stalled(searching(), half, || Some(1)));
+            // The same look with a waiter (or nobody hungry) judges nothing...
+            assert!(!stall.stalled(s, stall_time, || Some(1)), "{s:?}");
+            // ...and drops the record: the next searcher look, close by, starts it over
+            // instead of finding the count unchanged since `t0`.
+            assert!(!stall.stalled(searching(), after, || Some(1)), "{s:?}");
         }
         let stall = Stall::default();
-        assert!(!stall.stalled(searching(), t0, || None));
-        assert!(!stall.stalled(searching(), late, || None));
+        for at in [t0, half, stall_time, after] {
+            assert!(!stall.stalled(searching(), at, || None));
+        }
     }
 }

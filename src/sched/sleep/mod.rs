@@ -90,7 +90,7 @@ pub(crate) enum Woke {
 pub(crate) struct Sleep {
     state: CachePadded<AtomicU64>,
     /// Search rounds made by searching workers so far (`searched`): a busy thread that
-    /// sees searchers tells by it whether they run (`publish.rs`, "stalled searchers").
+    /// sees searchers tells by it whether they run (`sched/context/stall.rs`).
     /// On a line of its own, away from `state`, which every fork reads.
     search_rounds: CachePadded<AtomicU64>,
     /// Indices of parked workers, most recent last (woken first: its cache is warmest).

@@ -91,8 +91,9 @@ pub(crate) const AHEAD_FINE_LOOKS: u8 = 8;
 /// clock to find out whether to start it.
 pub(crate) const AHEAD_SAMPLE: u32 = 16;
 /// Searchers that made no search round for this long do not run (they wait for a CPU):
-/// a busy thread stops keeping forks and publishing for them until they do (`publish.rs`,
-/// "stalled searchers"). A searcher that runs makes a round every few microseconds.
+/// a busy thread treats its pool as if nobody were hungry (the usual bound of forks, no
+/// publication for them) until they do (`sched/context/stall.rs`). A searcher that runs
+/// makes a round every few microseconds.
 pub(crate) const SEARCH_STALL: Duration = Duration::from_micros(50);
 /// A hungry thread is served once this long passed since the last publication for one.
 pub(crate) const HUNGRY_INTERVAL: Duration = Duration::from_micros(2);
