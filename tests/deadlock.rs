@@ -160,14 +160,17 @@ common::for_each_backend! {
         assert_eq!(*lock.lock().unwrap(), 60);
     }
 
-    /// A nested scope's body spawns a job of its own, then one into the outer scope: on a
-    /// worker both land in its own deque, the outer one on top. The nested scope's wait may
-    /// not run the outer job (the waiting rule), and with no free thief nothing else takes
-    /// it: the wait has to look below it. On one worker this hung for good.
+    /// A nested scope's body spawns a job of its own, then jobs into the outer scope: on a
+    /// worker they all land in its own deque, the outer ones on top. The nested scope's
+    /// wait may not run the outer jobs (the waiting rule), and with no free thief nothing
+    /// else takes them: the wait has to look below them. On one worker this hung for good,
+    /// with three jobs on top before the wait looked below the top, and with 40 (more than
+    /// the wait looks through) before such a wait counted as a blocked worker, for which
+    /// the pool starts a spare.
     #[test]
     fn a_nested_scope_that_spawns_into_its_outer_scope_reaches_its_own_jobs_below() {
         let _watchdog = Watchdog::arm("nested scope spawning into the outer scope", WATCHDOG);
-        for threads in [1, 2] {
+        for (threads, on_top) in [(1, 3), (2, 3), (1, 40), (2, 40)] {
             let pool = pool(threads);
             let ran = AtomicUsize::new(0);
             pool.install(|| {
@@ -178,7 +181,7 @@ common::for_each_backend! {
                                 inner.spawn(|_| {
                                     ran.fetch_add(1, Ordering::SeqCst);
                                 });
-                                for _ in 0..3 {
+                                for _ in 0..on_top {
                                     outer.spawn(|_| {
                                         ran.fetch_add(10, Ordering::SeqCst);
                                     });
@@ -188,7 +191,11 @@ common::for_each_backend! {
                     }
                 })
             });
-            assert_eq!(ran.into_inner(), threads * 2 * 31, "{threads} threads");
+            assert_eq!(
+                ran.into_inner(),
+                threads * 2 * (1 + 10 * on_top),
+                "{threads} threads, {on_top} jobs on top"
+            );
         }
     }
 

@@ -10,7 +10,7 @@ use crate::sched::context::{Ctx, Member, SharedPool};
 use crate::sched::registry::Registry;
 use crate::sched::role::Role;
 use crate::sched::search::{self, Found};
-use crate::sched::target::{Helped, Target};
+use crate::sched::target::{Dug, Helped, Target};
 use crate::sync::Ordering;
 
 /// A thread's membership of `registry`'s pool in `role`.
@@ -117,16 +117,17 @@ impl<Q: Queues> Member for Membership<'_, Q> {
         }
     }
 
-    fn dig_own(&self, ctx: &Ctx, target: Target) -> bool {
+    fn dig_own(&self, ctx: &Ctx, target: Target) -> Dug {
         let Role::Worker(w) = &self.role else {
-            return false;
+            return Dug::Nothing;
         };
         match search::dig_own(self.registry, &self.role, w, target) {
-            Some(job) => {
+            search::Dig::Own(job) => {
                 self.run(ctx, Found::Own(job));
-                true
+                Dug::Ran
             }
-            None => false,
+            search::Dig::Nothing => Dug::Nothing,
+            search::Dig::Hidden => Dug::Hidden,
         }
     }
 

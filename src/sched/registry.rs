@@ -69,7 +69,8 @@ pub(crate) struct Registry<Q: Queues> {
     pub(crate) terminate: AtomicBool,
     /// Worker threads that have not exited yet.
     pub(crate) live: AtomicUsize,
-    /// Workers blocked in a wait on another pool (see `spare.rs`).
+    /// Workers blocked in a wait on another pool, or in one within this pool whose own
+    /// work may lie deep in their deque (see `spare.rs`).
     pub(crate) blocked_elsewhere: AtomicUsize,
     /// Spare threads that have not exited yet.
     pub(crate) spares: AtomicUsize,

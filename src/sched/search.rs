@@ -98,23 +98,37 @@ pub(crate) fn pop_own<Q: Queues>(
 /// The most jobs `dig_own` looks through.
 const MAX_DIG: usize = 32;
 
+/// What `dig_own` found.
+pub(crate) enum Dig {
+    /// A job of the target, taken out of the deque.
+    Own(JobRef),
+    /// The deque holds no job of the target.
+    Nothing,
+    /// None among the `MAX_DIG` jobs from the top, and the deque holds more.
+    Hidden,
+}
+
 /// Below the top of `w`'s own deque: a job of `target` under jobs that are not. LIFO order
 /// puts a waiter's own work above its wait, except when that work itself pushed jobs of an
 /// outer frame on top of it (a nested scope's body, or a `join` half, spawning into an
 /// outer scope): step 1 then sees only the outer job, and without a free thief nothing
 /// reaches the work below. Looks through up to `MAX_DIG` jobs from the top. If one belongs,
 /// the jobs above it go to the relocation queue, where their own waiters and every
-/// searcher look (step 3), and it is returned. If none does (the deque holds only older
-/// work of outer frames, the usual case), every job goes back in its order. Costs a pop and
-/// a push per job looked at, so a waiter calls it only before it blocks.
+/// searcher look (step 3), and it is returned. If none does, every job goes back in its
+/// order: `Nothing` when that was the whole deque, `Hidden` when more lie below (the
+/// usual case is older work of outer frames; but a body that spawned more than `MAX_DIG`
+/// jobs into an outer scope hides its own below them, and the waiter's pool then starts a
+/// spare, which takes the deque's jobs oldest first: `wait::block`). Costs a pop and a
+/// push per job looked at, so a waiter calls it only before it blocks, and the bound keeps
+/// that cost fixed however deep the deque.
 pub(crate) fn dig_own<Q: Queues>(
     reg: &Registry<Q>,
     role: &Role<'_, Q>,
     w: &Worker<'_, Q>,
     target: Target,
-) -> Option<JobRef> {
+) -> Dig {
     if !Q::HAS_LOCAL_QUEUES {
-        return None;
+        return Dig::Nothing;
     }
     let mut above = [None; MAX_DIG];
     let mut n = 0;
@@ -126,15 +140,16 @@ pub(crate) fn dig_own<Q: Queues>(
             for job in above[..n].iter().rev().flatten() {
                 reg.relocate(*job);
             }
-            return Some(job);
+            return Dig::Own(job);
         }
         above[n] = Some(job);
         n += 1;
     }
+    let deeper = n == MAX_DIG && !reg.queues.local_is_empty(w.local);
     for job in above[..n].iter().rev().flatten() {
         reg.queues.push_local(w.local, *job);
     }
-    None
+    if deeper { Dig::Hidden } else { Dig::Nothing }
 }
 
 /// Searches `reg`'s queues once, in the order of the module docs, for a job `role` may run

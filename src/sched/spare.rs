@@ -12,16 +12,22 @@
 //! blocked worker: it starts a spare thread that takes A's queued jobs, on a fresh stack
 //! that holds no lock of anyone's.
 //!
-//! When: a worker of A is about to block in a wait on another pool (`wait::block`), A holds
-//! queued work, no worker of A is searching or asleep and no spare of A is looking for work
-//! (either would take it), and A runs fewer than `MAX_SPARES` spares. A spare busy with a
+//! A wait within A needs one too in one shape: a worker whose own deque may hide a job of
+//! what it waits for below more jobs than its look below the top goes through
+//! (`search::dig_own`), say a nested scope whose body spawned 40 jobs into its outer scope
+//! after one of its own. Taking the deque's jobs oldest first, a spare reaches it.
+//!
+//! When: a worker of A is about to block in a wait on another pool, or in such a wait
+//! within A (`wait::block`), A holds queued work, no worker of A is searching or asleep
+//! and no spare of A is looking for work (either would take it), and A runs fewer than
+//! `MAX_SPARES` spares. A spare busy with a
 //! job does not count as available: the job may block (on a lock held by a waiting worker,
 //! say) while the work the waiters need sits behind it in a blocked worker's deque, and
 //! only another spare would then reach it.
 //!
 //! A spare takes part like a guest (its forks and scope spawns go to the shared queue), takes
 //! jobs from the relocation queue, the shared queue and any worker's deque, and exits once
-//! it found nothing for `SPARE_LINGER` or no worker is blocked on another pool any more.
+//! it found nothing for `SPARE_LINGER` or no worker is blocked that way any more.
 //! `shutdown` waits for spares as it does for workers.
 
 use std::time::Instant;

@@ -31,6 +31,18 @@ impl Target {
     }
 }
 
+/// What a waiter's look below the top of its own deque did (`search::dig_own`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dug {
+    /// It found a job of the target and ran it.
+    Ran,
+    /// No job of the target is in the deque.
+    Nothing,
+    /// None within the jobs it looks through, and the deque holds more: one may lie
+    /// below. The waiter's pool then counts it as a blocked worker (`spare.rs`).
+    Hidden,
+}
+
 /// What one search of a pool's queues did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Helped {

@@ -17,7 +17,7 @@
 use crate::job::latch::Latch;
 use crate::sched::context::Ctx;
 use crate::sched::sleep::pacing::{Idle, Next, OUTSIDE_SPIN, WAIT_BACKSTOP, spin_until};
-use crate::sched::target::{Helped, Target};
+use crate::sched::target::{Dug, Helped, Target};
 use crate::sync::{Ordering, fence};
 
 /// Waits until `latch` is set, helping with work that descends from `target` in every pool
@@ -131,12 +131,23 @@ fn block(ctx: &Ctx, target: Target, latch: &Latch) -> Blocked {
         None::<()>
     });
     fence(Ordering::SeqCst);
-    let outcome = if search(ctx, target, true) == Helped::Ran || ctx.member().dig_own(ctx, target) {
+    let dug = if search(ctx, target, true) == Helped::Ran {
+        Dug::Ran
+    } else {
+        ctx.member().dig_own(ctx, target)
+    };
+    let outcome = if dug == Dug::Ran {
         Blocked::Ran
     } else {
         // Every pool this thread is a worker of, other than the one whose work it waits
         // for, loses a worker while it blocks: such a pool may start a spare (`spare.rs`).
-        let elsewhere = |c: &Ctx| !(std::ptr::eq(c, ctx) && target.may_run_itself);
+        // So does that one when its own deque may hide a job of the target below more
+        // jobs than the dig looks through: a spare takes the deque's jobs oldest first and
+        // reaches it. Without one, a one-worker pool waited for it for good.
+        let hidden = dug == Dug::Hidden;
+        let elsewhere = |c: &Ctx| {
+            !(std::ptr::eq(c, ctx) && target.may_run_itself) || (hidden && std::ptr::eq(c, ctx))
+        };
         Ctx::find_on_chain(|c| {
             if elsewhere(c) {
                 c.member().blocked_elsewhere(true);

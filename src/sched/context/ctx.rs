@@ -22,7 +22,7 @@ use crate::job::unwind::JobPanic;
 use crate::job::{Fork, Header, JobRef};
 use crate::sched::pool_id::PoolId;
 use crate::sched::sleep::Sleep;
-use crate::sched::target::{Helped, Target};
+use crate::sched::target::{Dug, Helped, Target};
 
 /// What a context needs from the pool it belongs to, as the thread takes part in it: a
 /// worker, a guest or a spare (`sched/member.rs` implements it, once, for every role). The
@@ -45,8 +45,8 @@ pub(crate) trait Member {
     /// A waiter about to block, whose searches found nothing: if this thread is a worker
     /// whose own deque holds a job of `target` below jobs that do not descend from it,
     /// moves those to the relocation queue and runs the job (`search::dig_own`). Returns
-    /// whether it ran one.
-    fn dig_own(&self, ctx: &Ctx, target: Target) -> bool;
+    /// whether it ran one, and if not, whether one may lie deeper than it looked.
+    fn dig_own(&self, ctx: &Ctx, target: Target) -> Dug;
     /// Runs one job this thread may run for the work it is doing now (`ctx.frame()`, by
     /// the waiting rule): from its own inbox and deque only (`local_only`), or from
     /// anywhere a waiter looks. Returns whether it ran one (`yield_local`, `yield_now`).
@@ -57,8 +57,9 @@ pub(crate) trait Member {
     fn watch(&self, latch: &Latch);
     /// Undoes `watch` (if no poke did already).
     fn unwatch(&self, latch: &Latch);
-    /// This thread, a worker of this pool, blocks (`true`) in a wait on another pool, or
-    /// stops doing so (`false`); see `sched/spare.rs`. Nothing for a guest or a spare.
+    /// This thread, a worker of this pool, blocks (`true`) in a wait on another pool (or in
+    /// one within this pool whose work may lie deep in its deque), or stops doing so
+    /// (`false`); see `sched/spare.rs`. Nothing for a guest or a spare.
     fn blocked_elsewhere(&self, blocked: bool);
     /// The pool as any thread may reach it.
     fn shared(&self) -> &dyn SharedPool;
