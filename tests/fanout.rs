@@ -347,6 +347,95 @@ common::for_each_backend! {
     }
 
     #[test]
+    fn an_item_cancelled_while_it_waits_for_its_retry_ends_with_its_last_error_and_settles() {
+        within(LIMIT, "cancel during a backoff", || {
+            let pool = pool(2);
+            let long = Duration::from_secs(30);
+            let fan = FanOut::builder().retry(Retry::attempts(3).backoff(long, long)).build().unwrap();
+            let failed_once = Arc::new(AtomicBool::new(false));
+            let flag = failed_once.clone();
+            let mut map = fan.try_map_unordered(&pool, [7u32], move |_, at| {
+                flag.store(true, Ordering::SeqCst);
+                Err::<(), _>(at.retryable(format!("busy {}", at.number())))
+            });
+            let stats = map.stats_handle();
+            let token = map.token().clone();
+            let canceller = std::thread::spawn(move || {
+                while !failed_once.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                // The consumer is (or soon will be) waiting out the 30 s backoff.
+                std::thread::sleep(Duration::from_millis(20));
+                token.cancel();
+            });
+            let start = Instant::now();
+            let first = map.next();
+            // The cancel woke the consumer: it did not wait out the backoff.
+            assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
+            assert_eq!(first, Some((0, Err(ItemError::Failed { error: "busy 1".to_string(), attempts: 1 }))));
+            assert!(map.next().is_none());
+            canceller.join().unwrap();
+            let s = stats.wait_settled(Duration::from_secs(10));
+            assert!(s.is_settled(), "{s:?}");
+            assert_eq!((s.started, s.failed, s.cancelled), (1, 1, 0), "{s:?}");
+        });
+    }
+
+    #[test]
+    fn a_tiny_rate_waits_until_cancelled_instead_of_failing() {
+        within(LIMIT, "tiny rate", || {
+            let pool = pool(2);
+            // Valid (positive and finite): the second token is due in 10^20 s.
+            let fan = FanOut::builder().rate_limit(1e-20, 1).build().unwrap();
+            let mut map = fan.map_ordered(&pool, 0..3u32, |x| x);
+            assert_eq!(map.next().unwrap().unwrap(), 0);
+            let token = map.token().clone();
+            let canceller = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                token.cancel();
+            });
+            let rest: Vec<_> = map.by_ref().collect();
+            canceller.join().unwrap();
+            assert_eq!(rest, [Err(ItemError::Cancelled), Err(ItemError::Cancelled)]);
+            assert!(map.stats_handle().wait_settled(Duration::from_secs(10)).is_settled());
+        });
+    }
+
+    #[test]
+    fn a_fan_out_started_inside_an_item_is_cancelled_with_its_map() {
+        within(LIMIT, "a group inside a map item", || {
+            let pool = pool(2);
+            let fan = FanOut::builder().build().unwrap();
+            let started = AtomicBool::new(false);
+            let saw_cancel = AtomicBool::new(false);
+            let start = Instant::now();
+            let out: Vec<_> = pool.scope(|s| {
+                let mut map = fan.map_unordered(s, [0u32], |_| {
+                    // The group's token is the item's child: cancelling the map reaches it.
+                    pool.try_scope(|g| {
+                        g.spawn(|t| {
+                            started.store(true, Ordering::SeqCst);
+                            saw_cancel.store(t.wait_timeout(Duration::from_secs(30)), Ordering::SeqCst);
+                            Ok::<(), String>(())
+                        });
+                    })
+                });
+                let token = map.token().clone();
+                let started = &started;
+                s.spawn(move |_| {
+                    while !started.load(Ordering::SeqCst) {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    token.cancel();
+                });
+                map.by_ref().collect()
+            });
+            assert_eq!(out.len(), 1);
+            assert!(saw_cancel.load(Ordering::SeqCst), "the group waited out its 30 s: {:?}", start.elapsed());
+        });
+    }
+
+    #[test]
     fn after_shutdown_nothing_is_lost() {
         within(LIMIT, "after shutdown", || {
             let pool = pool(2);

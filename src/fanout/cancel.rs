@@ -19,6 +19,8 @@ use std::fmt;
 use std::sync::Weak;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::{Receiver, Sender};
+
 use crate::sync::{Arc, AtomicBool, Condvar, Mutex, Ordering, fence};
 
 /// One node of the tree.
@@ -31,6 +33,9 @@ struct Node {
     children: Mutex<Vec<Weak<Node>>>,
     /// Signalled under `children`'s mutex when the node is cancelled.
     wake: Condvar,
+    /// The senders of `cancelled_channel`s not yet disconnected; dropped, and so
+    /// disconnected, by the cancel that sets `cancelled`.
+    wakers: Mutex<Vec<Sender<()>>>,
 }
 
 impl Node {
@@ -40,6 +45,7 @@ impl Node {
             deadline,
             children: Mutex::new(Vec::new()),
             wake: Condvar::new(),
+            wakers: Mutex::new(Vec::new()),
         })
     }
 
@@ -56,6 +62,7 @@ impl Node {
                 node.wake.notify_all();
                 std::mem::take(&mut *list)
             };
+            drop(std::mem::take(&mut *node.wakers.lock()));
             work.extend(children.iter().filter_map(Weak::upgrade));
         }
     }
@@ -251,6 +258,23 @@ impl CancelToken {
         }
         child.cancel();
         CancelToken { node: child }
+    }
+
+    /// A channel that disconnects when this token is cancelled (at once if it already is),
+    /// for a thread that waits on other channels too: a map's consumer waits on it beside
+    /// its results. Nothing is ever sent on it. A deadline disconnects it only once the
+    /// token is polled after it: such a waiter also waits no longer than the deadline.
+    pub(crate) fn cancelled_channel(&self) -> Receiver<()> {
+        let (tx, rx) = crossbeam_channel::bounded(0);
+        // Expire an overdue deadline now, so the channel below starts disconnected.
+        let _ = self.node.is_cancelled();
+        let mut wakers = self.node.wakers.lock();
+        // Under the lock the cancel takes the list with: a sender pushed here is dropped
+        // by that cancel, or the flag is seen set and the sender dropped now.
+        if !self.node.cancelled.load(Ordering::Acquire) {
+            wakers.push(tx);
+        }
+        rx
     }
 
     /// The deadline after which this token cancels itself, if any (inherited deadlines

@@ -16,7 +16,8 @@
 //!   waits for a runner that cannot start.
 //!
 //! Every item taken from the input produces exactly one result: its value, its error, or
-//! `Cancelled` when the map's token was cancelled before it started. The state mutex
+//! `Cancelled` when the map's token was cancelled before it started (an item cancelled
+//! while it waits for a retry ends with its last attempt's error). The state mutex
 //! guards the queue and the runner count together, so a runner that finds the queue empty
 //! and exits cannot miss an item pushed at the same moment (the pusher sees it gone and
 //! starts another).
@@ -28,6 +29,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::fanout::attempt::Attempt;
 use crate::fanout::cancel::CancelToken;
+use crate::fanout::current;
 use crate::fanout::error::ItemError;
 use crate::fanout::rate::TokenBucket;
 use crate::fanout::retry::Retry;
@@ -81,32 +83,29 @@ where
 }
 
 /// An item between the input and its result.
-pub(crate) struct Entry<T> {
+pub(crate) struct Entry<T, E> {
     index: usize,
     item: Option<T>,
     /// Attempts made so far.
     attempts: u32,
+    /// The error of the last attempt, while the item waits for its retry: its result if
+    /// the map is cancelled before the retry starts.
+    failed: Option<E>,
 }
 
-impl<T> Entry<T> {
-    pub(crate) fn index(&self) -> usize {
-        self.index
-    }
-}
-
-struct State<T> {
+struct State<T, E> {
     /// Items ready to start, in input order.
-    fresh: VecDeque<Entry<T>>,
+    fresh: VecDeque<Entry<T, E>>,
     /// Items waiting out a retry backoff, with the time they may start.
-    delayed: Vec<(Instant, Entry<T>)>,
+    delayed: Vec<(Instant, Entry<T, E>)>,
     bucket: Option<TokenBucket>,
     /// Runner jobs spawned and not yet exited.
     runners: usize,
 }
 
 /// What the queue offers right now.
-enum Take<T> {
-    Run(Entry<T>),
+enum Take<T, E> {
+    Run(Entry<T, E>),
     /// Nothing may start before this time (backoff or rate limit).
     Later(Instant),
     Empty,
@@ -115,7 +114,7 @@ enum Take<T> {
 /// The result of running one attempt.
 pub(crate) enum Step<T, R, E> {
     Done(Done<R, E>),
-    Retry(Instant, Entry<T>),
+    Retry(Instant, Entry<T, E>),
 }
 
 /// Settings the engine needs, resolved from a `FanOut`.
@@ -131,7 +130,7 @@ pub(crate) struct Plan {
 /// The part of a map shared with its runner jobs.
 pub(crate) struct Shared<'job, T, R, E> {
     work: Box<dyn Work<T, R, E> + 'job>,
-    state: Mutex<State<T>>,
+    state: Mutex<State<T, E>>,
     results: Sender<Msg<R, E>>,
     pub(crate) token: CancelToken,
     pub(crate) stats: Arc<StatsCell>,
@@ -172,6 +171,7 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
             index,
             item: Some(item),
             attempts: 0,
+            failed: None,
         });
         self.stats.add_queued(1);
         self.runners_wanted(&mut st)
@@ -179,7 +179,7 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
 
     /// Reserves runners for the items that may start now (no more than those items, nor
     /// than `max_runners` in all); the caller spawns them after the lock is released.
-    fn runners_wanted(&self, st: &mut State<T>) -> usize {
+    fn runners_wanted(&self, st: &mut State<T, E>) -> usize {
         // The clock only when something waits on it (a backoff or a rate limit).
         let now = (!st.delayed.is_empty() || st.bucket.is_some()).then(Instant::now);
         let mut ready = match now {
@@ -228,7 +228,7 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
         self.state.lock().runners -= n;
     }
 
-    fn take(&self, st: &mut State<T>, now: impl FnOnce() -> Instant) -> Take<T> {
+    fn take(&self, st: &mut State<T, E>, now: impl FnOnce() -> Instant) -> Take<T, E> {
         // The clock only when something waits on it (a backoff or a rate limit).
         if st.delayed.is_empty() && st.bucket.is_none() {
             return match st.fresh.pop_front() {
@@ -257,26 +257,51 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
         Take::Run(entry)
     }
 
-    /// Empties the queue (the map was cancelled or dropped); counts the items cancelled.
-    pub(crate) fn drain(&self) -> Vec<Entry<T>> {
+    /// Empties the queue (the map was cancelled or dropped) and returns the items' results:
+    /// `Cancelled` for one that never started, its last error for one that waited for a
+    /// retry (`ended_unstarted`).
+    pub(crate) fn drain(&self) -> Vec<Done<R, E>> {
         let mut st = self.state.lock();
-        let mut all: Vec<Entry<T>> = st.fresh.drain(..).collect();
+        let mut all: Vec<Entry<T, E>> = st.fresh.drain(..).collect();
         all.extend(st.delayed.drain(..).map(|(_, e)| e));
         // Counted before the queue gauge drops to zero: a snapshot that sees the queue
         // empty also sees these items counted (see `StatsCell::snapshot`).
-        self.stats.add_cancelled(all.len());
-        self.stats.sub_queued(all.len());
+        let done: Vec<Done<R, E>> = all.into_iter().map(|e| self.ended_unstarted(e)).collect();
+        self.stats.sub_queued(done.len());
         drop(st);
-        all
+        done
     }
 
-    /// `drain` for a caller that only drops the items.
+    /// `drain` for a caller that only drops the results.
     pub(crate) fn drain_erased(&self) -> usize {
         self.drain().len()
     }
 
+    /// The result of a queued item the map was cancelled before it (re)started, counted:
+    /// `Cancelled` if it never ran; if it waits for a retry, the error of its last attempt,
+    /// as a failure (it ran, and `Cancelled` says it never did). The caller takes it off the
+    /// queue gauge.
+    fn ended_unstarted(&self, entry: Entry<T, E>) -> Done<R, E> {
+        match entry.failed {
+            Some(error) => {
+                self.stats.add_ended(Ending::Failed);
+                (
+                    entry.index,
+                    Err(ItemError::Failed {
+                        error,
+                        attempts: entry.attempts,
+                    }),
+                )
+            }
+            None => {
+                self.stats.add_cancelled(1);
+                (entry.index, Err(ItemError::Cancelled))
+            }
+        }
+    }
+
     /// The next item the consumer may run itself, or until when it should wait.
-    pub(crate) fn take_for_consumer(&self) -> Result<Entry<T>, Option<Instant>> {
+    pub(crate) fn take_for_consumer(&self) -> Result<Entry<T, E>, Option<Instant>> {
         let mut st = self.state.lock();
         match self.take(&mut st, Instant::now) {
             Take::Run(entry) => Ok(entry),
@@ -286,7 +311,7 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
     }
 
     /// Puts an item back to wait for its retry.
-    pub(crate) fn requeue(&self, at: Instant, entry: Entry<T>) {
+    pub(crate) fn requeue(&self, at: Instant, entry: Entry<T, E>) {
         let mut st = self.state.lock();
         st.delayed.push((at, entry));
         self.stats.add_queued(1);
@@ -299,8 +324,7 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
                 let mut st = self.state.lock();
                 if self.token.is_cancelled() {
                     drop(st);
-                    for entry in self.drain() {
-                        let done = (entry.index, Err(ItemError::Cancelled));
+                    for done in self.drain() {
                         let _ = self.results.send(Msg::Done(done));
                     }
                     st = self.state.lock();
@@ -331,11 +355,11 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
     }
 
     /// Runs one attempt of `entry` on this thread and classifies its outcome.
-    pub(crate) fn execute(&self, mut entry: Entry<T>) -> Step<T, R, E> {
+    pub(crate) fn execute(&self, mut entry: Entry<T, E>) -> Step<T, R, E> {
         if self.token.is_cancelled() {
-            self.stats.add_cancelled(1);
+            let done = self.ended_unstarted(entry);
             self.stats.sub_queued(1);
-            return Step::Done((entry.index, Err(ItemError::Cancelled)));
+            return Step::Done(done);
         }
         let first = entry.attempts == 0;
         entry.attempts += 1;
@@ -358,10 +382,14 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
         // sees it in neither.
         self.stats.sub_queued(1);
         let mut out = None;
+        // The item runs inside its token: a map or group it starts is the token's child,
+        // and cancelling this map reaches it.
+        let entered = current::enter(token);
         let caught = unwind::catch_detached(
             || out = Some(self.work.call(&mut entry.item, &attempt)),
             || None,
         );
+        drop(entered);
         let elapsed = mark.elapsed();
         let (ending, result) = match (caught, out) {
             (Err(panic), _) => (
@@ -386,6 +414,7 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
                     if let Some(retry) = retry {
                         self.stats.finish(entry.index, &mark, None);
                         let wait = retry.delay_before(entry.attempts + 1, entry.index);
+                        entry.failed = Some(error);
                         return Step::Retry(Instant::now() + wait, entry);
                     }
                     (

@@ -26,7 +26,8 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum ItemError<E = std::convert::Infallible> {
     /// The closure returned `Err` on its last attempt (the error was not marked retryable,
-    /// or every attempt allowed by the retry policy failed).
+    /// or every attempt allowed by the retry policy failed, or the fan-out was cancelled
+    /// while the item waited for its next attempt).
     Failed {
         /// The error of the last attempt.
         error: E,

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
+use crossbeam_channel::{Receiver, Select, TryRecvError};
 
 use crate::fanout::attempt::Attempt;
 use crate::fanout::current;
@@ -33,6 +33,9 @@ struct Feeder<'a, T, R, E> {
     inline: bool,
     /// Results made on this thread and not yet handed out (items cancelled in the queue).
     backlog: VecDeque<Done<R, E>>,
+    /// Disconnects when the map's token is cancelled (`CancelToken::cancelled_channel`);
+    /// `never()` once that was seen.
+    cancelled: Receiver<()>,
 }
 
 impl<'a, T: Send, R: Send, E: Send> Feeder<'a, T, R, E> {
@@ -66,6 +69,7 @@ impl<'a, T: Send, R: Send, E: Send> Feeder<'a, T, R, E> {
             let shared = Arc::clone(&for_jobs);
             target.spawn_runner(Box::new(move || shared.run_runner()))
         });
+        let cancelled = shared.token.cancelled_channel();
         Feeder {
             input: Box::new(items.into_iter()),
             exhausted: false,
@@ -77,6 +81,7 @@ impl<'a, T: Send, R: Send, E: Send> Feeder<'a, T, R, E> {
             spawn,
             inline: crate::current_thread_index().is_some(),
             backlog: VecDeque::new(),
+            cancelled,
         }
     }
 
@@ -130,10 +135,7 @@ impl<'a, T: Send, R: Send, E: Send> Feeder<'a, T, R, E> {
             }
             if self.shared.token.is_cancelled() {
                 // Cancelled: whatever still waits in the queue never starts.
-                let drained = self.shared.drain();
-                let mut drained = drained
-                    .into_iter()
-                    .map(|e| (e.index(), Err(ItemError::Cancelled)));
+                let mut drained = self.shared.drain().into_iter();
                 if let Some(first) = drained.next() {
                     self.backlog.extend(drained);
                     return first;
@@ -158,16 +160,34 @@ impl<'a, T: Send, R: Send, E: Send> Feeder<'a, T, R, E> {
                 }
                 wake
             };
-            let msg = match wake {
-                Some(at) => match self.results.recv_deadline(at) {
-                    Ok(msg) => msg,
-                    Err(RecvTimeoutError::Timeout) => continue,
-                    Err(RecvTimeoutError::Disconnected) => {
-                        unreachable!("the feeder holds a sender")
-                    }
-                },
-                None => self.results.recv().expect("the feeder holds a sender"),
+            // Until a result comes, the token is cancelled (its channel disconnects), or
+            // `wake`; and no later than the token's deadline, which nothing else enforces
+            // while this thread waits.
+            let until = match (wake, self.shared.token.deadline()) {
+                (Some(at), Some(deadline)) => Some(at.min(deadline)),
+                (at, deadline) => at.or(deadline),
             };
+            let mut select = Select::new();
+            let result = select.recv(&self.results);
+            let cancel = select.recv(&self.cancelled);
+            let ready = match until {
+                Some(at) => match select.select_deadline(at) {
+                    Ok(ready) => ready,
+                    Err(_) => continue,
+                },
+                None => select.select(),
+            };
+            if ready.index() == cancel {
+                let _ = ready.recv(&self.cancelled);
+                // Disconnected for good: from now on only results wake this thread (the
+                // check above drains the queue; running items still send theirs).
+                self.cancelled = crossbeam_channel::never();
+                continue;
+            }
+            debug_assert_eq!(ready.index(), result);
+            let msg = ready
+                .recv(&self.results)
+                .expect("the feeder holds a sender");
             // The caller may have blocked in the receive: back from it, as from every wait
             // on the crate's condition variable, it clears its vector registers' upper halves.
             crate::vector_state::after_block();

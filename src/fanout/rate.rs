@@ -6,6 +6,11 @@
 
 use std::time::{Duration, Instant};
 
+/// The longest wait `next_token_at` names (about 136 years), so that a tiny positive rate
+/// (`1e-20` a second is a valid setting) waits instead of overflowing a `Duration` or an
+/// `Instant`.
+const FARTHEST: Duration = Duration::from_secs(1 << 32);
+
 #[derive(Debug, Clone)]
 pub(crate) struct TokenBucket {
     per_second: f64,
@@ -48,16 +53,29 @@ impl TokenBucket {
         self.tokens >= 1.0
     }
 
-    /// When the bucket will next hold a whole token (now, if it does).
+    /// When the bucket will next hold a whole token (now, if it does); no later than
+    /// `FARTHEST` from now, however low the rate.
     pub(crate) fn next_token_at(&self, now: Instant) -> Instant {
         let missing = (1.0 - self.tokens).max(0.0);
-        now + Duration::from_secs_f64(missing / self.per_second)
+        let wait = Duration::try_from_secs_f64(missing / self.per_second)
+            .map_or(FARTHEST, |wait| wait.min(FARTHEST));
+        now + wait
     }
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tiny_rate_names_a_far_time_instead_of_overflowing() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(1e-20, 1);
+        assert!(b.try_take(t0).is_ok());
+        let next = b.try_take(t0).unwrap_err();
+        assert_eq!(next - t0, FARTHEST);
+        assert_eq!(b.next_token_at(t0) - t0, FARTHEST);
+    }
 
     #[test]
     fn burst_then_steady_rate() {

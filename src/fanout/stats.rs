@@ -129,12 +129,18 @@ impl StatsCell {
         if ns > self.slowest_floor_ns.load(Ordering::Relaxed) {
             self.note_slow(index, took);
         }
+        if let Some(ending) = ending {
+            self.add_ended(ending);
+        }
+    }
+
+    /// Counts an item's end.
+    pub(crate) fn add_ended(&self, ending: Ending) {
         let counter = match ending {
-            None => return,
-            Some(Ending::Succeeded) => &self.succeeded,
-            Some(Ending::Failed) => &self.failed,
-            Some(Ending::Panicked) => &self.panicked,
-            Some(Ending::TimedOut) => &self.timed_out,
+            Ending::Succeeded => &self.succeeded,
+            Ending::Failed => &self.failed,
+            Ending::Panicked => &self.panicked,
+            Ending::TimedOut => &self.timed_out,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
