@@ -71,6 +71,48 @@ common::for_each_backend! {
         assert_eq!(done_rx.recv_timeout(PATIENCE).unwrap(), [0, 1]);
     }
 
+    /// The idle worker runs its share and then parks, while the busy worker's share waits
+    /// for it. It used to count that share as work of its own and stay awake, re-checking,
+    /// until the busy worker came back: a core's worth of CPU for the whole wait.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_worker_goes_idle_while_only_a_busy_peers_share_waits() {
+        // A thread's CPU time so far, from its own `/proc/thread-self` link.
+        fn cpu_of(task: &std::path::Path) -> Duration {
+            let stat = std::fs::read_to_string(task.join("schedstat")).unwrap();
+            Duration::from_nanos(stat.split_whitespace().next().unwrap().parse().unwrap())
+        }
+        let pool = Arc::new(pool(2));
+        let tasks: Vec<std::path::PathBuf> =
+            pool.broadcast(|_| std::path::Path::new("/proc").join(std::fs::read_link("/proc/thread-self").unwrap()));
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let held = Arc::new(AtomicUsize::new(usize::MAX));
+        let h = Arc::clone(&held);
+        pool.spawn(move || {
+            h.store(skewer::current_thread_index().unwrap(), Ordering::SeqCst);
+            go_rx.recv().unwrap();
+        })
+        .unwrap();
+        let idle = loop {
+            match held.load(Ordering::SeqCst) {
+                usize::MAX => std::thread::yield_now(),
+                busy => break 1 - busy,
+            }
+        };
+        let p = Arc::clone(&pool);
+        let (done_tx, done_rx) = mpsc::channel();
+        std::thread::spawn(move || done_tx.send(p.broadcast(|ctx| ctx.index())).unwrap());
+        // Its share runs at once; then it lingers (its peer is busy) for at most 0.5 ms.
+        std::thread::sleep(Duration::from_millis(50));
+        let before = cpu_of(&tasks[idle]);
+        let window = Duration::from_millis(300);
+        assert!(done_rx.recv_timeout(window).is_err(), "a share ran on a busy worker");
+        let used = cpu_of(&tasks[idle]) - before;
+        go_tx.send(()).unwrap();
+        assert_eq!(done_rx.recv_timeout(PATIENCE).unwrap(), [0, 1]);
+        assert!(used < window / 10, "the idle worker used {used:?} of CPU in {window:?}");
+    }
+
     #[test]
     fn broadcast_reraises_a_share_panic_after_every_share_ran() {
         let pool = builder().num_threads(3).panic_handler(|_| {}).build().unwrap();

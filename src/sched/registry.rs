@@ -243,6 +243,16 @@ impl<Q: Queues> Registry<Q> {
             || self.queues.has_work()
     }
 
+    /// Whether any queue holds a job worker `index` may take: the relocation queue, its
+    /// own inbox, or any queue `has_work` looks at but the other workers' inboxes (a share
+    /// of a broadcast waits for its own worker, so a worker that looked at them stayed
+    /// awake, re-checking, until a busy peer got to its share). A share pushed before
+    /// `push_to_each_worker` takes the idle list's lock is seen by a worker that lists
+    /// itself after that (S3's re-check); one listed before is woken by that call.
+    pub(crate) fn has_work_for(&self, index: usize) -> bool {
+        !self.relocated.is_empty() || self.has_inbox(index) || self.queues.has_work()
+    }
+
     /// Puts `job(i)` in worker `i`'s inbox, for every worker, and wakes every sleeper.
     /// Returns false if the pool was closed meanwhile: the caller then takes back, with
     /// `take_inbox`, whatever no worker took (a worker that saw `terminate` looks at its

@@ -12,7 +12,11 @@
 //! shared queue and puts a job that is not the waiter's back at the tail, without a poke,
 //! so a blocked waiter whose own job sits behind others' that no free thread can run
 //! reaches it as the queue turns, a head or two per search, its searches then coming from
-//! the backstop. Other jobs that stay where they were queued never wait for it.
+//! the backstop. A worker's push onto its own queue pokes without the fence of the
+//! ordering in `watchers.rs` (`Registry::push_local`: the pusher comes back for the job
+//! itself), so a waiter that would take such a job (leapfrogging, or from the channel
+//! backend's shared queue) may miss that poke and find the job at the backstop, up to
+//! `WAIT_BACKSTOP` later. Other pushes that a waiter may take fence before they poke.
 
 use crate::job::latch::Latch;
 use crate::sched::context::Ctx;

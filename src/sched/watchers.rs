@@ -13,9 +13,11 @@
 //!
 //! # Ordering
 //! Dekker again: the watcher registers (SeqCst increment) and issues a SeqCst fence before
-//! its last search; a pusher pushes, issues a SeqCst fence (the one in
+//! its last search; a pusher to a shared queue pushes, issues a SeqCst fence (the one in
 //! `Sleep::notify_work`) and then reads the count. Either the watcher's search sees the job,
-//! or the pusher sees the watcher and pokes it. A poke that arrives before the watcher
+//! or the pusher sees the watcher and pokes it. A worker's push onto its own queue
+//! (`Registry::push_local`) spends no fence: its poke is best effort, and a watcher that
+//! misses it finds the job at its backstop (`wait.rs`). A poke that arrives before the watcher
 //! blocks is not lost: the latch remembers it (`Latch::poke`).
 //!
 //! # Lifetime

@@ -93,6 +93,7 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
 
     fn run(mut self, ctx: &Ctx) {
         let reg = &**self.worker.registry;
+        let me = self.worker.index;
         self.busy.start();
         // Every worker starts counted as a searcher (see `Sleep::new`).
         let mut searching = true;
@@ -130,7 +131,7 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                 if let Some(taken) = self.search() {
                     final_search = false;
                     taken.tell(&mut backoff);
-                    reg.sleep.found_work(|| reg.has_work());
+                    reg.sleep.found_work(|| reg.has_work_for(me));
                     searching = false;
                     idle.reset();
                     jobs = jobs.saturating_add(1);
@@ -159,7 +160,7 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                 // the rounds it counts show that it runs.
                 ctx.searched();
                 let peer_busy = || reg.sleep.peek().some_busy(reg.num_threads);
-                if idle.pause_or_linger(|| reg.has_work(), peer_busy) == Next::Search {
+                if idle.pause_or_linger(|| reg.has_work_for(me), peer_busy) == Next::Search {
                     continue;
                 }
                 // A worker that found nothing for its whole idle budget drains nobody's
@@ -208,7 +209,8 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
     #[inline(never)]
     fn sleep(&mut self, idle: &mut Idle) {
         let reg = &**self.worker.registry;
-        let recheck = || reg.has_work() || reg.terminate.load(Ordering::SeqCst);
+        let me = self.worker.index;
+        let recheck = || reg.has_work_for(me) || reg.terminate.load(Ordering::SeqCst);
         // The busy clock runs from wake-up to park (searching included): two clock reads
         // per park, none per job or per search. The same two reads time the park.
         let parked_at = Instant::now();

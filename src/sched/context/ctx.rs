@@ -282,8 +282,8 @@ impl Ctx {
     /// Publishes the oldest fork for a hungry thread, unless the queue it would go to still
     /// holds a job nobody took. Either way the policy hears of it: after a publication it
     /// asks again once `HUNGRY_INTERVAL` or `HUNGRY_TICKS` forks passed, and after an
-    /// attempt that could not publish, at its next look at the clock with fine forks and at
-    /// the next fork with coarse ones. A searcher that does not run (it shares its CPU with
+    /// attempt that could not publish, at its next look at the clock (the next fork only
+    /// where the stride is 1). A searcher that does not run (it shares its CPU with
     /// a thread that spins) leaves a publication unclaimed for as long, and when every fine
     /// fork asked again the busy thread spent more on asking than on its tree
     /// (`docs/work-stealing.md`, "A hungry thread that does not run").

@@ -23,7 +23,8 @@
 //! be shared only after a woken sleeper took the first, by which time the thread has forked
 //! again. The policy decides which bound holds at its looks at the clock (`Policy::sharing`),
 //! so the `join` reads one flag, not the sleep state; a sleeper that wakes and searches is
-//! seen at the next look, which restores three, as does a heartbeat. A shallow tree run in
+//! seen at the next look, which restores three (or `HUNGRY_FORKS` for a searcher that
+//! runs), as does a heartbeat. A shallow tree run in
 //! a short call (the 1023-node tree from outside, `docs/work-stealing.md`) forked 129 of its
 //! 511 `join`s under the bound of three, since every take-back freed room and the `join`s
 //! after it forked until the stack was full again. The price: a `join` at

@@ -73,8 +73,9 @@ pub(crate) const MAX_LOOK_GROWTH: u64 = 16;
 /// A stride of at least this many forks (forks about `LOOK_INTERVAL` / 64 = 16 ns apart or
 /// closer) counts as fine: a publication for a hungry thread that cannot be made is asked
 /// for again at the next look, not at every fork (`Policy::not_published`). Coarser forks
-/// ask at the next fork, since a leaf may end between two (the stride grows within the
-/// burst of forks and returns at a leaf's end, up to 16 there).
+/// keep the budget; they ask again at the next look too, which is the next fork where the
+/// stride is 1 (the stride grows within the burst of forks and returns at a leaf's end, up
+/// to 16 there).
 pub(crate) const FINE_STRIDE: u32 = 64;
 /// Forks after which a hungry thread is served, whatever the clock says (checked at the
 /// policy's looks, so up to one stride later if the thread became hungry between two).
