@@ -124,6 +124,9 @@ fn run_sleep_model(workers: usize, timed: bool) {
             h.join().unwrap();
         }
         assert_eq!(ran.load(Ordering::Relaxed), workers);
+        // Every worker ended active: none is left counted as searching or sleeping.
+        let state = sleep.peek();
+        assert!(state.is_quiet(), "{state:?}");
     });
 }
 

@@ -51,48 +51,52 @@ fn work(x: u64, cost_ns: u64) -> u64 {
 common::for_each_backend! {
     #[test]
     fn ordered_equals_the_sequential_map_and_unordered_is_a_permutation() {
-        quiet_boom();
-        let pool = pool(2);
-        let config = ProptestConfig { cases: miri_or(12, 1) as u32, ..ProptestConfig::default() };
-        proptest!(config, |(
-            costs in proptest::collection::vec(prop_oneof![8 => 0u64..200, 1 => 5_000u64..20_000], 0..miri_or(10_000, 20)),
-            panic_every in prop_oneof![Just(0usize), 1usize..50],
-            window in 1usize..64,
-        )| {
-            let fan = FanOut::builder().window(window).build().unwrap();
-            let items: Vec<(usize, u64)> = costs.iter().copied().enumerate().collect();
-            let f = move |(i, cost): (usize, u64)| {
-                if panic_every > 0 && i % panic_every == 0 {
-                    std::panic::panic_any(common::Boom(i));
-                }
-                work(i as u64, cost)
-            };
-            let expect: Vec<Option<u64>> = items
-                .iter()
-                .map(|&(i, _)| (panic_every == 0 || i % panic_every != 0).then(|| work(i as u64, 0)))
-                .collect();
-            let ordered: Vec<Option<u64>> = fan
-                .map_ordered(&pool, items.clone(), f)
-                .map(|r| match r {
-                    Ok(v) => Some(v),
-                    Err(e) => { assert!(e.is_panic(), "{e:?}"); None }
-                })
-                .collect();
-            prop_assert_eq!(&ordered, &expect);
-            let mut unordered: Vec<(usize, Option<u64>)> = fan
-                .map_unordered(&pool, items, f)
-                .map(|(i, r)| (i, r.ok()))
-                .collect();
-            unordered.sort_by_key(|p| p.0);
-            let indexed: Vec<(usize, Option<u64>)> = expect.into_iter().enumerate().collect();
-            prop_assert_eq!(unordered, indexed);
+        within(LIMIT, "ordered and unordered maps", || {
+            quiet_boom();
+            let pool = pool(2);
+            let config = ProptestConfig { cases: miri_or(12, 1) as u32, ..ProptestConfig::default() };
+            proptest!(config, |(
+                costs in proptest::collection::vec(prop_oneof![8 => 0u64..200, 1 => 5_000u64..20_000], 0..miri_or(10_000, 20)),
+                panic_every in prop_oneof![Just(0usize), 1usize..50],
+                window in 1usize..64,
+            )| {
+                let fan = FanOut::builder().window(window).build().unwrap();
+                let items: Vec<(usize, u64)> = costs.iter().copied().enumerate().collect();
+                let f = move |(i, cost): (usize, u64)| {
+                    if panic_every > 0 && i % panic_every == 0 {
+                        std::panic::panic_any(common::Boom(i));
+                    }
+                    work(i as u64, cost)
+                };
+                let expect: Vec<Option<u64>> = items
+                    .iter()
+                    .map(|&(i, _)| (panic_every == 0 || i % panic_every != 0).then(|| work(i as u64, 0)))
+                    .collect();
+                let ordered: Vec<Option<u64>> = fan
+                    .map_ordered(&pool, items.clone(), f)
+                    .map(|r| match r {
+                        Ok(v) => Some(v),
+                        Err(e) => { assert!(e.is_panic(), "{e:?}"); None }
+                    })
+                    .collect();
+                prop_assert_eq!(&ordered, &expect);
+                let mut unordered: Vec<(usize, Option<u64>)> = fan
+                    .map_unordered(&pool, items, f)
+                    .map(|(i, r)| (i, r.ok()))
+                    .collect();
+                unordered.sort_by_key(|p| p.0);
+                let indexed: Vec<(usize, Option<u64>)> = expect.into_iter().enumerate().collect();
+                prop_assert_eq!(unordered, indexed);
+            });
         });
     }
 
     #[test]
     fn the_window_bounds_what_is_pulled_and_what_runs() {
         within(LIMIT, "window bound", || {
-            let pool = pool(2);
+            // More workers than the largest window but one: the runners, not the pool's
+            // size, bound what runs (an outside consumer runs no item itself).
+            let pool = pool(4);
             for window in [1usize, 3, 8] {
                 let fan = FanOut::builder().window(window).build().unwrap();
                 let (input, pulled) = counting(0..miri_or(300, 20));
@@ -118,7 +122,7 @@ common::for_each_backend! {
                     }
                 }
                 assert_eq!(consumed, miri_or(300, 20));
-                assert!(peak.load(Ordering::SeqCst) <= window.min(2) + 1, "peak {}", peak.load(Ordering::SeqCst));
+                assert!(peak.load(Ordering::SeqCst) <= window.min(4), "peak {}", peak.load(Ordering::SeqCst));
                 let s = map.stats();
                 assert!(s.is_settled(), "{s:?}");
                 assert_eq!(s.succeeded, consumed as u64);
@@ -152,26 +156,28 @@ common::for_each_backend! {
 
     #[test]
     fn a_panic_is_that_items_error_with_message_and_location() {
-        quiet_boom();
-        let pool = pool(2);
-        let out: Vec<_> = pool
-            .map_ordered(0..10, |x| if x == 4 { panic!("item {x} is poison") } else { x })
-            .collect();
-        for (i, r) in out.iter().enumerate() {
-            if i == 4 {
-                match r {
-                    Err(ItemError::Panicked { message, location }) => {
-                        assert_eq!(message, "item 4 is poison");
-                        assert!(location.as_deref().unwrap().contains("fanout.rs"), "{location:?}");
+        within(LIMIT, "a panicking item", || {
+            quiet_boom();
+            let pool = pool(2);
+            let out: Vec<_> = pool
+                .map_ordered(0..10, |x| if x == 4 { panic!("item {x} is poison") } else { x })
+                .collect();
+            for (i, r) in out.iter().enumerate() {
+                if i == 4 {
+                    match r {
+                        Err(ItemError::Panicked { message, location }) => {
+                            assert_eq!(message, "item 4 is poison");
+                            assert!(location.as_deref().unwrap().contains("fanout.rs"), "{location:?}");
+                        }
+                        other => panic!("{other:?}"),
                     }
-                    other => panic!("{other:?}"),
+                } else {
+                    assert_eq!(r, &Ok(i));
                 }
-            } else {
-                assert_eq!(r, &Ok(i));
             }
-        }
-        // The pool is unharmed.
-        assert_eq!(pool.join(|| 1, || 2), (1, 2));
+            // The pool is unharmed.
+            assert_eq!(pool.join(|| 1, || 2), (1, 2));
+        });
     }
 
     #[test]
@@ -492,19 +498,21 @@ common::for_each_backend! {
 
     #[test]
     fn collect_all_keeps_every_error_and_cancels_nothing() {
-        let pool = pool(2);
-        let ran = AtomicUsize::new(0);
-        let mut errs = pool
-            .try_scope_all(|g| {
-                for i in 0..50usize {
-                    let ran = &ran;
-                    g.spawn(move |_| { ran.fetch_add(1, Ordering::SeqCst); if i % 10 == 0 { Err(i) } else { Ok(()) } });
-                }
-            })
-            .unwrap_err();
-        errs.sort();
-        assert_eq!(errs, [0, 10, 20, 30, 40]);
-        assert_eq!(ran.load(Ordering::SeqCst), 50);
+        within(LIMIT, "collect all", || {
+            let pool = pool(2);
+            let ran = AtomicUsize::new(0);
+            let mut errs = pool
+                .try_scope_all(|g| {
+                    for i in 0..50usize {
+                        let ran = &ran;
+                        g.spawn(move |_| { ran.fetch_add(1, Ordering::SeqCst); if i % 10 == 0 { Err(i) } else { Ok(()) } });
+                    }
+                })
+                .unwrap_err();
+            errs.sort();
+            assert_eq!(errs, [0, 10, 20, 30, 40]);
+            assert_eq!(ran.load(Ordering::SeqCst), 50);
+        });
     }
 
     #[test]
@@ -710,10 +718,6 @@ fn cancel_tokens_flow_down_never_up_and_expire_on_time() {
         panic!("unwinding")
     });
     assert!(guarded.is_cancelled());
-    // Dropped children do not pile up in a long-lived parent.
-    let parent = CancelToken::new();
-    for _ in 0..100_000 {
-        drop(parent.child_token());
-    }
-    parent.cancel();
+    // That dropped children do not pile up in a long-lived parent is a unit test of
+    // `cancel.rs`, which can see the list.
 }

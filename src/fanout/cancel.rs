@@ -412,3 +412,46 @@ impl Drop for DropGuard {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crossbeam_channel::TryRecvError;
+
+    #[test]
+    fn dropped_children_do_not_pile_up_in_a_long_lived_parent() {
+        let parent = CancelToken::new();
+        let live: Vec<CancelToken> = (0..10).map(|_| parent.child_token()).collect();
+        for _ in 0..100_000 {
+            drop(parent.child_token());
+        }
+        let entries = parent.node.children.lock().len();
+        assert!(
+            entries <= 2 * live.len().max(8),
+            "{entries} entries, {} live",
+            live.len()
+        );
+        parent.cancel();
+        assert!(live.iter().all(CancelToken::is_cancelled));
+    }
+
+    #[test]
+    fn a_cancelled_channel_disconnects_at_the_cancel_or_at_once_after_it() {
+        let parent = CancelToken::new();
+        let child = parent.child_token();
+        let rx = child.cancelled_channel();
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+        parent.cancel();
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+        assert_eq!(
+            child.cancelled_channel().try_recv(),
+            Err(TryRecvError::Disconnected)
+        );
+        // A deadline that passed counts as a cancel when the channel is made.
+        let late = CancelToken::with_deadline(Instant::now());
+        assert_eq!(
+            late.cancelled_channel().try_recv(),
+            Err(TryRecvError::Disconnected)
+        );
+    }
+}
