@@ -442,6 +442,20 @@ common::for_each_backend! {
     }
 
     #[test]
+    fn size_hint_holds_on_an_endless_input_and_after_a_cancel() {
+        within(LIMIT, "size hint", || {
+            let pool = pool(2);
+            let mut map = pool.map_ordered(0u64.., |x| x);
+            assert_eq!(map.next().unwrap().unwrap(), 0);
+            assert_eq!(map.size_hint(), (usize::MAX, None));
+            map.token().cancel();
+            let (low, high) = map.size_hint();
+            let rest = map.by_ref().count();
+            assert!(low <= rest && high.is_some_and(|h| rest <= h), "({low}, {high:?}) for {rest} left");
+        });
+    }
+
+    #[test]
     fn after_shutdown_nothing_is_lost() {
         within(LIMIT, "after shutdown", || {
             let pool = pool(2);

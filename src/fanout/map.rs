@@ -85,6 +85,20 @@ impl<'a, T: Send, R: Send, E: Send> Feeder<'a, T, R, E> {
         }
     }
 
+    /// The map's results still to come: the outstanding ones, and one per item the input
+    /// still holds unless the input ended or the map was cancelled (it pulls no more).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let out = self.outstanding;
+        if self.exhausted || self.shared.token.is_cancelled() {
+            return (out, Some(out));
+        }
+        let (low, high) = self.input.size_hint();
+        (
+            out.saturating_add(low),
+            high.and_then(|h| h.checked_add(out)),
+        )
+    }
+
     fn spawn_runners(&mut self, n: usize) {
         for i in 0..n {
             if !(self.spawn)() {
@@ -244,13 +258,7 @@ impl<T: Send, R: Send, E: Send> Iterator for MapUnordered<'_, T, R, E> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let (low, high) = self.feeder.input.size_hint();
-        let out = self.feeder.outstanding;
-        if self.feeder.exhausted {
-            (out, Some(out))
-        } else {
-            (out + low, high.map(|h| h + out))
-        }
+        self.feeder.size_hint()
     }
 }
 
@@ -275,13 +283,7 @@ impl<T: Send, R: Send, E: Send> Iterator for MapOrdered<'_, T, R, E> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let (low, high) = self.feeder.input.size_hint();
-        let out = self.feeder.outstanding;
-        if self.feeder.exhausted {
-            (out, Some(out))
-        } else {
-            (out + low, high.map(|h| h + out))
-        }
+        self.feeder.size_hint()
     }
 }
 
