@@ -33,7 +33,9 @@
 //! - Everybody busy, but this thread's forked `join`s return `AHEAD_GAP` or more apart (the
 //!   *ahead* mode): while the pool is quiet, every `AHEAD_SAMPLE`-th return of a forked
 //!   `join` looks at the clock, the gap shared among the forked returns since the previous
-//!   look (a quiet pool counts nothing else). A coarse one starts the mode; in it, every
+//!   look (a quiet pool counts nothing else; forks and returns counted before the pool
+//!   turned quiet share it too, so the first look after a stretch with workers asleep
+//!   may read as fine). A coarse one starts the mode; in it, every
 //!   forked return looks, and at each one that came `AHEAD_GAP` or more after the
 //!   previous look the thread publishes its oldest private fork, if that is not the
 //!   `join`'s own `b`, the pool has another worker, and the queue is empty. The first
@@ -1299,17 +1301,73 @@ mod tests {
 
     #[test]
     fn a_sample_shares_its_gap_among_every_forked_return_since_the_last() {
-        let policy = Policy::new();
         let quiet = Snapshot::of(0, 0, 0);
         let t0 = Instant::now();
-        // Forked returns 1 µs apart: 16 µs between two samples, 1 µs per return, finer
-        // than `AHEAD_GAP`. The mode does not start...
-        let step = Duration::from_micros(1);
         let n = 2 * AHEAD_SAMPLE;
+        // Forked returns just under `AHEAD_GAP` apart: the gap between two samples, shared
+        // among the `AHEAD_SAMPLE` returns it covers, is fine (shared among fewer, it would
+        // read as coarse). The mode does not start...
+        let policy = Policy::new();
+        let step = AHEAD_GAP * 19 / 20;
         let d = steps(n, t0, step, |at| policy.on_forked_return(quiet, || at));
         assert!(d.iter().all(|d| *d == Decision::Keep));
         // ...so the next returns up to the next sample read no clock.
         assert_next_returns_unsampled(&policy);
+        // The control: just over `AHEAD_GAP` apart, the second sample starts it.
+        let policy = Policy::new();
+        let step = AHEAD_GAP * 21 / 20;
+        let d = steps(n, t0, step, |at| policy.on_forked_return(quiet, || at));
+        assert_eq!(d[n as usize - 1], Decision::Ahead);
+    }
+
+    #[test]
+    fn only_fine_looks_in_a_row_end_the_ahead_mode() {
+        let (policy, last) = in_ahead_mode();
+        let quiet = Snapshot::of(0, 0, 0);
+        let at = Cell::new(last);
+        // A forked return `gap` after the previous one: its decision and clock reads.
+        let forked_return = |gap: Duration| {
+            at.set(at.get() + gap);
+            let mut reads = 0;
+            let d = policy.on_forked_return(quiet, || {
+                reads += 1;
+                at.get()
+            });
+            (d, reads)
+        };
+        // In the mode every forked return looks: one fine look short of the end...
+        for _ in 1..AHEAD_FINE_LOOKS {
+            assert_eq!(forked_return(FINE), (Decision::Keep, 1));
+        }
+        // ...then a coarse one, which starts the count over...
+        assert_eq!(forked_return(COARSE), (Decision::Ahead, 1));
+        // ...so as many fine looks again still look: the mode is on.
+        for _ in 1..AHEAD_FINE_LOOKS {
+            assert_eq!(forked_return(FINE), (Decision::Keep, 1));
+        }
+    }
+
+    #[test]
+    fn in_the_ahead_mode_every_forked_return_looks_whatever_the_stride() {
+        let (policy, last) = in_ahead_mode();
+        let asleep = Snapshot::of(0, 1, 0);
+        let quiet = Snapshot::of(0, 0, 0);
+        // Fine forks while a worker sleeps grow the stride (looks at a pool that is not
+        // quiet leave the mode as it is)...
+        forks(&policy, asleep, 4_000, last, FINE);
+        assert_eq!(policy.stride(), MAX_LOOK_STRIDE);
+        // ...and a forked return a leaf later in a quiet pool still looks. Its gap is
+        // shared among the forks counted since the last look at the sleeping pool too,
+        // so it reads as fine; the next one, a leaf later, asks.
+        let at = last + FINE * 4_000 + COARSE;
+        let mut reads = 0;
+        policy.on_forked_return(quiet, || {
+            reads += 1;
+            at
+        });
+        assert_eq!(reads, 1, "a forked return in the mode looks");
+        let next = at + COARSE;
+        assert_eq!(policy.on_forked_return(quiet, || next), Decision::Ahead);
     }
 
     #[test]
