@@ -400,8 +400,12 @@ impl<'job, T, R, E> Shared<'job, T, R, E> {
                 }),
             ),
             (Ok(()), Some(Ok(value))) => (Ending::Succeeded, Ok(value)),
+            // Timed out: the item's own token expired (asked now, so a deadline that passed
+            // counts) while the map's did not. Not `elapsed >= limit`: the token's clock
+            // starts before the item's mark, and a map cancelled after `limit` did not time
+            // the item out.
             (Ok(()), Some(Err(error))) => match self.item_deadline {
-                Some(limit) if elapsed >= limit => (
+                Some(limit) if token.is_cancelled() && !self.token.is_cancelled() => (
                     Ending::TimedOut,
                     Err(ItemError::TimedOut { elapsed, limit }),
                 ),
