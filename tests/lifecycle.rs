@@ -143,6 +143,31 @@ common::for_each_backend! {
         assert_threads_gone(tag, before);
     }
 
+    /// rayon-core keeps every worker until the work in the pool is done: a job that, after
+    /// the last handle is gone, spawns a job and waits for it needs another worker to run
+    /// it. Workers used to leave one by one as soon as they found nothing, and that job
+    /// waited for good.
+    #[test]
+    fn after_the_last_handle_is_dropped_the_workers_stay_while_a_job_runs() {
+        let _serial = serial();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let (done_tx, done_rx) = mpsc::channel();
+        {
+            let pool = builder().num_threads(2).build().unwrap();
+            pool.spawn(move || {
+                go_rx.recv().unwrap();
+                let (tx, rx) = mpsc::channel();
+                skewer::spawn(move || tx.send(1).unwrap());
+                done_tx.send(rx.recv_timeout(PATIENCE)).unwrap();
+            })
+            .unwrap();
+        }
+        // The other worker has found nothing for a while.
+        std::thread::sleep(Duration::from_millis(50));
+        go_tx.send(()).unwrap();
+        assert_eq!(done_rx.recv_timeout(PATIENCE * 2), Ok(Ok(1)));
+    }
+
     #[test]
     fn dropping_the_last_handle_never_waits_for_a_job_that_waits_for_the_dropper() {
         // rayon-core's `termination_while_things_are_executing`, ported: a job waits on a

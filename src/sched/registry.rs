@@ -65,10 +65,14 @@ pub(crate) struct Registry<Q: Queues> {
     /// raced with it and finds it set after pushing drains the shared queue itself (see
     /// `submit`), so an accepted job is never stranded.
     closed: AtomicBool,
-    /// Set by `close` after `closed`: workers exit when they find no work.
+    /// Set by `close` after `closed`: workers exit once they find no work and no other
+    /// worker runs a job (`peer_runs_a_job`).
     pub(crate) terminate: AtomicBool,
     /// Worker threads that have not exited yet.
     pub(crate) live: AtomicUsize,
+    /// Workers still in their main loop (`live` also counts one that left it and runs its
+    /// exit handler).
+    pub(crate) looping: AtomicUsize,
     /// Workers blocked in a wait on another pool, or in one within this pool whose own
     /// work may lie deep in their deque (see `spare.rs`).
     pub(crate) blocked_elsewhere: AtomicUsize,
@@ -133,6 +137,7 @@ impl<Q: Queues> Registry<Q> {
             closed: AtomicBool::new(false),
             terminate: AtomicBool::new(false),
             live: AtomicUsize::new(0),
+            looping: AtomicUsize::new(0),
             blocked_elsewhere: AtomicUsize::new(0),
             spares: AtomicUsize::new(0),
             spares_looking: AtomicUsize::new(0),
@@ -344,6 +349,29 @@ impl<Q: Queues> Registry<Q> {
         // 2. Workers drain every queue (nested work included), then exit when they find
         //    nothing. Sleepers are woken so they can see the flag.
         self.terminate.store(true, Ordering::SeqCst);
+        self.sleep.wake_all();
+    }
+
+    /// Whether a worker other than the caller, which counts as searching or sleeping, is in
+    /// its main loop and neither searching nor sleeping: it runs a job, which may still
+    /// queue work for the others (and wait for it). After `close` a worker exits only when
+    /// none does, as rayon-core's workers stay until the pool's work is done.
+    ///
+    /// SeqCst, against a worker that stops running a job: it announces itself searching
+    /// (SeqCst) before it looks here, and leaves the main loop with `looping` decremented
+    /// before it wakes every sleeper. Of two workers deciding at once, one sees the other
+    /// searching or sleeping; one that parked because it saw the other running is woken
+    /// when that one leaves.
+    pub(crate) fn peer_runs_a_job(&self) -> bool {
+        let s = self.sleep.snapshot();
+        self.looping.load(Ordering::SeqCst) as u64 > s.searching() + s.sleeping()
+    }
+
+    /// A worker leaves its main loop for good (it was counted as searching).
+    pub(crate) fn leave_main_loop(&self) {
+        self.looping.fetch_sub(1, Ordering::SeqCst);
+        self.sleep.stop_searching();
+        // A worker that parked while this one ran a job, in a closed pool, may exit now.
         self.sleep.wake_all();
     }
 

@@ -58,9 +58,11 @@ pub(crate) fn start<Q: Queues>(
         }
         let reg = Arc::clone(&registry);
         registry.live.fetch_add(1, Ordering::SeqCst);
+        registry.looping.fetch_add(1, Ordering::SeqCst);
         match builder.spawn(move || worker::run(reg, index, local)) {
             Ok(handle) => registry.threads.lock().push(handle),
             Err(source) => {
+                registry.looping.fetch_sub(1, Ordering::SeqCst);
                 registry.live.fetch_sub(1, Ordering::SeqCst);
                 registry.shutdown();
                 return Err((index, source));

@@ -149,9 +149,15 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                         final_search = true;
                         continue;
                     }
-                    reg.sleep.stop_searching();
-                    self.busy.stop(self.counters);
-                    return;
+                    if !reg.peer_runs_a_job() {
+                        reg.leave_main_loop();
+                        self.busy.stop(self.counters);
+                        return;
+                    }
+                    // Another worker runs a job, which may queue more work: stay, idling
+                    // and parking as usual, and search again (a last time behind a fence)
+                    // when woken.
+                    final_search = false;
                 }
                 if idle.at_start() {
                     idle.after_busy(std::mem::take(&mut jobs));
@@ -210,7 +216,11 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
     fn sleep(&mut self, idle: &mut Idle) {
         let reg = &**self.worker.registry;
         let me = self.worker.index;
-        let recheck = || reg.has_work_for(me) || reg.terminate.load(Ordering::SeqCst);
+        // A closed pool's worker stays parked while another worker runs a job: that one
+        // wakes every sleeper when it leaves (`Registry::leave_main_loop`).
+        let recheck = || {
+            reg.has_work_for(me) || (reg.terminate.load(Ordering::SeqCst) && !reg.peer_runs_a_job())
+        };
         // The busy clock runs from wake-up to park (searching included): two clock reads
         // per park, none per job or per search. The same two reads time the park.
         let parked_at = Instant::now();

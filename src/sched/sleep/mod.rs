@@ -112,6 +112,12 @@ impl Sleep {
         }
     }
 
+    /// A SeqCst look at the counters, for a decision a wake-up depends on (whether a worker
+    /// of a closed pool may exit: `Registry::peer_runs_a_job`).
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        Snapshot(self.state.load(Ordering::SeqCst))
+    }
+
     /// A relaxed look at the counters, for decisions that tolerate staleness (whether to
     /// publish a private fork). Never used to decide that a wake-up is unnecessary.
     #[inline]
