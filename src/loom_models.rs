@@ -1,7 +1,8 @@
 //! Loom models of the protocols where scheduler bugs live: the latch hand-off (a waiter
 //! that sleeps, a setter that wakes it, and the waiter freeing the latch) and the sleep
 //! protocol (a job pushed while the workers decide to sleep must wake one of them), and the
-//! watchers' poke (a job pushed while a waiter decides to block must wake it).
+//! watchers' poke (a job pushed while a waiter decides to block must wake it), and a closed
+//! pool's exit (no worker leaves while another runs a job, none stays parked after).
 //!
 //! Run with `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --lib loom`.
 //! Under loom the deque is a mutex-guarded twin (`backend/queue.rs`), the shared queue is
@@ -127,6 +128,52 @@ fn run_sleep_model(workers: usize, timed: bool) {
         // Every worker ended active: none is left counted as searching or sleeping.
         let state = sleep.peek();
         assert!(state.is_quiet(), "{state:?}");
+    });
+}
+
+/// A closed pool's two workers: worker 1 runs a job while worker 0 decides whether to
+/// exit, as `sched/worker.rs` does with `Registry::peer_runs_a_job` and
+/// `Registry::leave_main_loop`. Worker 0 must not exit while the job runs (the job may
+/// still queue work for it), and neither may stay parked once both are idle: loom reports
+/// that as a deadlock.
+#[test]
+fn loom_closed_pool_exit() {
+    use crate::sync::{AtomicBool, AtomicUsize, Ordering};
+    // The exit rule of a closed pool's idle worker: exit once no other worker runs a job,
+    // else park (the re-check lets it park only while one does).
+    fn idle_until_exit(index: usize, sleep: &Sleep, looping: &AtomicUsize, job_runs: &AtomicBool) {
+        loop {
+            if !sleep.others_run_jobs(looping.load(Ordering::SeqCst)) {
+                assert!(
+                    !job_runs.load(Ordering::SeqCst),
+                    "worker {index} left during the job"
+                );
+                looping.fetch_sub(1, Ordering::SeqCst);
+                sleep.stop_searching();
+                sleep.wake_all();
+                return;
+            }
+            let recheck = || !sleep.others_run_jobs(looping.load(Ordering::SeqCst));
+            let _ = sleep.try_sleep(index, recheck, None);
+        }
+    }
+    loom::model(|| {
+        let sleep = Arc::new(Sleep::new(2));
+        let looping = Arc::new(AtomicUsize::new(2));
+        let job_runs = Arc::new(AtomicBool::new(true));
+        // Both start as searchers; worker 1 found its job.
+        sleep.found_work(|| false);
+        let idle = {
+            let (sleep, looping, job_runs) = (sleep.clone(), looping.clone(), job_runs.clone());
+            thread::spawn(move || idle_until_exit(0, &sleep, &looping, &job_runs))
+        };
+        // Worker 1's job ends: it searches again, finds nothing, and decides as well.
+        job_runs.store(false, Ordering::SeqCst);
+        sleep.start_searching();
+        idle_until_exit(1, &sleep, &looping, &job_runs);
+        idle.join().unwrap();
+        assert_eq!(looping.load(Ordering::SeqCst), 0);
+        assert!(sleep.peek().is_quiet());
     });
 }
 

@@ -363,8 +363,8 @@ impl<Q: Queues> Registry<Q> {
     /// searching or sleeping; one that parked because it saw the other running is woken
     /// when that one leaves.
     pub(crate) fn peer_runs_a_job(&self) -> bool {
-        let s = self.sleep.snapshot();
-        self.looping.load(Ordering::SeqCst) as u64 > s.searching() + s.sleeping()
+        self.sleep
+            .others_run_jobs(self.looping.load(Ordering::SeqCst))
     }
 
     /// A worker leaves its main loop for good (it was counted as searching).

@@ -112,10 +112,13 @@ impl Sleep {
         }
     }
 
-    /// A SeqCst look at the counters, for a decision a wake-up depends on (whether a worker
-    /// of a closed pool may exit: `Registry::peer_runs_a_job`).
-    pub(crate) fn snapshot(&self) -> Snapshot {
-        Snapshot(self.state.load(Ordering::SeqCst))
+    /// Whether some of the `looping` workers (those still in their main loop, the caller
+    /// among them, counted as searching or sleeping) run a job: more of them than search
+    /// or sleep. A SeqCst look, for a decision a wake-up depends on: whether a worker of a
+    /// closed pool may exit (`Registry::peer_runs_a_job`, `loom_closed_pool_exit`).
+    pub(crate) fn others_run_jobs(&self, looping: usize) -> bool {
+        let s = Snapshot(self.state.load(Ordering::SeqCst));
+        looping as u64 > s.searching() + s.sleeping()
     }
 
     /// A relaxed look at the counters, for decisions that tolerate staleness (whether to
