@@ -324,8 +324,9 @@ where
 /// the caller; its `in_place_scope` keeps the body on the caller. skewer's `scope` and
 /// [`Pool::scope`] always keep it on the caller, so both names do the same. What that
 /// means for the body:
-/// - it sees the caller's thread-locals, and may borrow what is not `Sync` only if it does
-///   not hand it to the scope's jobs;
+/// - it sees the caller's thread-locals; as in rayon-core, neither it nor its result need
+///   be `Send`, and it may borrow what is not `Sync` as long as it does not hand it to the
+///   scope's jobs (which must be `Send`);
 /// - from outside a pool, [`current_thread_index`] is `None` in it and `skewer::join` in
 ///   it runs as a guest of the pool; the caller helps with the scope's jobs while it waits
 ///   for them instead of sleeping;
@@ -346,10 +347,16 @@ where
 #[track_caller]
 pub fn in_place_scope<'scope, OP, R>(op: OP) -> R
 where
-    OP: FnOnce(&Scope<'scope>) -> R + Send,
-    R: Send,
+    OP: FnOnce(&Scope<'scope>) -> R,
 {
-    scope(op)
+    let mut op = Some(op);
+    let out = Ctx::with_current(|ctx| {
+        ctx.map(|ctx| scope::scope_in(ctx, op.take().expect("taken once")))
+    });
+    match out {
+        Some(out) => out,
+        None => global().in_place_scope(op.take().expect("taken once")),
+    }
 }
 
 /// [`in_place_scope`] with a [`ScopeFifo`]: rayon-core's name for what [`scope_fifo`]
@@ -367,10 +374,16 @@ where
 #[track_caller]
 pub fn in_place_scope_fifo<'scope, OP, R>(op: OP) -> R
 where
-    OP: FnOnce(&ScopeFifo<'scope>) -> R + Send,
-    R: Send,
+    OP: FnOnce(&ScopeFifo<'scope>) -> R,
 {
-    scope_fifo(op)
+    let mut op = Some(op);
+    let out = Ctx::with_current(|ctx| {
+        ctx.map(|ctx| scope_fifo::scope_fifo_in(ctx, op.take().expect("taken once")))
+    });
+    match out {
+        Some(out) => out,
+        None => global().in_place_scope_fifo(op.take().expect("taken once")),
+    }
 }
 
 /// [`Pool::broadcast`] on the current worker's pool, or on the global pool from outside

@@ -354,7 +354,8 @@ impl Pool {
 
     /// [`scope`](Pool::scope) under rayon-core's name for a scope whose body runs on the
     /// calling thread. `Pool::scope` already does: see
-    /// [`in_place_scope`](crate::in_place_scope) for what that means.
+    /// [`in_place_scope`](crate::in_place_scope) for what that means. As in rayon-core,
+    /// neither the body nor its result need be `Send`.
     ///
     /// # Examples
     /// ```
@@ -369,10 +370,9 @@ impl Pool {
     /// ```
     pub fn in_place_scope<'scope, OP, R>(&self, op: OP) -> R
     where
-        OP: FnOnce(&Scope<'scope>) -> R + Send,
-        R: Send,
+        OP: FnOnce(&Scope<'scope>) -> R,
     {
-        self.scope(op)
+        self.in_ctx(|ctx| scope::scope_in(ctx, op))
     }
 
     /// [`scope_fifo`](Pool::scope_fifo) under rayon-core's name for a FIFO scope whose body
@@ -390,10 +390,9 @@ impl Pool {
     /// ```
     pub fn in_place_scope_fifo<'scope, OP, R>(&self, op: OP) -> R
     where
-        OP: FnOnce(&ScopeFifo<'scope>) -> R + Send,
-        R: Send,
+        OP: FnOnce(&ScopeFifo<'scope>) -> R,
     {
-        self.scope_fifo(op)
+        self.in_ctx(|ctx| scope_fifo::scope_fifo_in(ctx, op))
     }
 
     /// Runs `op` on a worker thread of this pool and returns its result; `skewer::join`,

@@ -19,8 +19,9 @@ use crate::sync::Mutex;
 ///
 /// Created by [`Pool::scope`](crate::Pool::scope) or [`scope`](crate::scope). Every job
 /// spawned in it, directly or from other jobs of the scope, has finished when `scope`
-/// returns. If any of them (or the scope's body) panicked, the first panic is re-raised
-/// in the caller after all of them finished.
+/// returns. If the scope's body or any of them panicked, a panic is re-raised in the
+/// caller after all of them finished: the body's if it panicked, else the first job panic
+/// recorded (rayon-core keeps whichever of them came first).
 ///
 /// # Examples
 /// ```

@@ -251,6 +251,40 @@ common::for_each_backend! {
         assert_eq!(outer, inner);
     }
 
+    /// As in rayon-core, an in-place scope's body and result need not be `Send`: the body
+    /// runs on the caller, and only the jobs it spawns cross threads. This test is the
+    /// compile-time check; it asserts what the bodies did.
+    #[test]
+    fn in_place_scope_bodies_and_results_need_not_be_send() {
+        use std::cell::Cell;
+        use std::rc::Rc;
+        let pool = pool(2);
+        let seen = Cell::new(0);
+        let shared = Rc::new(7);
+        let r: Rc<i32> = pool.in_place_scope(|s| {
+            seen.set(seen.get() + 1);
+            s.spawn(|_| {});
+            Rc::clone(&shared)
+        });
+        let f: Rc<i32> = pool.in_place_scope_fifo(|s| {
+            seen.set(seen.get() + 1);
+            s.spawn_fifo(|_| {});
+            Rc::clone(&shared)
+        });
+        // The free functions, on a worker: the body borrows the worker's own `Cell`.
+        let (g, h) = pool.install(|| {
+            let count = Cell::new(0);
+            let g = skewer::in_place_scope(|s| {
+                count.set(count.get() + 1);
+                s.spawn(|_| {});
+                Rc::new(1)
+            });
+            let h = skewer::in_place_scope_fifo(|_| Rc::new(count.get() + 1));
+            (*g, *h)
+        });
+        assert_eq!((seen.get(), *r + *f, g, h), (2, 14, 1, 2));
+    }
+
     #[test]
     fn join_context_reports_migration() {
         // One worker: nobody can take `b`.
