@@ -132,18 +132,18 @@ fn run_sleep_model(workers: usize, timed: bool) {
 }
 
 /// A closed pool's two workers: worker 1 runs a job while worker 0 decides whether to
-/// exit, as `sched/worker.rs` does with `Registry::peer_runs_a_job` and
+/// exit, as `sched/worker.rs` does with `Registry::peer_awake` and
 /// `Registry::leave_main_loop`. Worker 0 must not exit while the job runs (the job may
 /// still queue work for it), and neither may stay parked once both are idle: loom reports
 /// that as a deadlock.
 #[test]
 fn loom_closed_pool_exit() {
     use crate::sync::{AtomicBool, AtomicUsize, Ordering};
-    // The exit rule of a closed pool's idle worker: exit once no other worker runs a job,
-    // else park (the re-check lets it park only while one does).
+    // The exit rule of a closed pool's idle worker: exit once every other worker sleeps,
+    // else park (the re-check lets it park only while another is awake).
     fn idle_until_exit(index: usize, sleep: &Sleep, looping: &AtomicUsize, job_runs: &AtomicBool) {
         loop {
-            if !sleep.others_run_jobs(looping.load(Ordering::SeqCst)) {
+            if !sleep.others_awake(looping.load(Ordering::SeqCst), false) {
                 assert!(
                     !job_runs.load(Ordering::SeqCst),
                     "worker {index} left during the job"
@@ -153,7 +153,7 @@ fn loom_closed_pool_exit() {
                 sleep.wake_all();
                 return;
             }
-            let recheck = || !sleep.others_run_jobs(looping.load(Ordering::SeqCst));
+            let recheck = || !sleep.others_awake(looping.load(Ordering::SeqCst), true);
             let _ = sleep.try_sleep(index, recheck, None);
         }
     }

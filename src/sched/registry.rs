@@ -65,8 +65,8 @@ pub(crate) struct Registry<Q: Queues> {
     /// raced with it and finds it set after pushing drains the shared queue itself (see
     /// `submit`), so an accepted job is never stranded.
     closed: AtomicBool,
-    /// Set by `close` after `closed`: workers exit once they find no work and no other
-    /// worker runs a job (`peer_runs_a_job`).
+    /// Set by `close` after `closed`: workers exit once they find no work and every other
+    /// worker sleeps (`peer_awake`).
     pub(crate) terminate: AtomicBool,
     /// Worker threads that have not exited yet.
     pub(crate) live: AtomicUsize,
@@ -352,19 +352,21 @@ impl<Q: Queues> Registry<Q> {
         self.sleep.wake_all();
     }
 
-    /// Whether a worker other than the caller, which counts as searching or sleeping, is in
-    /// its main loop and neither searching nor sleeping: it runs a job, which may still
-    /// queue work for the others (and wait for it). After `close` a worker exits only when
-    /// none does, as rayon-core's workers stay until the pool's work is done.
+    /// Whether a worker other than the caller is in its main loop and not asleep: it runs
+    /// a job, which may still queue work for the others (and wait for it), or searches,
+    /// and may hold a job it just took. After `close` a worker exits only when every other
+    /// looping worker sleeps, so the workers stay until the pool's work is done, as
+    /// rayon-core's do; until then it parks. `caller_sleeps`: the caller is counted as
+    /// sleeping (its re-check before a park), else as searching.
     ///
-    /// SeqCst, against a worker that stops running a job: it announces itself searching
-    /// (SeqCst) before it looks here, and leaves the main loop with `looping` decremented
-    /// before it wakes every sleeper. Of two workers deciding at once, one sees the other
-    /// searching or sleeping; one that parked because it saw the other running is woken
-    /// when that one leaves.
-    pub(crate) fn peer_runs_a_job(&self) -> bool {
+    /// SeqCst, against a worker that goes to sleep or leaves: a worker announces itself
+    /// sleeping (SeqCst) before its re-check reads the counts, and one that leaves the main
+    /// loop decrements `looping` before it wakes every sleeper. Of two workers about to
+    /// park at once, one sees the other asleep and does not park; the one that parked is
+    /// woken when the other leaves (`loom_closed_pool_exit`).
+    pub(crate) fn peer_awake(&self, caller_sleeps: bool) -> bool {
         self.sleep
-            .others_run_jobs(self.looping.load(Ordering::SeqCst))
+            .others_awake(self.looping.load(Ordering::SeqCst), caller_sleeps)
     }
 
     /// A worker leaves its main loop for good (it was counted as searching).

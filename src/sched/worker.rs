@@ -149,14 +149,14 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
                         final_search = true;
                         continue;
                     }
-                    if !reg.peer_runs_a_job() {
+                    if !reg.peer_awake(false) {
                         reg.leave_main_loop();
                         self.busy.stop(self.counters);
                         return;
                     }
-                    // Another worker runs a job, which may queue more work: stay, idling
-                    // and parking as usual, and search again (a last time behind a fence)
-                    // when woken.
+                    // Another worker runs a job, which may queue more work, or searches and
+                    // may hold one: stay, idling and parking as usual, and search again (a
+                    // last time behind a fence) when woken.
                     final_search = false;
                 }
                 if idle.at_start() {
@@ -216,10 +216,10 @@ impl<'w, 'a, Q: Queues> MainLoop<'w, 'a, Q> {
     fn sleep(&mut self, idle: &mut Idle) {
         let reg = &**self.worker.registry;
         let me = self.worker.index;
-        // A closed pool's worker stays parked while another worker runs a job: that one
-        // wakes every sleeper when it leaves (`Registry::leave_main_loop`).
+        // A closed pool's worker parks while another worker is awake: that one wakes every
+        // sleeper when it leaves (`Registry::leave_main_loop`).
         let recheck = || {
-            reg.has_work_for(me) || (reg.terminate.load(Ordering::SeqCst) && !reg.peer_runs_a_job())
+            reg.has_work_for(me) || (reg.terminate.load(Ordering::SeqCst) && !reg.peer_awake(true))
         };
         // The busy clock runs from wake-up to park (searching included): two clock reads
         // per park, none per job or per search. The same two reads time the park.

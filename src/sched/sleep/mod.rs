@@ -112,13 +112,16 @@ impl Sleep {
         }
     }
 
-    /// Whether some of the `looping` workers (those still in their main loop, the caller
-    /// among them, counted as searching or sleeping) run a job: more of them than search
-    /// or sleep. A SeqCst look, for a decision a wake-up depends on: whether a worker of a
-    /// closed pool may exit (`Registry::peer_runs_a_job`, `loom_closed_pool_exit`).
-    pub(crate) fn others_run_jobs(&self, looping: usize) -> bool {
+    /// Whether some of the `looping` workers (those still in their main loop) other than
+    /// the caller are awake: running a job, waiting in one, or searching (a searcher may
+    /// hold a job it just took and not yet count as active). `caller_sleeps`: the caller
+    /// is counted as sleeping (in its re-check before a park), else as searching. A SeqCst
+    /// look, for a decision a wake-up depends on: whether a worker of a closed pool may
+    /// exit (`Registry::peer_awake`, `loom_closed_pool_exit`).
+    pub(crate) fn others_awake(&self, looping: usize, caller_sleeps: bool) -> bool {
         let s = Snapshot(self.state.load(Ordering::SeqCst));
-        looping as u64 > s.searching() + s.sleeping()
+        let others_asleep = s.sleeping().saturating_sub(u64::from(caller_sleeps));
+        (looping as u64).saturating_sub(1) > others_asleep
     }
 
     /// A relaxed look at the counters, for decisions that tolerate staleness (whether to
