@@ -104,7 +104,9 @@ impl Pool {
     /// share goes to the pool's panic handler, as for [`spawn`](Pool::spawn).
     ///
     /// # Errors
-    /// A pool that was shut down refuses the broadcast and hands `op` back.
+    /// A pool that was shut down (or whose last handle was dropped) refuses the broadcast
+    /// and hands `op` back, unless it comes from one of the pool's own jobs: those are
+    /// accepted while the pool drains, and every worker runs its share before it exits.
     ///
     /// # Examples
     /// ```
@@ -132,13 +134,15 @@ where
     R: Send,
 {
     let n = pool.num_threads();
-    if pool.is_closed() {
-        return (0..n).map(|i| op(BroadcastContext::new(i, n))).collect();
-    }
     let id = pool.id();
     // The context to wait in: this pool's worker (which runs its own share), or the
     // caller's current context (a wait nested in another pool's work), or none.
     let worker = Ctx::worker_of(id);
+    // A closed pool's workers stay while one of them runs a job, so a broadcast from its
+    // own job still reaches every worker; from anywhere else the shares run here.
+    if pool.is_closed() && worker.is_none() {
+        return (0..n).map(|i| op(BroadcastContext::new(i, n))).collect();
+    }
     let wait_in = worker.or_else(Ctx::current);
     // SAFETY: contexts on the chain outlive this call.
     let parent = wait_in.map_or(std::ptr::null(), |ctx| unsafe { &*ctx }.frame());
@@ -169,7 +173,7 @@ where
         // SAFETY: the share borrows `op` and the frame, which outlive it (above).
         unsafe { HeapJob::into_job_ref(header, Kind::Scoped, body) }
     };
-    if !pool.push_to_each_worker(&mut share) {
+    if !pool.push_to_each_worker(&mut share) && worker.is_none() {
         take_back_and_run(pool);
     }
     // SAFETY: the caller's own count; the frame stays alive while we wait below.
@@ -197,7 +201,10 @@ pub(crate) fn spawn_broadcast_in<OP>(pool: &dyn SharedPool, op: OP) -> Result<()
 where
     OP: Fn(BroadcastContext<'_>) + Send + Sync + 'static,
 {
-    if pool.is_closed() {
+    // The pool's own jobs may broadcast while it drains: its workers stay until no job runs
+    // (`Registry::peer_awake`), and each takes its share before it exits.
+    let own_worker = Ctx::worker_of(pool.id()).is_some();
+    if pool.is_closed() && !own_worker {
         return Err(SpawnError::new(op));
     }
     let n = pool.num_threads();
@@ -206,7 +213,7 @@ where
         let op = Arc::clone(&op);
         detached_job(move || op(BroadcastContext::new(i, n)))
     };
-    if !pool.push_to_each_worker(&mut share) {
+    if !pool.push_to_each_worker(&mut share) && !own_worker {
         take_back_and_run(pool);
     }
     Ok(())

@@ -437,7 +437,7 @@ where
     };
     if refused.is_err() {
         unreachable!(
-            "a pool is never closed while one of its workers runs this, nor the global pool"
+            "a pool takes its own workers' broadcasts even while it drains, and the global pool never closes"
         );
     }
 }

@@ -113,6 +113,34 @@ common::for_each_backend! {
         assert!(used < window / 10, "the idle worker used {used:?} of CPU in {window:?}");
     }
 
+    /// After the last handle is dropped, the pool's own jobs may still broadcast: the
+    /// workers stay while a job runs, and every share runs on its own worker. A detached
+    /// broadcast from such a job used to be refused and then hit an `unreachable!`; a
+    /// blocking one ran every share on the calling thread.
+    #[test]
+    fn a_closed_pools_own_job_still_broadcasts_to_every_worker() {
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let (shares_tx, shares_rx) = mpsc::channel();
+        let (detached_tx, detached_rx) = mpsc::channel();
+        {
+            let pool = pool(2);
+            pool.spawn(move || {
+                go_rx.recv().unwrap();
+                let shares = skewer::broadcast(|ctx| (ctx.index(), skewer::current_thread_index()));
+                shares_tx.send(shares).unwrap();
+                skewer::spawn_broadcast(move |ctx| {
+                    detached_tx.send((ctx.index(), skewer::current_thread_index())).unwrap();
+                });
+            })
+            .unwrap();
+        }
+        go_tx.send(()).unwrap();
+        assert_eq!(shares_rx.recv_timeout(PATIENCE).unwrap(), [(0, Some(0)), (1, Some(1))]);
+        let mut detached: Vec<_> = (0..2).map(|_| detached_rx.recv_timeout(PATIENCE).unwrap()).collect();
+        detached.sort();
+        assert_eq!(detached, [(0, Some(0)), (1, Some(1))]);
+    }
+
     #[test]
     fn broadcast_reraises_a_share_panic_after_every_share_ran() {
         let pool = builder().num_threads(3).panic_handler(|_| {}).build().unwrap();
