@@ -111,9 +111,10 @@ impl Pool {
     where
         F: FnOnce() + Send + 'static,
     {
-        // Only the pool's own workers bypass the shutdown check: a guest (a thread inside
-        // `Pool::join`/`Pool::scope` from outside) submits from outside.
-        if let Some(ctx) = Ctx::worker_of(self.running.id()) {
+        // Only the pool's own threads (workers and spares) bypass the shutdown check: a
+        // guest (a thread inside `Pool::join`/`Pool::scope` from outside) submits from
+        // outside.
+        if let Some(ctx) = Ctx::own_thread_of(self.running.id()) {
             // A push needs the worker's membership, not its context made current.
             // SAFETY: contexts on the chain outlive the call that found them.
             unsafe { &*ctx }.member().push_detached(detached_job(job));
@@ -171,7 +172,7 @@ impl Pool {
         // As `spawn`, but the closed check comes before the job enters its lane, and the
         // indirection is then pushed unconditionally: a lane never holds a job whose
         // indirection was refused.
-        let worker = Ctx::worker_of(self.running.id());
+        let worker = Ctx::own_thread_of(self.running.id());
         if worker.is_none() && self.running.is_closed() {
             return Err(SpawnError::new(job));
         }
@@ -216,7 +217,7 @@ impl Pool {
     where
         F: FnOnce() + Send + 'static,
     {
-        if Ctx::worker_of(self.running.id()).is_some() {
+        if Ctx::own_thread_of(self.running.id()).is_some() {
             return self
                 .spawn(job)
                 .map_err(|refused| TrySpawnError::shut_down(refused.into_inner()));

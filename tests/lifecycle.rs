@@ -168,6 +168,33 @@ common::for_each_backend! {
         assert_eq!(done_rx.recv_timeout(PATIENCE * 2), Ok(Ok(1)));
     }
 
+    /// A spare thread (started while the pool's only worker waits in another pool) is one
+    /// of the pool's own threads: it may shut the pool down without waiting for itself,
+    /// and spawn into it afterwards. Its `shutdown` used to wait for every spare to exit,
+    /// itself among them, for good, and its spawns went the outside way, refused once the
+    /// pool closed.
+    #[test]
+    fn a_spare_thread_may_shut_its_pool_down_and_spawn_into_it() {
+        let _serial = serial();
+        let a = builder().num_threads(1).build().unwrap();
+        let b = builder().num_threads(1).build().unwrap();
+        let (tx, rx) = mpsc::channel::<()>();
+        let (done_tx, done_rx) = mpsc::channel();
+        a.spawn(move || b.install(move || rx.recv().unwrap())).unwrap();
+        let a2 = a.clone();
+        // Runs on a spare: `a`'s only worker waits in `b.install` until this job sends.
+        a.spawn(move || {
+            tx.send(()).unwrap();
+            a2.shutdown();
+            let (ran_tx, ran_rx) = mpsc::channel();
+            let accepted = a2.spawn(move || ran_tx.send(()).unwrap()).is_ok();
+            done_tx.send((accepted, ran_rx.recv_timeout(PATIENCE).is_ok())).unwrap();
+        })
+        .unwrap();
+        assert_eq!(done_rx.recv_timeout(PATIENCE), Ok((true, true)));
+        a.shutdown();
+    }
+
     #[test]
     fn dropping_the_last_handle_never_waits_for_a_job_that_waits_for_the_dropper() {
         // rayon-core's `termination_while_things_are_executing`, ported: a job waits on a

@@ -191,6 +191,10 @@ impl<Q: Queues> Member for Membership<'_, Q> {
         self.role.index()
     }
 
+    fn is_spare(&self) -> bool {
+        matches!(self.role, Role::Spare)
+    }
+
     fn accepts_publication(&self) -> bool {
         match self.role {
             Role::Worker(_) => true,

@@ -119,9 +119,10 @@ impl<Q: Queues> RunningPool for Registry<Q> {
 
     fn shutdown(&self) {
         Registry::close(self);
-        // Join the workers, unless we are one of them (a worker cannot join itself; the
-        // others still exit on their own, and a later call from outside joins them).
-        if Ctx::worker_of(self.id()).is_some() {
+        // Join the workers, unless we are one of them or a spare (a thread cannot join
+        // itself, nor wait for the spares while it is one; the others still exit on their
+        // own, and a later call from outside joins them).
+        if Ctx::own_thread_of(self.id()).is_some() {
             return;
         }
         let threads = std::mem::take(&mut *self.threads.lock());

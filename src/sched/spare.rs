@@ -25,7 +25,9 @@
 //! say) while the work the waiters need sits behind it in a blocked worker's deque, and
 //! only another spare would then reach it.
 //!
-//! A spare takes part like a guest (its forks and scope spawns go to the shared queue), takes
+//! A spare is one of the pool's own threads for `Pool::spawn` (accepted while the pool
+//! drains, as a worker's) and for `shutdown` (which it may call without waiting for
+//! itself). It takes part like a guest (its forks and scope spawns go to the shared queue), takes
 //! jobs from the relocation queue, the shared queue and any worker's deque, and exits once
 //! it found nothing for `SPARE_LINGER` or no worker is blocked that way any more.
 //! `shutdown` waits for spares as it does for workers.

@@ -188,6 +188,17 @@ impl Ctx {
         })
     }
 
+    /// This thread's context as one of `pool`'s own threads, a worker or a spare, if it is
+    /// one: its submissions are the pool's own work, accepted while the pool drains, and it
+    /// is not joined by a `shutdown` it calls.
+    pub(crate) fn own_thread_of(pool: PoolId) -> Option<*const Ctx> {
+        Self::find_on_chain(|c| {
+            let m = c.member();
+            (c.pool() == pool && (m.worker_index().is_some() || m.is_spare()))
+                .then_some(c as *const Ctx)
+        })
+    }
+
     /// Runs `f` with `ctx`, a context on this thread's chain, as the current one.
     pub(crate) fn run_in<R>(ctx: *const Ctx, f: impl FnOnce(&Ctx) -> R) -> R {
         // SAFETY: contexts on the chain outlive the call that found them (see `link_ctx`).

@@ -69,6 +69,8 @@ pub(crate) trait Member {
     fn report_panic(&self, panic: JobPanic);
     /// This thread's worker index, or `None` for a guest or a spare.
     fn worker_index(&self) -> Option<usize>;
+    /// Whether this thread is one of the pool's spare threads (`sched/spare.rs`).
+    fn is_spare(&self) -> bool;
     /// Whether the pool takes work from this context (false once a guest's pool shut down).
     fn accepts_publication(&self) -> bool;
     /// Whether the queue a publication would go to is empty. While it holds a fork that
