@@ -275,7 +275,8 @@ pub struct Metrics {
     /// Worker threads still running.
     pub live_workers: usize,
     /// Spare threads started so far: each ran the pool's queued work while every worker
-    /// was waiting on another pool (see [`Pool::install`](crate::Pool::install)).
+    /// was waiting on another pool (see [`Pool::install`](crate::Pool::install)), or while
+    /// one waited for work of its own that lay deep in its queue.
     pub spares_started: u64,
     /// Jobs the pool's locked queues have room for right now without allocating, at five
     /// words a job: the shared queue (stealing), the workers' overflows (stealing), the
@@ -311,7 +312,9 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Jobs queued right now, in all queues.
+    /// Jobs queued right now in the shared queue and the workers' own queues (not counting
+    /// broadcast shares waiting in a worker's inbox, nor the rare job a waiter moved to the
+    /// relocation queue).
     pub fn queued(&self) -> usize {
         self.injector_depth + self.local_depths.iter().sum::<usize>()
     }

@@ -233,10 +233,11 @@ impl Builder {
     }
 
     /// Bounds outside submissions: a [`Pool::spawn`] from a thread that is not one of the
-    /// pool's workers blocks while `n` jobs it (or other outside threads) submitted wait to
-    /// start, and [`Pool::try_spawn`] hands the job back instead. Jobs spawned by the
+    /// pool's own threads blocks while `n` jobs it (or other outside threads) submitted wait
+    /// to start, and [`Pool::try_spawn`] hands the job back instead. Jobs spawned by the
     /// pool's own running jobs are never blocked, so a job that spawns more cannot
-    /// deadlock the pool. `0` is refused by `build`. Default: unbounded.
+    /// deadlock the pool. [`Pool::spawn_fifo`], `install`, `scope` and broadcasts are not
+    /// counted against the bound. `0` is refused by `build`. Default: unbounded.
     ///
     /// ```
     /// let pool = skewer::Pool::builder().num_threads(2).queue_capacity(4).build().unwrap();
