@@ -170,14 +170,8 @@ where
     OP: FnOnce(&Scope<'scope>) -> R + Send,
     R: Send,
 {
-    let mut op = Some(op);
-    let out = Ctx::with_current(|ctx| {
-        ctx.map(|ctx| scope::scope_in(ctx, op.take().expect("taken once")))
-    });
-    match out {
-        Some(out) => out,
-        None => global().scope(op.take().expect("taken once")),
-    }
+    // The body runs on the caller either way; these bounds are rayon-core's for `scope`.
+    in_place_scope(op)
 }
 
 /// Spawns a detached job on the current worker's pool, or on the global pool from outside
@@ -306,14 +300,8 @@ where
     OP: FnOnce(&ScopeFifo<'scope>) -> R + Send,
     R: Send,
 {
-    let mut op = Some(op);
-    let out = Ctx::with_current(|ctx| {
-        ctx.map(|ctx| scope_fifo::scope_fifo_in(ctx, op.take().expect("taken once")))
-    });
-    match out {
-        Some(out) => out,
-        None => global().scope_fifo(op.take().expect("taken once")),
-    }
+    // As `scope`: the body runs on the caller either way.
+    in_place_scope_fifo(op)
 }
 
 /// A scope whose body runs on the calling thread, in the current worker's pool or, from

@@ -323,7 +323,7 @@ impl Pool {
         OP: FnOnce(&Scope<'scope>) -> R + Send,
         R: Send,
     {
-        self.in_ctx(|ctx| scope::scope_in(ctx, op))
+        self.in_place_scope(op)
     }
 
     /// [`scope`](Pool::scope) with a [`ScopeFifo`]: each thread's
@@ -350,7 +350,7 @@ impl Pool {
         OP: FnOnce(&ScopeFifo<'scope>) -> R + Send,
         R: Send,
     {
-        self.in_ctx(|ctx| scope_fifo::scope_fifo_in(ctx, op))
+        self.in_place_scope_fifo(op)
     }
 
     /// [`scope`](Pool::scope) under rayon-core's name for a scope whose body runs on the
